@@ -121,7 +121,7 @@ func (s Status) rank() int {
 // Statuses move only forward; failed is reachable only from sending and leads
 // back to sending (a retry) or forward (the ack arrived after all).
 func (s Status) CanMove(next Status) bool {
-	if s == next || next.rank() < 0 {
+	if s == next || s.rank() < 0 || next.rank() < 0 {
 		return false
 	}
 	switch {

@@ -1,0 +1,50 @@
+# Parley: `make run` starts the app on its embedded server; `make test` runs vet and the tests.
+# Each target installs what is missing first.
+
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+GO ?= go
+
+# Debian packages: cgo and the OpenGL/X11 headers Fyne needs, Xvfb and xdotool for the
+# end-to-end window test, ImageMagick for its screenshots.
+APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
+APT_E2E := xvfb xdotool imagemagick
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run server test test-short vet deps deps-e2e bench fuzz package clean
+
+run: deps
+	$(GO) run .
+
+server:
+	$(GO) run ./cmd/parley-server
+
+test: deps deps-e2e vet
+	$(GO) test -race -count=1 ./...
+
+test-short: deps
+	$(GO) test -race -short ./...
+
+vet: deps
+	$(GO) vet ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and run make again" >&2; exit 1; }
+	@missing=$$(for p in $(APT_BUILD); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+deps-e2e:
+	@missing=$$(for p in $(APT_E2E); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+clean:
+	rm -rf bin dist
