@@ -1,0 +1,89 @@
+// Package net is the Parley client engine: an HTTP client for the protocol's API and a
+// Client that keeps one WebSocket to the server, syncs the rooms into the local store
+// (package storage), sends the outbox, and reports every change as batched events. It
+// imports nothing of Fyne: the app, the terminal client and the tests all drive it.
+//
+// # Lifecycle
+//
+//	st, _ := storage.Open(dir)
+//	c, _ := net.New(net.Config{Store: st, ServerURL: "http://127.0.0.1:8787"})
+//	go func() { for b := range c.Events() { ... } }() // closed when Run returns
+//	go c.Run(ctx)                                      // until ctx ends
+//	c.Login(ctx, "ada", password)                      // or Register; Run connects
+//
+// New(Config) (*Client, error) reads the stored account; Run(ctx) error connects while
+// an account is signed in and waits for Login/Register otherwise. Run returns when ctx
+// ends; Events' channel is then closed.
+//
+// # The exported API
+//
+// Account and connection:
+//
+//	func (c *Client) Register(ctx, username, password, displayName string) (storage.Account, error)
+//	func (c *Client) Login(ctx, username, password string) (storage.Account, error)
+//	func (c *Client) SignOut() error
+//	func (c *Client) State() StateEvent
+//	func (c *Client) UserID() string
+//	func (c *Client) Account() (storage.Account, bool, error)
+//	func (c *Client) Online(userID string) bool
+//	func (c *Client) Nudge()                          // skip the reconnect wait (foreground, network change)
+//	func (c *Client) WaitSynced(ctx) error            // online and first sync done
+//	func (c *Client) Events() <-chan Batch
+//
+// Messages (all return at once; the store is the truth, Events reports changes):
+//
+//	func (c *Client) Send(roomID, text string) (storage.Message, error)  // status sending, outbox row
+//	func (c *Client) Retry(id string) (storage.Message, error)           // a failed message, same id
+//	func (c *Client) Flush(ctx) error                                    // wait for an empty outbox
+//	func (c *Client) MarkRead(roomID string, seq int64) error
+//	func (c *Client) Typing(roomID string)                               // on each keystroke
+//	func (c *Client) StopTyping(roomID string)
+//
+// Rooms and users (HTTP; results are stored and reported):
+//
+//	func (c *Client) Rooms() ([]storage.Room, error)                     // from the store
+//	func (c *Client) FetchRooms(ctx) ([]storage.Room, error)
+//	func (c *Client) CreateRoom(ctx, name string, memberIDs []string, public bool) (storage.Room, error)
+//	func (c *Client) JoinRoom(ctx, roomID string) (storage.Room, error)
+//	func (c *Client) DM(ctx, userID string) (storage.Room, error)
+//	func (c *Client) SearchUsers(ctx, query string) ([]model.User, error)
+//	func (c *Client) History(ctx, roomID string, beforeSeq int64, limit int) ([]storage.Message, error)
+//
+// Errors: *APIError carries the HTTP status and the protocol code (ErrorCode(err),
+// HTTPStatus(err)); ErrUnreachable wraps transport failures; ErrSignedOut means the
+// server no longer accepts the profile's tokens; UserMessage(err) gives a short sentence
+// for the UI ("wrong username or password", "username taken", "too many attempts...",
+// "server unreachable"). Validation errors are model's (model.ErrBlank...).
+//
+// # Events
+//
+// Everything that happens within one FrameInterval (16 ms) is coalesced into one Batch:
+// new messages and status changes, changed rooms, rooms reset by an epoch change, who
+// types per room, presence changes, and the connection state (StateEvent: connecting,
+// online (Synced once the first sync is done), offline with NextTry and Err,
+// signed-out). The network never waits for the reader of Events: a slow reader gets
+// bigger batches.
+//
+// # Behaviour
+//
+// After hello the Client fetches the rooms (a room whose epoch changed is cleared and
+// synced from 0), syncs every room from the highest seq held (paging while `more`), then
+// sends the outbox in order, at most SendRate (10) a second with bursts of SendBurst
+// (10): a burst waits, nothing is dropped. `ack` makes a message sent; `receipt`
+// delivered/read; an `error` naming a message makes it failed (invalid, too_large,
+// forbidden, internal), except rate_limited, after which the message is sent again
+// (same id) RateLimitedRetry (2 s) later. Messages sent but not acked before a
+// disconnect are sent again after the reconnect with the same id; the server answers a
+// stored one with its ack, so nothing is doubled. Incoming messages are deduplicated by
+// id in the store; `delivered` (the highest seq held) and `read` marks are coalesced
+// (MarkInterval, 250 ms).
+//
+// Reconnect: Backoff(attempt) waits 1 s doubling to 30 s plus 0–30 % jitter, reset by a
+// hello; close 1001 waits a random 0–2 s; close 4001 or HTTP 401 at the handshake
+// refreshes the token (the rotated refresh token is stored, the access token lives in
+// memory only) and reconnects; a refused refresh or close 4003 signs out. A `ping` goes
+// out every heartbeatSeconds; silence for PongTimeout (10 s) after one drops the
+// connection. Typing: `typing` on the first keystroke and at most every 3 s after,
+// `stop_typing` 2 s after the last or when the message is sent; incoming typing marks
+// expire after 6 s.
+package net

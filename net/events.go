@@ -1,0 +1,233 @@
+package net
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/storage"
+)
+
+// FrameInterval is how long the engine coalesces events into one Batch: one screen frame.
+const FrameInterval = 16 * time.Millisecond
+
+// State is where the connection stands.
+type State int
+
+// The connection states.
+const (
+	// StateSignedOut: no account, or the server no longer accepts its token. Login or
+	// Register moves on.
+	StateSignedOut State = iota
+	// StateConnecting: dialling, or between the upgrade and the end of the first sync.
+	StateConnecting
+	// StateOnline: hello received; the outbox is being flushed and live frames arrive.
+	StateOnline
+	// StateOffline: the connection failed; the next try is at StateEvent.NextTry.
+	StateOffline
+)
+
+// String returns the state's lower-case name.
+func (s State) String() string {
+	switch s {
+	case StateSignedOut:
+		return "signed-out"
+	case StateConnecting:
+		return "connecting"
+	case StateOnline:
+		return "online"
+	case StateOffline:
+		return "offline"
+	}
+	return "unknown"
+}
+
+// StateEvent is a change of the connection's state.
+type StateEvent struct {
+	State   State
+	NextTry time.Time // StateOffline: when the next dial happens (Nudge makes it now)
+	Synced  bool      // StateOnline: the first sync of every room after hello is done
+	Err     error     // StateOffline, StateSignedOut: why; nil for a plain sign-out
+}
+
+// Typist is a member typing in a room.
+type Typist struct {
+	UserID      string
+	DisplayName string
+}
+
+// Batch is everything that changed within one frame interval. Fields with nothing to
+// say are nil. A message or room appears once per batch, in its latest form.
+type Batch struct {
+	// Messages are new messages and own messages whose status changed, in the order
+	// they first changed within the batch.
+	Messages []storage.Message
+	// Rooms are rooms added or changed (name, members, last seq, read mark).
+	Rooms []storage.Room
+	// Reset names rooms whose history was cleared because the server's epoch changed:
+	// the UI drops what it shows of them and reloads from the store.
+	Reset []string
+	// Typing maps a room id to who types in it now, for the rooms whose typists changed.
+	// An empty list means nobody types any more.
+	Typing map[string][]Typist
+	// Presence maps a user id to whether the user is online, for users that changed.
+	Presence map[string]bool
+	// State is the latest connection state, when it changed.
+	State *StateEvent
+}
+
+// empty reports whether the batch has nothing to say.
+func (b *Batch) empty() bool {
+	return len(b.Messages) == 0 && len(b.Rooms) == 0 && len(b.Reset) == 0 &&
+		len(b.Typing) == 0 && len(b.Presence) == 0 && b.State == nil
+}
+
+// batcher coalesces events into Batches and hands them out at most once per interval.
+// Producers never block: while the consumer is slow, the pending batch grows.
+type batcher struct {
+	clock    Clock
+	interval time.Duration
+	out      chan Batch
+	kick     chan struct{}
+
+	mu      sync.Mutex
+	pending Batch
+	msgIdx  map[string]int // message id → index in pending.Messages
+	roomIdx map[string]int // room id → index in pending.Rooms
+}
+
+func newBatcher(c Clock, interval time.Duration) *batcher {
+	return &batcher{clock: c, interval: interval, out: make(chan Batch), kick: make(chan struct{}, 1),
+		msgIdx: map[string]int{}, roomIdx: map[string]int{}}
+}
+
+func (b *batcher) signal() {
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (b *batcher) addMessages(ms []storage.Message) {
+	if len(ms) == 0 {
+		return
+	}
+	b.mu.Lock()
+	for _, m := range ms {
+		if i, ok := b.msgIdx[m.ID]; ok {
+			b.pending.Messages[i] = m
+			continue
+		}
+		b.msgIdx[m.ID] = len(b.pending.Messages)
+		b.pending.Messages = append(b.pending.Messages, m)
+	}
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) addRooms(rs []storage.Room) {
+	if len(rs) == 0 {
+		return
+	}
+	b.mu.Lock()
+	for _, r := range rs {
+		if i, ok := b.roomIdx[r.ID]; ok {
+			b.pending.Rooms[i] = r
+			continue
+		}
+		b.roomIdx[r.ID] = len(b.pending.Rooms)
+		b.pending.Rooms = append(b.pending.Rooms, r)
+	}
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) addReset(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.pending.Reset = append(b.pending.Reset, ids...)
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) setTyping(room string, who []Typist) {
+	b.mu.Lock()
+	if b.pending.Typing == nil {
+		b.pending.Typing = map[string][]Typist{}
+	}
+	b.pending.Typing[room] = who
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) setPresence(p map[string]bool) {
+	if len(p) == 0 {
+		return
+	}
+	b.mu.Lock()
+	if b.pending.Presence == nil {
+		b.pending.Presence = map[string]bool{}
+	}
+	for id, on := range p {
+		b.pending.Presence[id] = on
+	}
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) setState(s StateEvent) {
+	b.mu.Lock()
+	b.pending.State = &s
+	b.mu.Unlock()
+	b.signal()
+}
+
+// take returns the pending batch and starts a new one.
+func (b *batcher) take() (Batch, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending.empty() {
+		return Batch{}, false
+	}
+	out := b.pending
+	b.pending = Batch{}
+	clear(b.msgIdx)
+	clear(b.roomIdx)
+	return out, true
+}
+
+// run hands batches to the consumer until ctx ends, then closes the channel.
+func (b *batcher) run(ctx context.Context) {
+	defer close(b.out)
+	var last time.Time
+	for {
+		select {
+		case <-b.kick:
+		case <-ctx.Done():
+			return
+		}
+		// Wait out the rest of the frame since the last batch, so that what arrives
+		// meanwhile joins this one: at most one batch per interval.
+		if wait := b.interval - b.clock.Now().Sub(last); wait > 0 {
+			t := b.clock.NewTimer(wait)
+			select {
+			case <-t.C():
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		batch, ok := b.take()
+		if !ok {
+			continue
+		}
+		select {
+		case b.out <- batch:
+			last = b.clock.Now()
+		case <-ctx.Done():
+			return
+		}
+	}
+}

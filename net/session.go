@@ -1,0 +1,522 @@
+package net
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/storage"
+)
+
+// session is one live WebSocket connection: it reads and handles frames, syncs the
+// rooms, sends the outbox and the heartbeat. It ends at the first error.
+type session struct {
+	c    *Client
+	conn *websocket.Conn
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	lastRecv   atomic.Int64 // UnixNano (of the Client's clock) of the last frame received
+	queue      frameQueue
+	control    chan any      // typing and marks, written by the control writer
+	outboxKick chan struct{} // the outbox may have something new
+	syncedCh   chan struct{} // closed when the first sync of every room is done
+
+	mu       sync.Mutex
+	inflight map[string]bool  // message ids sent on this connection
+	syncing  map[string]int64 // room id → afterSeq of the sync in progress
+	synced   bool
+}
+
+func newSession(c *Client, conn *websocket.Conn) *session {
+	return &session{c: c, conn: conn, queue: frameQueue{ready: make(chan struct{}, 1)},
+		control: make(chan any, 256), outboxKick: make(chan struct{}, 1), syncedCh: make(chan struct{}),
+		inflight: map[string]bool{}, syncing: map[string]int64{}}
+}
+
+// fail ends the session; the first cause is the one reported.
+func (s *session) fail(err error) {
+	s.cancel(err)
+	s.conn.CloseNow()
+}
+
+// serve waits for hello, then runs the session until it ends.
+func (s *session) serve(parent context.Context) outcome {
+	c := s.c
+	s.ctx, s.cancel = context.WithCancelCause(parent)
+	defer s.cancel(nil)
+
+	hctx, hcancel := context.WithTimeout(s.ctx, helloTimeout)
+	hello, err := s.readHello(hctx)
+	hcancel()
+	if err != nil {
+		s.conn.CloseNow()
+		return outcome{err: fmt.Errorf("hello: %w", err), code: websocket.CloseStatus(err)}
+	}
+	s.lastRecv.Store(c.clock.Now().UnixNano())
+	c.mu.Lock()
+	c.sess = s
+	c.userID = hello.UserID
+	c.mu.Unlock()
+	c.setState(StateEvent{State: StateOnline})
+	online := make(map[string]bool, len(hello.Online))
+	for _, id := range hello.Online {
+		online[id] = true
+	}
+	c.setPresence(online, true)
+	c.marks.newConnection()
+
+	beat := c.cfg.Heartbeat
+	if beat <= 0 {
+		sec := hello.HeartbeatSeconds
+		if sec <= 0 {
+			sec = defaultBeatSec
+		}
+		beat = time.Duration(sec) * time.Second
+	}
+	var wg sync.WaitGroup
+	wg.Go(s.read)
+	wg.Go(func() { s.heartbeat(beat) })
+	wg.Go(s.writeControl)
+	wg.Go(s.sendOutbox)
+	if err := s.start(); err != nil {
+		s.fail(err)
+	}
+	s.process()
+	s.close(parent)
+	wg.Wait()
+
+	c.mu.Lock()
+	if c.sess == s {
+		c.sess = nil
+	}
+	c.mu.Unlock()
+	c.typIn.clear()
+	c.typOut.reset()
+	cause := context.Cause(s.ctx)
+	return outcome{err: cause, hello: true, code: websocket.CloseStatus(cause)}
+}
+
+// close closes the connection: politely (1000) when the Client is stopping, at once otherwise.
+func (s *session) close(parent context.Context) {
+	if parent.Err() == nil {
+		s.conn.CloseNow()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		s.conn.Close(websocket.StatusNormalClosure, "")
+		close(done)
+	}()
+	t := time.NewTimer(closeTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.conn.CloseNow()
+		<-done
+	}
+}
+
+func (s *session) readHello(ctx context.Context) (model.Frame, error) {
+	for {
+		_, data, err := s.conn.Read(ctx)
+		if err != nil {
+			return model.Frame{}, err
+		}
+		f, err := model.DecodeFrame(data)
+		if err != nil {
+			return model.Frame{}, err
+		}
+		if f.Type == model.TypeHello {
+			return f, nil
+		}
+		if f.Type == model.TypeError {
+			return model.Frame{}, fmt.Errorf("server error %s: %s", f.Code, f.Message)
+		}
+	}
+}
+
+// start fetches the rooms and asks for the sync of each.
+func (s *session) start() error {
+	c := s.c
+	var rooms []model.Room
+	err := c.authed(s.ctx, func(tok string) (err error) {
+		rooms, err = c.api.Rooms(s.ctx, tok)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("fetch rooms: %w", err)
+	}
+	if _, err := c.upsertRooms(rooms); err != nil {
+		return err
+	}
+	for _, r := range rooms {
+		s.requestSync(r.ID)
+	}
+	s.checkSynced()
+	return nil
+}
+
+// requestSync sends `sync` for a room from the highest seq held, unless one is in progress.
+func (s *session) requestSync(roomID string) {
+	s.mu.Lock()
+	if _, busy := s.syncing[roomID]; busy {
+		s.mu.Unlock()
+		return
+	}
+	cur, err := s.c.store.SyncCursor(roomID)
+	if err != nil {
+		s.mu.Unlock()
+		s.fail(fmt.Errorf("sync cursor %s: %w", roomID, err))
+		return
+	}
+	s.syncing[roomID] = cur
+	s.mu.Unlock()
+	s.write(model.SyncFrame{Type: model.TypeSync, RoomID: roomID, AfterSeq: cur})
+}
+
+// checkSynced reports the end of the first sync, and lets the outbox go.
+func (s *session) checkSynced() {
+	s.mu.Lock()
+	done := !s.synced && len(s.syncing) == 0
+	if done {
+		s.synced = true
+	}
+	s.mu.Unlock()
+	if done {
+		close(s.syncedCh)
+		s.c.setState(StateEvent{State: StateOnline, Synced: true})
+	}
+}
+
+// write sends one frame; a failure ends the session.
+func (s *session) write(v any) bool {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.c.log.Error("encode frame", "err", err)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
+	defer cancel()
+	if err := s.conn.Write(ctx, websocket.MessageText, b); err != nil {
+		s.fail(fmt.Errorf("write: %w", err))
+		return false
+	}
+	return true
+}
+
+// read queues every frame received until the connection fails.
+func (s *session) read() {
+	for {
+		_, data, err := s.conn.Read(s.ctx)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		s.lastRecv.Store(s.c.clock.Now().UnixNano())
+		f, err := model.DecodeFrame(data)
+		if err != nil {
+			s.c.log.Warn("drop frame", "err", err)
+			continue
+		}
+		s.queue.push(f)
+	}
+}
+
+// heartbeat sends `ping` every interval and ends the session when nothing at all
+// arrives within PongTimeout of a ping.
+func (s *session) heartbeat(interval time.Duration) {
+	c := s.c
+	for {
+		t := c.clock.NewTimer(interval)
+		select {
+		case <-t.C():
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		}
+		sent := c.clock.Now()
+		if !s.write(model.TypeFrame{Type: model.TypePing}) {
+			return
+		}
+		t = c.clock.NewTimer(c.cfg.PongTimeout)
+		select {
+		case <-t.C():
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		}
+		if s.lastRecv.Load() < sent.UnixNano() {
+			s.fail(errHeartbeat)
+			return
+		}
+	}
+}
+
+// writeControl writes typing and mark frames.
+func (s *session) writeControl() {
+	for {
+		select {
+		case v := <-s.control:
+			if !s.write(v) {
+				return
+			}
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+func (s *session) kickOutbox() {
+	select {
+	case s.outboxKick <- struct{}{}:
+	default:
+	}
+}
+
+// sendOutbox sends the outbox, in order, once the first sync is done, and then whatever
+// is queued later. Every message goes out once per connection (the same id again after
+// a reconnect: the server answers a stored message with its ack).
+func (s *session) sendOutbox() {
+	c := s.c
+	select {
+	case <-s.syncedCh:
+	case <-s.ctx.Done():
+		return
+	}
+	for {
+		msgs, err := c.store.Outbox()
+		if err != nil {
+			s.fail(fmt.Errorf("read outbox: %w", err))
+			return
+		}
+		for _, m := range msgs {
+			s.mu.Lock()
+			sent := s.inflight[m.ID]
+			s.inflight[m.ID] = true
+			s.mu.Unlock()
+			if sent {
+				continue
+			}
+			if err := c.limiter.Wait(s.ctx); err != nil {
+				return
+			}
+			if !s.write(model.SendFrame{Type: model.TypeMessage, ID: m.ID, RoomID: m.RoomID, Content: m.Content, Attachment: m.Attachment}) {
+				return
+			}
+		}
+		select {
+		case <-s.outboxKick:
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// process handles queued frames until the session ends.
+func (s *session) process() {
+	for {
+		select {
+		case <-s.queue.ready:
+		case <-s.ctx.Done():
+			return
+		}
+		if err := s.handle(s.queue.take()); err != nil {
+			s.fail(err)
+			return
+		}
+	}
+}
+
+// handle applies frames in order; runs of messages and acks are stored in one
+// transaction each.
+func (s *session) handle(frames []model.Frame) error {
+	c := s.c
+	var msgs []model.Message
+	var acks []storage.Ack
+	flush := func() error {
+		if len(msgs) > 0 {
+			if err := c.ingest(msgs); err != nil {
+				return err
+			}
+			msgs = msgs[:0]
+		}
+		if len(acks) > 0 {
+			changed, err := c.store.ApplyAcks(acks)
+			if err != nil {
+				return fmt.Errorf("store %d acks: %w", len(acks), err)
+			}
+			c.events.addMessages(changed)
+			c.outboxShrank()
+			rooms := map[string]bool{}
+			for _, a := range acks {
+				rooms[a.RoomID] = true
+			}
+			for id := range rooms {
+				c.emitRooms(id)
+			}
+			acks = acks[:0]
+		}
+		return nil
+	}
+	for i := range frames {
+		f := &frames[i]
+		switch f.Type {
+		case model.TypeMessage:
+			msgs = append(msgs, f.AsMessage())
+			continue
+		case model.TypeAck:
+			acks = append(acks, storage.Ack{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, Timestamp: f.Timestamp.Time})
+			continue
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+		if err := s.handleOther(f); err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
+// handleOther applies one frame that is neither a message nor an ack.
+func (s *session) handleOther(f *model.Frame) error {
+	c := s.c
+	switch f.Type {
+	case model.TypeSynced:
+		return s.handleSynced(f)
+	case model.TypeReceipt:
+		changed, err := c.store.ApplyReceipt(f.RoomID, f.UserID, f.DeliveredSeq, f.ReadSeq)
+		if err != nil {
+			return fmt.Errorf("store receipt %s: %w", f.RoomID, err)
+		}
+		c.events.addMessages(changed)
+	case model.TypeTyping:
+		if f.UserID != c.UserID() {
+			c.typIn.start(f.RoomID, f.UserID, f.DisplayName)
+		}
+	case model.TypeStopTyping:
+		c.typIn.stop(f.RoomID, f.UserID)
+	case model.TypeUserJoined:
+		c.setPresence(map[string]bool{f.UserID: true}, false)
+	case model.TypeUserLeft:
+		c.setPresence(map[string]bool{f.UserID: false}, false)
+	case model.TypeRoom:
+		if _, err := c.upsertRooms([]model.Room{f.AsRoom()}); err != nil {
+			return err
+		}
+		s.requestSync(f.ID)
+	case model.TypeError:
+		return s.handleError(f)
+	}
+	// hello again, pong, and types this version does not know: nothing to do.
+	return nil
+}
+
+func (s *session) handleSynced(f *model.Frame) error {
+	c := s.c
+	room, ok, err := c.store.Room(f.RoomID)
+	if err != nil {
+		return fmt.Errorf("read room %s: %w", f.RoomID, err)
+	}
+	s.mu.Lock()
+	from, syncing := s.syncing[f.RoomID]
+	delete(s.syncing, f.RoomID)
+	s.mu.Unlock()
+	if ok && f.Epoch != "" && room.Epoch != "" && f.Epoch != room.Epoch {
+		// The server's history was replaced after we fetched the rooms: start over.
+		mr := model.Room{ID: room.ID, Name: room.Name, Public: room.Public, Direct: room.Direct,
+			MemberIDs: room.MemberIDs, LastSeq: f.Seq, Epoch: f.Epoch}
+		if _, err := c.upsertRooms([]model.Room{mr}); err != nil {
+			return err
+		}
+		s.requestSync(f.RoomID)
+		return nil
+	}
+	if err := c.store.SetLastSeq(f.RoomID, f.Seq); err != nil {
+		return fmt.Errorf("store last seq %s: %w", f.RoomID, err)
+	}
+	c.emitRooms(f.RoomID)
+	if f.More && syncing {
+		cur, err := c.store.SyncCursor(f.RoomID)
+		if err != nil {
+			return fmt.Errorf("sync cursor %s: %w", f.RoomID, err)
+		}
+		if cur > from {
+			s.requestSync(f.RoomID)
+			return nil
+		}
+		c.log.Warn("sync made no progress", "room", f.RoomID, "seq", cur)
+	}
+	s.checkSynced()
+	return nil
+}
+
+// handleError applies an `error` frame. One naming a message fails it, except
+// rate_limited: that message is sent again after RateLimitedRetry.
+func (s *session) handleError(f *model.Frame) error {
+	c := s.c
+	if f.ID == "" {
+		c.log.Warn("server error", "code", f.Code, "message", f.Message)
+		return nil
+	}
+	if f.Code == model.CodeRateLimited {
+		id := f.ID
+		c.clock.AfterFunc(c.cfg.RateLimitedRetry, func() {
+			s.mu.Lock()
+			delete(s.inflight, id)
+			s.mu.Unlock()
+			s.kickOutbox()
+		})
+		return nil
+	}
+	reason := f.Code
+	if f.Message != "" {
+		reason += ": " + f.Message
+	}
+	m, ok, err := c.store.MarkFailed(f.ID, reason)
+	if err != nil {
+		return fmt.Errorf("mark %s failed: %w", f.ID, err)
+	}
+	s.mu.Lock()
+	delete(s.inflight, f.ID)
+	s.mu.Unlock()
+	if ok {
+		c.events.addMessages([]storage.Message{m})
+		c.outboxShrank()
+	}
+	return nil
+}
+
+// frameQueue is an unbounded queue of received frames, so that reading never waits for
+// the store (a server whose queue to us fills up would close us as a slow consumer).
+type frameQueue struct {
+	mu     sync.Mutex
+	frames []model.Frame
+	ready  chan struct{}
+}
+
+func (q *frameQueue) push(f model.Frame) {
+	q.mu.Lock()
+	q.frames = append(q.frames, f)
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (q *frameQueue) take() []model.Frame {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := q.frames
+	q.frames = nil
+	return out
+}
