@@ -1,6 +1,12 @@
 package storage
 
-import "github.com/parleychat/parley/model"
+import (
+	"fmt"
+
+	"github.com/parleychat/parley/model"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
 
 // Ingested is what Ingest did with a batch of messages from the server.
 type Ingested struct {
@@ -11,7 +17,8 @@ type Ingested struct {
 	Acked []Message
 }
 
-// SaveIncoming is Ingest returning only the fresh messages.
+// SaveIncoming is Ingest returning only the fresh messages. Own pending messages that
+// the batch acks are not among them: use Ingest to learn of those too.
 func (s *Store) SaveIncoming(msgs []model.Message) (fresh []Message, err error) {
 	in, err := s.Ingest(msgs)
 	return in.Fresh, err
@@ -25,5 +32,75 @@ func (s *Store) SaveIncoming(msgs []model.Message) (fresh []Message, err error) 
 // LastSeq moves forward to the highest seq received; a room not held yet is added with
 // only its id. Messages without an id, a room id or a positive seq are ignored.
 func (s *Store) Ingest(msgs []model.Message) (Ingested, error) {
-	return Ingested{}, nil
+	batch := make([]model.Message, 0, len(msgs))
+	ids := make([]string, 0, len(msgs))
+	seen := make(map[string]bool, len(msgs))
+	for _, m := range msgs {
+		if m.ID == "" || m.RoomID == "" || m.Seq <= 0 || seen[m.ID] {
+			continue
+		}
+		seen[m.ID] = true
+		batch = append(batch, m)
+		ids = append(ids, m.ID)
+	}
+	if len(batch) == 0 {
+		return Ingested{}, nil
+	}
+	var fresh, acked []messageRow
+	err := s.write(func(tx *gorm.DB) error {
+		fresh, acked = nil, nil
+		held, err := messagesByID(tx, ids)
+		if err != nil {
+			return err
+		}
+		marks := receiptMarks{}
+		top := make(map[string]int64)
+		for _, m := range batch {
+			top[m.RoomID] = max(top[m.RoomID], m.Seq)
+			h, isHeld := held[m.ID]
+			if isHeld && (h.Seq != 0 || !h.Own) {
+				continue // a duplicate
+			}
+			row := newRow(m)
+			if isHeld {
+				// Our own pending message, back from the server: it counts as the ack.
+				row.Status, row.Own, row.LocalOrder = h.Status, true, h.LocalOrder
+				if err := s.settle(tx, &row, marks); err != nil {
+					return err
+				}
+				acked = append(acked, row)
+				continue
+			}
+			row.LocalOrder = s.nextOrder()
+			if s.self != "" && m.SenderID == s.self {
+				row.Own, row.Status = true, string(model.StatusSending)
+				if err := s.settle(tx, &row, marks); err != nil {
+					return err
+				}
+			}
+			fresh = append(fresh, row)
+		}
+		if len(fresh) > 0 {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&fresh, batchSize).Error; err != nil {
+				return fmt.Errorf("insert messages: %w", err)
+			}
+		}
+		ackedIDs := make([]string, len(acked))
+		for i, r := range acked {
+			ackedIDs[i] = r.ID
+		}
+		if err := finishAcked(tx, ackedIDs, acked); err != nil {
+			return err
+		}
+		for room, seq := range top {
+			if err := raiseLastSeq(tx, room, seq); err != nil {
+				return fmt.Errorf("raise last seq of room %s: %w", room, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Ingested{}, fmt.Errorf("save %d incoming messages: %w", len(batch), err)
+	}
+	return Ingested{Fresh: toMessages(fresh), Acked: toMessages(acked)}, nil
 }

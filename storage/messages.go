@@ -1,6 +1,14 @@
 package storage
 
-import "github.com/parleychat/parley/model"
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/parleychat/parley/model"
+	"gorm.io/gorm"
+)
 
 // Message is a message as the store holds it.
 type Message struct {
@@ -23,27 +31,156 @@ func (m Message) Pending() bool { return m.Seq == 0 }
 // Latest returns the room's newest n messages with a seq, oldest first, followed by the
 // room's own messages without a seq (sending or failed), in the order they were enqueued.
 func (s *Store) Latest(roomID string, n int) ([]Message, error) {
-	return nil, nil
+	var rows []messageRow
+	if n > 0 {
+		if err := s.db.Where("room_id = ? AND seq > 0", roomID).Order("seq DESC").Limit(n).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("latest messages of room %s: %w", roomID, err)
+		}
+		slices.Reverse(rows)
+	}
+	var pending []messageRow
+	if err := s.db.Where("room_id = ? AND seq = 0", roomID).Order("local_order").Find(&pending).Error; err != nil {
+		return nil, fmt.Errorf("pending messages of room %s: %w", roomID, err)
+	}
+	return toMessages(append(rows, pending...)), nil
 }
 
 // Before returns the n messages of the room just before beforeSeq, oldest first: the
 // page above what is shown. Pending messages are not included.
 func (s *Store) Before(roomID string, beforeSeq int64, n int) ([]Message, error) {
-	return nil, nil
+	if n <= 0 || beforeSeq <= 1 {
+		return nil, nil
+	}
+	var rows []messageRow
+	if err := s.db.Where("room_id = ? AND seq > 0 AND seq < ?", roomID, beforeSeq).Order("seq DESC").Limit(n).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("messages of room %s before %d: %w", roomID, beforeSeq, err)
+	}
+	slices.Reverse(rows)
+	return toMessages(rows), nil
 }
 
 // After returns the n messages of the room just after afterSeq, oldest first: the page
 // below what is shown. Pending messages are not included (Latest has them).
 func (s *Store) After(roomID string, afterSeq int64, n int) ([]Message, error) {
-	return nil, nil
+	if n <= 0 {
+		return nil, nil
+	}
+	var rows []messageRow
+	if err := s.db.Where("room_id = ? AND seq > ?", roomID, max(afterSeq, 0)).Order("seq").Limit(n).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("messages of room %s after %d: %w", roomID, afterSeq, err)
+	}
+	return toMessages(rows), nil
 }
 
 // Get returns one message by id; false when it is not held.
 func (s *Store) Get(id string) (Message, bool, error) {
-	return Message{}, false, nil
+	row, ok, err := getMessage(s.db, id)
+	if err != nil || !ok {
+		return Message{}, ok, err
+	}
+	return row.message(), true, nil
 }
 
 // CountMessages returns how many messages of the room are held, pending ones included.
 func (s *Store) CountMessages(roomID string) (int64, error) {
-	return 0, nil
+	var n int64
+	if err := s.db.Model(&messageRow{}).Where("room_id = ?", roomID).Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count messages of room %s: %w", roomID, err)
+	}
+	return n, nil
+}
+
+// getMessage reads one message row by id.
+func getMessage(db *gorm.DB, id string) (messageRow, bool, error) {
+	var rows []messageRow
+	if err := db.Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
+		return messageRow{}, false, fmt.Errorf("read message %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return messageRow{}, false, nil
+	}
+	return rows[0], true, nil
+}
+
+// messagesByID reads the rows of the given ids, a chunk at a time.
+func messagesByID(tx *gorm.DB, ids []string) (map[string]messageRow, error) {
+	held := make(map[string]messageRow)
+	for chunk := range slices.Chunk(ids, batchSize) {
+		var rows []messageRow
+		if err := tx.Where("id IN ?", chunk).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("read messages by id: %w", err)
+		}
+		for _, r := range rows {
+			held[r.ID] = r
+		}
+	}
+	return held, nil
+}
+
+// newRow converts a model message to a row (status, own and order left to the caller).
+func newRow(m model.Message) messageRow {
+	return messageRow{
+		ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, SenderID: m.SenderID, SenderName: m.SenderName,
+		Content: m.Content, TimeMS: toMS(m.Timestamp.Time), Attachment: encodeAttachment(m.Attachment),
+	}
+}
+
+// message converts a row to a Message.
+func (r messageRow) message() Message {
+	return Message{
+		Message: model.Message{
+			ID: r.ID, RoomID: r.RoomID, Seq: r.Seq, SenderID: r.SenderID, SenderName: r.SenderName,
+			Content: r.Content, Timestamp: model.Time{Time: fromMS(r.TimeMS)}, Attachment: decodeAttachment(r.Attachment),
+		},
+		Status: model.Status(r.Status), Own: r.Own, Error: r.Error, LocalOrder: r.LocalOrder,
+	}
+}
+
+func toMessages(rows []messageRow) []Message {
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]Message, len(rows))
+	for i, r := range rows {
+		out[i] = r.message()
+	}
+	return out
+}
+
+// toMS stores a time as Unix milliseconds, the protocol's precision; 0 is the zero time.
+func toMS(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func encodeAttachment(a *model.Attachment) string {
+	if a == nil {
+		return ""
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// decodeAttachment reads what encodeAttachment wrote; anything unreadable is no attachment.
+func decodeAttachment(s string) *model.Attachment {
+	if s == "" {
+		return nil
+	}
+	var a model.Attachment
+	if err := json.Unmarshal([]byte(s), &a); err != nil {
+		return nil
+	}
+	return &a
 }

@@ -1,15 +1,18 @@
 package storage
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/parleychat/parley/model"
+	"gorm.io/gorm"
 )
 
 // Room is a room as the store holds it, with the preview the rooms list shows.
 type Room struct {
 	ID        string
-	Name      string
+	Name      string // "" for a room known only from its messages, until UpsertRooms describes it
 	Public    bool
 	Direct    bool
 	MemberIDs []string
@@ -38,34 +41,176 @@ func (r Room) Unread() int64 {
 // caller syncs it again from 0. A room seen for the first time (or reset) takes its read
 // mark from the server's figures (LastSeq-Unread).
 func (s *Store) UpsertRooms(rooms []model.Room) (reset []string, err error) {
-	return nil, nil
+	err = s.write(func(tx *gorm.DB) error {
+		for _, r := range rooms {
+			if r.ID == "" {
+				continue
+			}
+			wasReset, err := upsertRoom(tx, r)
+			if err != nil {
+				return fmt.Errorf("room %s: %w", r.ID, err)
+			}
+			if wasReset {
+				reset = append(reset, r.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upsert rooms: %w", err)
+	}
+	return reset, nil
 }
+
+// upsertRoom writes one room's description and reports whether its epoch changed.
+func upsertRoom(tx *gorm.DB, r model.Room) (bool, error) {
+	members, err := json.Marshal(r.MemberIDs)
+	if err != nil || r.MemberIDs == nil {
+		members = []byte("[]")
+	}
+	serverRead := max(0, r.LastSeq-max(r.Unread, 0))
+	var held []roomRow
+	if err := tx.Where("id = ?", r.ID).Limit(1).Find(&held).Error; err != nil {
+		return false, err
+	}
+	row := roomRow{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, MemberIDs: string(members),
+		Epoch: r.Epoch, LastSeq: max(r.LastSeq, 0), ReadSeq: serverRead, Described: true}
+	if len(held) == 0 {
+		return false, tx.Create(&row).Error
+	}
+	h := held[0]
+	changed := h.Epoch != "" && r.Epoch != "" && h.Epoch != r.Epoch
+	switch {
+	case changed:
+		if err := tx.Exec("DELETE FROM messages WHERE room_id = ? AND seq > 0", r.ID).Error; err != nil {
+			return false, fmt.Errorf("clear messages: %w", err)
+		}
+		if err := tx.Exec("DELETE FROM receipts WHERE room_id = ?", r.ID).Error; err != nil {
+			return false, fmt.Errorf("clear receipts: %w", err)
+		}
+	case !h.Described:
+		// Known only from its messages so far: keep what they told, take the server's read mark.
+		row.LastSeq = max(row.LastSeq, h.LastSeq)
+		row.ReadSeq = max(row.ReadSeq, h.ReadSeq)
+	default:
+		row.LastSeq = max(row.LastSeq, h.LastSeq)
+		row.ReadSeq = h.ReadSeq
+	}
+	if row.Epoch == "" {
+		row.Epoch = h.Epoch
+	}
+	return changed, tx.Select("*").Save(&row).Error
+}
+
+// roomWithPreview is a room row joined with its newest message. (Row is a named field:
+// gorm does not fill unexported embedded structs.)
+type roomWithPreview struct {
+	Row               roomRow `gorm:"embedded"`
+	PreviewContent    *string `gorm:"column:p_content"`
+	PreviewAttachment *string `gorm:"column:p_attachment"`
+	PreviewSender     *string `gorm:"column:p_sender"`
+	PreviewMS         *int64  `gorm:"column:p_ts"`
+}
+
+// roomsQuery selects rooms with their newest message: the newest pending one if any,
+// else the one with the highest seq. Each sub-select is one lookup in idx_messages_room_seq.
+const roomsQuery = `SELECT r.*, p.content AS p_content, p.attachment AS p_attachment,
+	p.sender_name AS p_sender, p.ts_ms AS p_ts
+FROM rooms r LEFT JOIN messages p ON p.id = COALESCE(
+	(SELECT id FROM messages WHERE room_id = r.id AND seq = 0 ORDER BY local_order DESC LIMIT 1),
+	(SELECT id FROM messages WHERE room_id = r.id AND seq > 0 ORDER BY seq DESC LIMIT 1))`
 
 // Rooms returns every room, the room with the latest activity (newest message) first;
 // rooms without messages follow, by name.
 func (s *Store) Rooms() ([]Room, error) {
-	return nil, nil
+	var rows []roomWithPreview
+	err := s.db.Raw(roomsQuery + " ORDER BY p.id IS NULL, p.ts_ms DESC, r.name, r.id").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("read rooms: %w", err)
+	}
+	out := make([]Room, len(rows))
+	for i, r := range rows {
+		out[i] = r.room()
+	}
+	return out, nil
 }
 
 // Room returns one room; false when it is not held.
 func (s *Store) Room(id string) (Room, bool, error) {
-	return Room{}, false, nil
+	var rows []roomWithPreview
+	if err := s.db.Raw(roomsQuery+" WHERE r.id = ?", id).Scan(&rows).Error; err != nil {
+		return Room{}, false, fmt.Errorf("read room %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return Room{}, false, nil
+	}
+	return rows[0].room(), true, nil
+}
+
+func (r roomWithPreview) room() Room {
+	var members []string
+	if err := json.Unmarshal([]byte(r.Row.MemberIDs), &members); err != nil {
+		members = nil
+	}
+	room := Room{ID: r.Row.ID, Name: r.Row.Name, Public: r.Row.Public, Direct: r.Row.Direct, MemberIDs: members,
+		Epoch: r.Row.Epoch, LastSeq: r.Row.LastSeq, ReadSeq: r.Row.ReadSeq}
+	if r.PreviewContent != nil {
+		room.Preview = *r.PreviewContent
+		if room.Preview == "" && r.PreviewAttachment != nil {
+			if a := decodeAttachment(*r.PreviewAttachment); a != nil {
+				room.Preview = "📎 " + a.Name
+			}
+		}
+	}
+	if r.PreviewSender != nil {
+		room.PreviewSender = *r.PreviewSender
+	}
+	if r.PreviewMS != nil {
+		room.PreviewAt = fromMS(*r.PreviewMS)
+	}
+	return room
 }
 
 // SyncCursor returns the highest seq held for the room (0 when none): the afterSeq of
 // the next `sync`.
 func (s *Store) SyncCursor(roomID string) (int64, error) {
-	return 0, nil
+	var seq int64
+	if err := s.db.Raw("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?", roomID).Scan(&seq).Error; err != nil {
+		return 0, fmt.Errorf("sync cursor of room %s: %w", roomID, err)
+	}
+	return seq, nil
 }
 
 // SetReadSeq moves the room's read mark forward to seq; it reports whether it moved
 // (false for a lower or equal seq, or an unknown room).
 func (s *Store) SetReadSeq(roomID string, seq int64) (bool, error) {
-	return false, nil
+	var moved bool
+	err := s.write(func(tx *gorm.DB) error {
+		res := tx.Model(&roomRow{}).Where("id = ? AND read_seq < ?", roomID, seq).Update("read_seq", seq)
+		moved = res.RowsAffected > 0
+		return res.Error
+	})
+	if err != nil {
+		return false, fmt.Errorf("set read seq of room %s: %w", roomID, err)
+	}
+	return moved, nil
 }
 
 // SetLastSeq moves the room's LastSeq forward to seq (a `synced` frame's seq, say).
 // An unknown room is added with only its id, to be filled in by UpsertRooms.
 func (s *Store) SetLastSeq(roomID string, seq int64) error {
+	if roomID == "" {
+		return fmt.Errorf("set last seq: no room id: %w", ErrInvalid)
+	}
+	err := s.write(func(tx *gorm.DB) error { return raiseLastSeq(tx, roomID, seq) })
+	if err != nil {
+		return fmt.Errorf("set last seq of room %s: %w", roomID, err)
+	}
 	return nil
+}
+
+// raiseLastSeq adds the room if needed and moves its LastSeq forward to seq.
+func raiseLastSeq(tx *gorm.DB, roomID string, seq int64) error {
+	return tx.Exec(`INSERT INTO rooms (id, last_seq) VALUES (?, ?)
+		ON CONFLICT (id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)`, roomID, max(seq, 0)).Error
 }

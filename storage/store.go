@@ -2,14 +2,27 @@ package storage
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/glebarez/sqlite"
 	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // FileName is the name of the database file Open keeps in the folder it is given.
 const FileName = "parley.db"
+
+// dsnPragmas are applied to every connection: WAL so that reads run beside a write,
+// synchronous=NORMAL (safe with WAL, much faster), a busy timeout, and foreign keys.
+const dsnPragmas = "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+
+// batchSize bounds the rows of one INSERT and the ids of one IN list, well below
+// SQLite's limit on bound variables.
+const batchSize = 500
 
 // Errors the Store's methods wrap.
 var (
@@ -26,17 +39,80 @@ var (
 // Store is the local store of one profile. Open it with Open; the zero Store is not usable.
 type Store struct {
 	db  *gorm.DB
-	mu  sync.Mutex // serialises write transactions
 	now func() time.Time
+
+	mu       sync.Mutex // serialises write transactions and guards the fields below
+	order    int64      // the last LocalOrder handed out
+	self     string     // the account's user id ("" before the first sign-in)
+	selfName string     // the account's display name
 }
 
 // Open opens (creating if needed) the store in dir: the folder is created, the file
-// dir/parley.db opened in WAL mode and its tables migrated.
+// dir/parley.db opened in WAL mode and its tables created.
 func Open(dir string) (*Store, error) {
-	return nil, errors.New("storage: not implemented yet")
+	if dir == "" {
+		return nil, fmt.Errorf("open store: no folder: %w", ErrInvalid)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := gorm.Open(sqlite.Open(path+dsnPragmas), &gorm.Config{
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		SkipDefaultTransaction: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now}
+	if err := s.migrate(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := s.load(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// load reads what the Store keeps in memory: the last LocalOrder and the account's user.
+func (s *Store) load() error {
+	var order int64
+	if err := s.db.Raw("SELECT COALESCE(MAX(local_order), 0) FROM messages").Scan(&order).Error; err != nil {
+		return fmt.Errorf("read local order: %w", err)
+	}
+	var acc accountRow
+	res := s.db.Limit(1).Find(&acc, accountID)
+	if res.Error != nil {
+		return fmt.Errorf("read account: %w", res.Error)
+	}
+	s.order, s.self, s.selfName = order, acc.UserID, acc.DisplayName
+	return nil
 }
 
 // Close closes the database. The Store must not be used afterwards.
 func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	if err := sqlDB.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
 	return nil
+}
+
+// write runs fn in one transaction, one writer at a time: SQLite has a single writer,
+// and serialising here avoids busy errors when a read transaction would upgrade.
+func (s *Store) write(fn func(tx *gorm.DB) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.db.Transaction(fn)
+}
+
+// nextOrder hands out the next LocalOrder; s.mu must be held.
+func (s *Store) nextOrder() int64 {
+	s.order++
+	return s.order
 }
