@@ -1,0 +1,114 @@
+package server
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config configures a Server. Zero values mean the defaults named on each field.
+type Config struct {
+	Listen  string // address for ListenAndServe; default 127.0.0.1:8787
+	DataDir string // folder for the SQLite file and generated secrets; default ./parley-data
+	DSN     string // database DSN; empty means SQLite in DataDir
+
+	// JWTSecret signs access tokens. Empty: 32 random bytes are generated once and kept
+	// in DataDir/jwt-secret with mode 0600.
+	JWTSecret []byte
+
+	AccessTTL     time.Duration // default 15m
+	RefreshTTL    time.Duration // default 720h
+	PresenceGrace time.Duration // default 12s; negative means none
+
+	MsgRate  float64 // messages a second per user; default 10
+	MsgBurst int     // default 20
+
+	// AllowedOrigins lists the browser Origins allowed on /ws: full origins
+	// ("https://chat.example.com") or host patterns ("*.example.com"). Requests without
+	// an Origin header (native clients) are always allowed.
+	AllowedOrigins []string
+
+	HeartbeatSeconds int           // told to clients in hello; default 30
+	PingInterval     time.Duration // server WebSocket pings; default 25s
+	PingTimeout      time.Duration // drop a connection silent this long; default 60s
+
+	Logger *slog.Logger // default: discard
+
+	TLSCert, TLSKey string // serve HTTPS when both are set
+
+	// SendQueue bounds each connection's outgoing queue, in frames; default 1024.
+	// A client that lets it fill is closed with 1008 "slow consumer".
+	SendQueue int
+	// WriteTimeout bounds one frame write to a client; default 10s.
+	WriteTimeout time.Duration
+	// TypingExpiry is how long a typing mark lives without a refresh; default 6s.
+	TypingExpiry time.Duration
+	// LoginFailures is how many failed logins a minute per username and per address
+	// are allowed before 429; default 10.
+	LoginFailures int
+	// RefusedLimit is how many rate-limited messages within a minute close the
+	// connection with 1008; default 200.
+	RefusedLimit int
+	// BcryptCost is the password hashing cost; default bcrypt.DefaultCost. Tests lower it.
+	BcryptCost int
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// withDefaults returns c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8787"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./parley-data"
+	}
+	if c.AccessTTL <= 0 {
+		c.AccessTTL = 15 * time.Minute
+	}
+	if c.RefreshTTL <= 0 {
+		c.RefreshTTL = 720 * time.Hour
+	}
+	if c.PresenceGrace == 0 {
+		c.PresenceGrace = 12 * time.Second
+	}
+	if c.PresenceGrace < 0 {
+		c.PresenceGrace = 0
+	}
+	if c.MsgRate <= 0 {
+		c.MsgRate = 10
+	}
+	if c.MsgBurst <= 0 {
+		c.MsgBurst = 20
+	}
+	if c.HeartbeatSeconds <= 0 {
+		c.HeartbeatSeconds = 30
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 60 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.SendQueue <= 0 {
+		c.SendQueue = 1024
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.TypingExpiry <= 0 {
+		c.TypingExpiry = 6 * time.Second
+	}
+	if c.LoginFailures <= 0 {
+		c.LoginFailures = 10
+	}
+	if c.RefusedLimit <= 0 {
+		c.RefusedLimit = 200
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}

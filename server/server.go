@@ -1,0 +1,237 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/parleychat/parley/model"
+)
+
+// GeneralRoomID is the id of the public room every new user joins.
+const GeneralRoomID = "general"
+
+// dbFile is the SQLite file inside the data folder.
+const dbFile = "parley.db"
+
+// Server is one Parley chat server node.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	store     Store
+	broker    Broker
+	hub       *hub
+	committer *committer
+	metrics   *metrics
+	tokens    *tokens
+	limiter   *sendLimiter
+	logins    *failureLimiter
+	http      *http.Server
+	handler   http.Handler
+
+	mu       sync.Mutex
+	closing  bool
+	sessions sync.WaitGroup
+	shutOnce sync.Once
+	shutErr  error
+	shutDone chan struct{}
+}
+
+// New opens the store (creating DataDir), loads or generates the JWT secret, and
+// makes sure the room `general` exists. It does not listen: see Serve.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
+	}
+	secret := cfg.JWTSecret
+	if len(secret) == 0 {
+		var err error
+		if secret, err = loadOrCreateSecret(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	store, err := openStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := store.EnsureRoom(ctx, RoomRecord{ID: GeneralRoomID, Name: GeneralRoomID, Public: true, Epoch: newID()}); err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		store:    store,
+		broker:   NewMemoryBroker(),
+		metrics:  newMetrics(),
+		tokens:   &tokens{secret: secret, ttl: cfg.AccessTTL, now: cfg.Now},
+		limiter:  &sendLimiter{rate: cfg.MsgRate, burst: cfg.MsgBurst, buckets: make(map[string]*tokenBucket)},
+		logins:   newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
+		shutDone: make(chan struct{}),
+	}
+	s.hub = newHub(cfg, store, s.broker, s.metrics)
+	s.committer = newCommitter(store, func(n int) { s.metrics.batchSize.Observe(float64(n)) })
+	s.handler = s.routes()
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// openStore opens the configured database: SQLite in the data folder unless a DSN
+// names another file.
+func openStore(cfg Config) (Store, error) {
+	dsn := cfg.DSN
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil, fmt.Errorf("database %q: this build has no PostgreSQL driver", "postgres")
+	}
+	if dsn == "" {
+		dsn = "file:" + filepath.ToSlash(filepath.Join(cfg.DataDir, dbFile))
+	}
+	return OpenSQLite(dsn)
+}
+
+// Handler answers the HTTP API, /ws, /healthz and /metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Serve accepts connections on ln until Shutdown; it serves TLS when the
+// configuration names a certificate and key. It returns nil after a Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	var err error
+	if s.cfg.TLSCert != "" && s.cfg.TLSKey != "" {
+		err = s.http.ServeTLS(ln, s.cfg.TLSCert, s.cfg.TLSKey)
+	} else {
+		err = s.http.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		<-s.shutDone
+		return nil
+	}
+	return err
+}
+
+// URL is the address a client uses for ln: http(s)://host:port.
+func (s *Server) URL(ln net.Listener) string {
+	scheme := "http"
+	if s.cfg.TLSCert != "" && s.cfg.TLSKey != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + ln.Addr().String()
+}
+
+// Shutdown stops accepting, closes every WebSocket with 1001 after writing what is
+// queued for it, commits pending messages and closes the store. When ctx ends first,
+// the remaining connections are dropped and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutOnce.Do(func() {
+		s.shutErr = s.shutdown(ctx)
+		close(s.shutDone)
+	})
+	<-s.shutDone
+	return s.shutErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- s.http.Shutdown(ctx) }()
+
+	sessions := s.hub.close()
+	for _, ss := range sessions {
+		ss.close(websocket.StatusGoingAway, "server going away", true)
+	}
+	done := make(chan struct{})
+	go func() { s.sessions.Wait(); close(done) }()
+	var errs []error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, ss := range sessions {
+			_ = ss.conn.CloseNow()
+		}
+		<-done
+		errs = append(errs, ctx.Err())
+	}
+	if err := <-httpDone; err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		errs = append(errs, err)
+	}
+	s.committer.close()
+	if err := s.broker.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.store.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// messageStored completes a send after its commit: the ack to the sender, then the
+// message, encoded once, to every member. It runs on the committer goroutine.
+func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
+	if r.Err != nil {
+		s.log.Error("store message", "user", ss.userID, "err", r.Err)
+		ss.push(model.TypeError, encode(model.ErrorFrame{Type: model.TypeError, Code: model.CodeInternal,
+			Message: "message not stored", ID: r.Message.ID}))
+		return
+	}
+	m := r.Message
+	ss.push(model.TypeAck, encode(model.AckFrame{Type: model.TypeAck, ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, Timestamp: m.Timestamp}))
+	s.metrics.ackLatency.Observe(time.Since(start).Seconds())
+	if r.New {
+		s.hub.stored(m.RoomID, m.Seq)
+		s.hub.publish(Event{RoomID: m.RoomID, Type: model.TypeMessage, Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})})
+	}
+}
+
+// sendLimiter is the per-user message rate limit, shared by the user's connections.
+type sendLimiter struct {
+	mu      sync.Mutex
+	rate    float64
+	burst   int
+	buckets map[string]*tokenBucket
+}
+
+func (l *sendLimiter) allow(userID string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[userID]
+	if !ok {
+		b = &tokenBucket{}
+		l.buckets[userID] = b
+	}
+	return b.take(now, l.rate, l.burst)
+}
+
+// hashPassword hashes a password with the configured bcrypt cost.
+func (s *Server) hashPassword(p string) ([]byte, error) {
+	cost := s.cfg.BcryptCost
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(p), cost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	return h, nil
+}

@@ -1,0 +1,3 @@
+// Package servertest runs a real Parley server on 127.0.0.1:0 with a temporary SQLite
+// file for tests, with helpers to register users and to talk WebSocket to it.
+package servertest

@@ -1,0 +1,407 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/model"
+)
+
+// outFrame is an encoded frame waiting in a session's queue.
+type outFrame struct {
+	typ  string
+	data []byte
+}
+
+// session is one WebSocket connection: the HTTP handler's goroutine reads, a writer
+// goroutine drains a bounded queue, and a keepalive goroutine pings.
+type session struct {
+	srv         *Server
+	conn        *websocket.Conn
+	userID      string
+	displayName string
+	remote      string
+	tokenExp    time.Time
+
+	out  chan outFrame
+	done chan struct{}
+
+	closeOnce   sync.Once
+	closeCode   websocket.StatusCode
+	closeReason string
+	flush       bool
+
+	refused []time.Time // rate-limited messages in the last minute; reader only
+}
+
+// push queues a frame without waiting. A full queue means the client cannot keep up:
+// it is closed (1008 "slow consumer") so it does not slow anyone else; it recovers
+// by reconnecting and syncing.
+func (s *session) push(typ string, data []byte) {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	select {
+	case s.out <- outFrame{typ, data}:
+	default:
+		if s.close(websocket.StatusPolicyViolation, "slow consumer", false) {
+			s.srv.metrics.slowClosed.Inc()
+		}
+	}
+}
+
+// reply queues an answer to the client's own frame, waiting for room in the queue:
+// the reader may be held back by its own client, never the hub.
+func (s *session) reply(typ string, v any) bool {
+	select {
+	case s.out <- outFrame{typ, encode(v)}:
+		return true
+	case <-s.done:
+		return false
+	}
+}
+
+// close asks the session to end with code and reason; with flush the queued frames
+// are written first. Only the first call counts; it reports whether it was that one.
+func (s *session) close(code websocket.StatusCode, reason string, flush bool) bool {
+	first := false
+	s.closeOnce.Do(func() {
+		first = true
+		s.closeCode, s.closeReason, s.flush = code, reason, flush
+		close(s.done)
+	})
+	return first
+}
+
+// recoverPanic is the last resort of the session goroutines: a panic ends the
+// connection (1011) and is logged, never the server.
+func (s *session) recoverPanic(where string) {
+	if r := recover(); r != nil {
+		s.srv.log.Error("session panic", "where", where, "user", s.userID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		s.close(websocket.StatusInternalError, "internal error", false)
+	}
+}
+
+// run serves the connection until it closes.
+func (s *session) run() {
+	s.conn.SetReadLimit(model.MaxFrameBytes)
+	m := s.srv.metrics
+	m.connections.Inc()
+	defer m.connections.Dec()
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.writeLoop() }()
+	go func() { defer wg.Done(); s.keepalive() }()
+
+	expiry := time.AfterFunc(s.tokenExp.Sub(s.srv.cfg.Now()), func() {
+		s.close(model.CloseTokenExpired, "token expired", false)
+	})
+	defer expiry.Stop()
+
+	s.srv.log.Info("connection opened", "user", s.userID, "name", s.displayName, "remote", s.remote)
+	readErr := s.serve()
+	s.close(websocket.StatusNormalClosure, "", false)
+	s.srv.hub.disconnect(s)
+	wg.Wait()
+
+	reason := s.closeReason
+	if s.closeCode == websocket.StatusNormalClosure && readErr != nil {
+		reason = closeReasonOf(readErr)
+	}
+	s.srv.log.Info("connection closed", "user", s.userID, "remote", s.remote, "code", int(s.closeCode), "reason", reason)
+}
+
+// closeReasonOf describes why a read ended.
+func closeReasonOf(err error) string {
+	if st := websocket.CloseStatus(err); st != -1 {
+		var ce websocket.CloseError
+		if errors.As(err, &ce) && ce.Reason != "" {
+			return fmt.Sprintf("client closed %d: %s", int(st), ce.Reason)
+		}
+		return fmt.Sprintf("client closed %d", int(st))
+	}
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		return "frame too big"
+	}
+	return err.Error()
+}
+
+// serve registers with the hub and reads frames until the connection ends.
+func (s *session) serve() (err error) {
+	defer s.recoverPanic("reader")
+	if err := s.srv.hub.connect(context.Background(), s); err != nil {
+		if errors.Is(err, errStopped) {
+			s.close(websocket.StatusGoingAway, "server going away", false)
+		} else {
+			s.srv.log.Error("connect", "user", s.userID, "err", err)
+			s.close(websocket.StatusInternalError, "internal error", false)
+		}
+		return nil
+	}
+	for {
+		typ, data, err := s.conn.Read(context.Background())
+		if err != nil {
+			return err
+		}
+		select {
+		case <-s.done:
+			return nil
+		default:
+		}
+		if typ != websocket.MessageText {
+			s.srv.metrics.frameIn("other")
+			s.sendError(model.CodeInvalid, "frames must be text", "")
+			continue
+		}
+		s.handle(data)
+	}
+}
+
+// writeLoop writes queued frames until the session ends, then closes the connection.
+func (s *session) writeLoop() {
+	defer s.recoverPanic("writer")
+	defer func() {
+		_ = s.conn.Close(s.closeCode, s.closeReason)
+	}()
+	for {
+		select {
+		case f := <-s.out:
+			if err := s.write(f); err != nil {
+				s.close(websocket.StatusGoingAway, "write failed", false)
+				_ = s.conn.CloseNow()
+				return
+			}
+		case <-s.done:
+			if s.flush {
+				s.drain()
+			}
+			return
+		}
+	}
+}
+
+// drain writes what is queued, for a graceful close.
+func (s *session) drain() {
+	for {
+		select {
+		case f := <-s.out:
+			if s.write(f) != nil {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (s *session) write(f outFrame) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.WriteTimeout)
+	defer cancel()
+	if err := s.conn.Write(ctx, websocket.MessageText, f.data); err != nil {
+		return err
+	}
+	s.srv.metrics.frameOut(f.typ)
+	return nil
+}
+
+// keepalive pings the client; one that does not answer within PingTimeout is dropped.
+func (s *session) keepalive() {
+	defer s.recoverPanic("keepalive")
+	t := time.NewTicker(s.srv.cfg.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PingTimeout)
+			err := s.conn.Ping(ctx)
+			cancel()
+			if err != nil {
+				s.close(websocket.StatusGoingAway, "ping timeout", false)
+				_ = s.conn.CloseNow()
+				return
+			}
+		}
+	}
+}
+
+// sendError answers a refused frame; id names the client message it refers to.
+func (s *session) sendError(code, msg, id string) {
+	s.srv.metrics.rejected.WithLabelValues(code).Inc()
+	if len(id) > 64 {
+		id = id[:64]
+	}
+	s.reply(model.TypeError, model.ErrorFrame{Type: model.TypeError, Code: code, Message: msg, ID: id})
+}
+
+// handle acts on one client frame. Bad input answers an error frame and never closes.
+func (s *session) handle(data []byte) {
+	f, err := model.DecodeFrame(data)
+	if err != nil {
+		s.srv.metrics.frameIn("other")
+		s.sendError(model.CodeInvalid, err.Error(), "")
+		return
+	}
+	s.srv.metrics.frameIn(f.Type)
+	switch f.Type {
+	case model.TypeMessage:
+		s.onMessage(&f)
+	case model.TypeSync:
+		s.onSync(&f)
+	case model.TypeDelivered, model.TypeRead:
+		s.onMark(&f)
+	case model.TypeTyping, model.TypeStopTyping:
+		s.onTyping(&f)
+	case model.TypePing:
+		s.reply(model.TypePong, model.TypeFrame{Type: model.TypePong})
+	default:
+		s.sendError(model.CodeInvalid, "unknown frame type", "")
+	}
+}
+
+// member answers whether the user may use roomID, answering the error frame if not.
+func (s *session) member(roomID, id string) (roomInfo, bool) {
+	info, err := s.srv.hub.access(context.Background(), roomID, s.userID)
+	if err != nil {
+		s.srv.log.Error("room access", "room", roomID, "user", s.userID, "err", err)
+		s.sendError(model.CodeInternal, "internal error", id)
+		return info, false
+	}
+	if !info.member {
+		s.sendError(model.CodeForbidden, "not a member of that room, or no such room", id)
+		return info, false
+	}
+	return info, true
+}
+
+func (s *session) onMessage(f *model.Frame) {
+	start := time.Now()
+	if !model.ValidMessageID(f.ID) {
+		s.sendError(model.CodeInvalid, "message id must be a UUID", f.ID)
+		return
+	}
+	if _, ok := s.member(f.RoomID, f.ID); !ok {
+		return
+	}
+	now := s.srv.cfg.Now()
+	if !s.srv.limiter.allow(s.userID, now) {
+		s.srv.metrics.rateLimited.Inc()
+		s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
+		s.refused = append(s.refused, now)
+		i := 0
+		for i < len(s.refused) && now.Sub(s.refused[i]) >= time.Minute {
+			i++
+		}
+		s.refused = s.refused[i:]
+		if len(s.refused) >= s.srv.cfg.RefusedLimit {
+			s.close(websocket.StatusPolicyViolation, "too many messages", true)
+		}
+		return
+	}
+	content, err := model.CleanContent(f.Content)
+	if err != nil && !(f.Attachment != nil && errors.Is(err, model.ErrBlank)) {
+		s.sendError(model.ContentErrorCode(err), err.Error(), f.ID)
+		return
+	}
+	if f.Attachment != nil {
+		if f.Attachment.URL == "" || f.Attachment.Size < 0 || len(f.Attachment.URL) > 2048 {
+			s.sendError(model.CodeInvalid, "attachment needs a url and a size", f.ID)
+			return
+		}
+		if name, err := model.CleanName(f.Attachment.Name); err == nil {
+			f.Attachment.Name = name
+		}
+	}
+	job := &sendJob{
+		msg: NewMessage{ID: f.ID, RoomID: f.RoomID, SenderID: s.userID, SenderName: s.displayName,
+			Content: content, Attachment: f.Attachment, AtMs: now.UnixMilli()},
+		done: func(r StoredMessage) { s.srv.messageStored(s, r, start) },
+	}
+	if err := s.srv.committer.submit(context.Background(), job); err != nil {
+		s.sendError(model.CodeInternal, "server is shutting down", f.ID)
+	}
+}
+
+func (s *session) onSync(f *model.Frame) {
+	if f.AfterSeq < 0 {
+		s.sendError(model.CodeInvalid, "afterSeq must not be negative", "")
+		return
+	}
+	info, ok := s.member(f.RoomID, "")
+	if !ok {
+		return
+	}
+	msgs, err := s.srv.store.MessagesAfter(context.Background(), f.RoomID, f.AfterSeq, info.lastSeq, model.SyncPageSize+1)
+	if err != nil {
+		s.srv.log.Error("sync", "room", f.RoomID, "user", s.userID, "err", err)
+		s.sendError(model.CodeInternal, "internal error", "")
+		return
+	}
+	more := len(msgs) > model.SyncPageSize
+	if more {
+		msgs = msgs[:model.SyncPageSize]
+	}
+	for _, m := range msgs {
+		if !s.reply(model.TypeMessage, model.MessageFrame{Type: model.TypeMessage, Message: m}) {
+			return
+		}
+	}
+	s.reply(model.TypeSynced, model.SyncedFrame{Type: model.TypeSynced, RoomID: f.RoomID, Seq: info.lastSeq, Epoch: info.epoch, More: more})
+}
+
+func (s *session) onMark(f *model.Frame) {
+	if f.Seq < 0 {
+		s.sendError(model.CodeInvalid, "seq must not be negative", "")
+		return
+	}
+	info, ok := s.member(f.RoomID, "")
+	if !ok {
+		return
+	}
+	seq := min(f.Seq, info.lastSeq)
+	if seq <= 0 {
+		return
+	}
+	mark := Mark{RoomID: f.RoomID, UserID: s.userID}
+	if f.Type == model.TypeRead {
+		mark.ReadSeq = seq
+	} else {
+		mark.DeliveredSeq = seq
+	}
+	srv := s.srv
+	job := &markJob{mark: mark, done: func(m Mark, moved bool, err error) {
+		if err != nil {
+			srv.log.Error("store receipt", "room", mark.RoomID, "user", mark.UserID, "err", err)
+			return
+		}
+		if moved {
+			srv.hub.publish(Event{RoomID: m.RoomID, Except: m.UserID, Type: model.TypeReceipt,
+				Data: encode(model.ReceiptFrame{Type: model.TypeReceipt, RoomID: m.RoomID, UserID: m.UserID,
+					DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq})})
+		}
+	}}
+	if err := srv.committer.submit(context.Background(), job); err != nil {
+		s.sendError(model.CodeInternal, "server is shutting down", "")
+	}
+}
+
+func (s *session) onTyping(f *model.Frame) {
+	if _, ok := s.member(f.RoomID, ""); !ok {
+		return
+	}
+	if f.Type == model.TypeTyping {
+		s.srv.hub.typing(s.userID, s.displayName, f.RoomID)
+	} else {
+		s.srv.hub.stopTyping(s.userID, s.displayName, f.RoomID)
+	}
+}

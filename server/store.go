@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/parleychat/parley/model"
+)
+
+// Store errors.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("already exists")
+)
+
+// UserRecord is a stored account.
+type UserRecord struct {
+	ID           string
+	Username     string
+	DisplayName  string
+	PasswordHash []byte
+	CreatedAtMs  int64
+}
+
+// RoomRecord is a stored room with its members.
+type RoomRecord struct {
+	ID        string
+	Name      string
+	Public    bool
+	Direct    bool
+	DirectKey string // "userA|userB" sorted, for direct rooms
+	Epoch     string
+	LastSeq   int64
+	MemberIDs []string
+}
+
+// MemberRoom is a room as one member sees it: the room and the member's marks.
+type MemberRoom struct {
+	RoomRecord
+	DeliveredSeq int64
+	ReadSeq      int64
+}
+
+// RefreshRecord is a stored refresh token, by the sha256 of its value.
+type RefreshRecord struct {
+	Hash        string
+	UserID      string
+	FamilyID    string
+	ExpiresAtMs int64
+	Spent       bool
+	Revoked     bool
+}
+
+// NewMessage is a message to store. Seq and the timestamp are assigned by the store.
+type NewMessage struct {
+	ID         string
+	RoomID     string
+	SenderID   string
+	SenderName string
+	Content    string
+	Attachment *model.Attachment
+	AtMs       int64 // the time to stamp on it if it is new
+}
+
+// StoredMessage answers one NewMessage: the stored message and whether it was new.
+// A resend of a stored id answers the first store's seq and timestamp with New false.
+type StoredMessage struct {
+	Message model.Message
+	New     bool
+	Err     error
+}
+
+// Mark is a member's cumulative delivered and read seq in a room; zero means unchanged.
+type Mark struct {
+	RoomID       string
+	UserID       string
+	DeliveredSeq int64
+	ReadSeq      int64
+}
+
+// MarkResult answers one Mark: the member's marks after the update, and whether
+// they moved.
+type MarkResult struct {
+	Mark
+	Moved bool
+}
+
+// Store is what the server keeps on disk. Implementations must be safe for concurrent use.
+type Store interface {
+	CreateUser(ctx context.Context, u UserRecord, joinRoomID string) error
+	UserByUsername(ctx context.Context, username string) (UserRecord, error)
+	UserByID(ctx context.Context, id string) (UserRecord, error)
+	SearchUsers(ctx context.Context, query string, limit int) ([]UserRecord, error)
+
+	// EnsureRoom creates the room if no room has its id (idempotent, for `general`).
+	EnsureRoom(ctx context.Context, r RoomRecord) error
+	// CreateRoom stores a new room with its members; ErrConflict if a direct room of the
+	// same pair exists.
+	CreateRoom(ctx context.Context, r RoomRecord) error
+	AddMember(ctx context.Context, roomID, userID string) error
+	Room(ctx context.Context, roomID string) (RoomRecord, error)
+	DirectRoom(ctx context.Context, directKey string) (RoomRecord, error)
+	RoomsOf(ctx context.Context, userID string) ([]MemberRoom, error)
+
+	// AppendMessages stores a batch of messages in one transaction, assigning each new
+	// message the next seq of its room; answers are in the order of msgs.
+	AppendMessages(ctx context.Context, msgs []NewMessage) ([]StoredMessage, error)
+	MessagesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Message, error)
+	MessagesBefore(ctx context.Context, roomID string, beforeSeq int64, limit int) ([]model.Message, error)
+	// SetMarks moves marks forward (never back) in one transaction and answers each
+	// member's marks after the update.
+	SetMarks(ctx context.Context, marks []Mark) ([]MarkResult, error)
+
+	CreateRefresh(ctx context.Context, r RefreshRecord) error
+	// RotateRefresh spends the token with hash old and stores next in the same
+	// transaction. It answers the old record; ErrConflict when old was already spent
+	// (the caller then revokes the family).
+	RotateRefresh(ctx context.Context, oldHash string, next RefreshRecord) (RefreshRecord, error)
+	RefreshByHash(ctx context.Context, hash string) (RefreshRecord, error)
+	RevokeFamily(ctx context.Context, familyID string) error
+
+	Close() error
+}

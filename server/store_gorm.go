@@ -1,0 +1,576 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
+
+	"github.com/parleychat/parley/model"
+)
+
+// sqlitePragmas are appended to a SQLite DSN that names none of its own: WAL,
+// synchronous=NORMAL, a busy timeout, and write transactions that take the write
+// lock when they begin (so a transaction never fails upgrading a read lock).
+const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+
+type userRow struct {
+	ID           string `gorm:"primaryKey;size:64"`
+	Username     string `gorm:"uniqueIndex;size:64;not null"`
+	DisplayName  string `gorm:"size:256;not null"`
+	PasswordHash []byte `gorm:"not null"`
+	CreatedAtMs  int64  `gorm:"not null"`
+}
+
+func (userRow) TableName() string { return "users" }
+
+type roomRow struct {
+	ID          string  `gorm:"primaryKey;size:64"`
+	Name        string  `gorm:"size:256;not null"`
+	Public      bool    `gorm:"not null"`
+	Direct      bool    `gorm:"not null"`
+	DirectKey   *string `gorm:"uniqueIndex;size:160"`
+	Epoch       string  `gorm:"size:64;not null"`
+	LastSeq     int64   `gorm:"not null"`
+	CreatedAtMs int64   `gorm:"not null"`
+}
+
+func (roomRow) TableName() string { return "rooms" }
+
+type memberRow struct {
+	RoomID       string `gorm:"primaryKey;size:64"`
+	UserID       string `gorm:"primaryKey;size:64;index"`
+	DeliveredSeq int64  `gorm:"not null"`
+	ReadSeq      int64  `gorm:"not null"`
+	JoinedAtMs   int64  `gorm:"not null"`
+}
+
+func (memberRow) TableName() string { return "members" }
+
+type messageRow struct {
+	RoomID     string `gorm:"primaryKey;size:64;uniqueIndex:idx_messages_room_seq,priority:1"`
+	ID         string `gorm:"primaryKey;size:64"`
+	Seq        int64  `gorm:"not null;uniqueIndex:idx_messages_room_seq,priority:2"`
+	SenderID   string `gorm:"size:64;not null"`
+	SenderName string `gorm:"size:256;not null"`
+	Content    string `gorm:"not null"`
+	Attachment string `gorm:"not null"`
+	AtMs       int64  `gorm:"not null"`
+}
+
+func (messageRow) TableName() string { return "messages" }
+
+type refreshRow struct {
+	Hash        string `gorm:"primaryKey;size:64"`
+	UserID      string `gorm:"size:64;not null;index"`
+	FamilyID    string `gorm:"size:64;not null;index"`
+	ExpiresAtMs int64  `gorm:"not null"`
+	Spent       bool   `gorm:"not null"`
+	Revoked     bool   `gorm:"not null"`
+}
+
+func (refreshRow) TableName() string { return "refresh_tokens" }
+
+// gormStore is the Store on gorm. It uses only portable SQL, so the same code runs on
+// SQLite and PostgreSQL.
+type gormStore struct {
+	db *gorm.DB
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at dsn, which is a file
+// path or a "file:" DSN; pragmas are added when the DSN has none.
+func OpenSQLite(dsn string) (Store, error) {
+	if !strings.Contains(dsn, "_pragma=") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + sqlitePragmas
+	}
+	return OpenGorm(sqlite.Open(dsn))
+}
+
+// OpenGorm opens a Store on any gorm dialector and migrates its tables.
+func OpenGorm(d gorm.Dialector) (Store, error) {
+	db, err := gorm.Open(d, &gorm.Config{
+		Logger:                 logger.Default.LogMode(logger.Silent),
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if err := db.AutoMigrate(&userRow{}, &roomRow{}, &memberRow{}, &messageRow{}, &refreshRow{}); err != nil {
+		if sqlDB, e := db.DB(); e == nil {
+			_ = sqlDB.Close()
+		}
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return &gormStore{db: db}, nil
+}
+
+func (s *gormStore) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	return sqlDB.Close()
+}
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func toUser(r userRow) UserRecord {
+	return UserRecord{ID: r.ID, Username: r.Username, DisplayName: r.DisplayName, PasswordHash: r.PasswordHash, CreatedAtMs: r.CreatedAtMs}
+}
+
+func (s *gormStore) CreateUser(ctx context.Context, u UserRecord, joinRoomID string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&userRow{}).Where("username = ?", u.Username).Count(&n).Error; err != nil {
+			return err
+		}
+		if n > 0 {
+			return ErrConflict
+		}
+		row := userRow{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, PasswordHash: u.PasswordHash, CreatedAtMs: u.CreatedAtMs}
+		if err := tx.Create(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return ErrConflict
+			}
+			return err
+		}
+		if joinRoomID != "" {
+			m := memberRow{RoomID: joinRoomID, UserID: u.ID, JoinedAtMs: u.CreatedAtMs}
+			if err := tx.Create(&m).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("create user %s: %w", u.Username, err)
+	}
+	return err
+}
+
+func (s *gormStore) UserByUsername(ctx context.Context, username string) (UserRecord, error) {
+	var r userRow
+	if err := s.db.WithContext(ctx).Where("username = ?", username).Take(&r).Error; err != nil {
+		return UserRecord{}, notFound(err)
+	}
+	return toUser(r), nil
+}
+
+func (s *gormStore) UserByID(ctx context.Context, id string) (UserRecord, error) {
+	var r userRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return UserRecord{}, notFound(err)
+	}
+	return toUser(r), nil
+}
+
+// likeEscaper escapes LIKE's wildcards so a query matches literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+func (s *gormStore) SearchUsers(ctx context.Context, query string, limit int) ([]UserRecord, error) {
+	q := s.db.WithContext(ctx).Model(&userRow{}).Order("username").Limit(limit)
+	if query = strings.TrimSpace(query); query != "" {
+		pat := "%" + likeEscaper.Replace(strings.ToLower(query)) + "%"
+		q = q.Where(`username LIKE ? ESCAPE '\' OR LOWER(display_name) LIKE ? ESCAPE '\'`, pat, pat)
+	}
+	var rows []userRow
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("search users: %w", err)
+	}
+	out := make([]UserRecord, len(rows))
+	for i, r := range rows {
+		out[i] = toUser(r)
+		out[i].PasswordHash = nil
+	}
+	return out, nil
+}
+
+func newRoomRow(r RoomRecord, atMs int64) roomRow {
+	row := roomRow{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, Epoch: r.Epoch, LastSeq: r.LastSeq, CreatedAtMs: atMs}
+	if r.DirectKey != "" {
+		k := r.DirectKey
+		row.DirectKey = &k
+	}
+	return row
+}
+
+func (s *gormStore) EnsureRoom(ctx context.Context, r RoomRecord) error {
+	row := newRoomRow(r, 0)
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return fmt.Errorf("ensure room %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+func (s *gormStore) CreateRoom(ctx context.Context, r RoomRecord) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if r.DirectKey != "" {
+			var n int64
+			if err := tx.Model(&roomRow{}).Where("direct_key = ?", r.DirectKey).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrConflict
+			}
+		}
+		row := newRoomRow(r, 0)
+		if err := tx.Create(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return ErrConflict
+			}
+			return err
+		}
+		members := make([]memberRow, 0, len(r.MemberIDs))
+		for _, id := range r.MemberIDs {
+			members = append(members, memberRow{RoomID: r.ID, UserID: id})
+		}
+		if len(members) > 0 {
+			return tx.CreateInBatches(members, 200).Error
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return fmt.Errorf("create room %s: %w", r.ID, err)
+	}
+	return err
+}
+
+func (s *gormStore) AddMember(ctx context.Context, roomID, userID string) error {
+	m := memberRow{RoomID: roomID, UserID: userID}
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&m).Error; err != nil {
+		return fmt.Errorf("add %s to room %s: %w", userID, roomID, err)
+	}
+	return nil
+}
+
+func (s *gormStore) membersOf(ctx context.Context, roomIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(roomIDs))
+	if len(roomIDs) == 0 {
+		return out, nil
+	}
+	var rows []memberRow
+	for start := 0; start < len(roomIDs); start += 500 {
+		end := min(start+500, len(roomIDs))
+		var part []memberRow
+		if err := s.db.WithContext(ctx).Where("room_id IN ?", roomIDs[start:end]).Order("room_id, user_id").Find(&part).Error; err != nil {
+			return nil, err
+		}
+		rows = append(rows, part...)
+	}
+	for _, m := range rows {
+		out[m.RoomID] = append(out[m.RoomID], m.UserID)
+	}
+	return out, nil
+}
+
+func toRoom(r roomRow, members []string) RoomRecord {
+	rec := RoomRecord{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, Epoch: r.Epoch, LastSeq: r.LastSeq, MemberIDs: members}
+	if r.DirectKey != nil {
+		rec.DirectKey = *r.DirectKey
+	}
+	if rec.MemberIDs == nil {
+		rec.MemberIDs = []string{}
+	}
+	return rec
+}
+
+func (s *gormStore) roomWhere(ctx context.Context, what, query string, arg any) (RoomRecord, error) {
+	var r roomRow
+	if err := s.db.WithContext(ctx).Where(query, arg).Take(&r).Error; err != nil {
+		return RoomRecord{}, notFound(err)
+	}
+	members, err := s.membersOf(ctx, []string{r.ID})
+	if err != nil {
+		return RoomRecord{}, fmt.Errorf("members of %s %v: %w", what, arg, err)
+	}
+	return toRoom(r, members[r.ID]), nil
+}
+
+func (s *gormStore) Room(ctx context.Context, roomID string) (RoomRecord, error) {
+	return s.roomWhere(ctx, "room", "id = ?", roomID)
+}
+
+func (s *gormStore) DirectRoom(ctx context.Context, directKey string) (RoomRecord, error) {
+	return s.roomWhere(ctx, "direct room", "direct_key = ?", directKey)
+}
+
+func (s *gormStore) RoomsOf(ctx context.Context, userID string) ([]MemberRoom, error) {
+	var marks []memberRow
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Find(&marks).Error; err != nil {
+		return nil, fmt.Errorf("rooms of %s: %w", userID, err)
+	}
+	ids := make([]string, len(marks))
+	for i, m := range marks {
+		ids[i] = m.RoomID
+	}
+	var rooms []roomRow
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		var part []roomRow
+		if err := s.db.WithContext(ctx).Where("id IN ?", ids[start:end]).Find(&part).Error; err != nil {
+			return nil, fmt.Errorf("rooms of %s: %w", userID, err)
+		}
+		rooms = append(rooms, part...)
+	}
+	members, err := s.membersOf(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("members of rooms of %s: %w", userID, err)
+	}
+	byID := make(map[string]memberRow, len(marks))
+	for _, m := range marks {
+		byID[m.RoomID] = m
+	}
+	out := make([]MemberRoom, 0, len(rooms))
+	for _, r := range rooms {
+		m := byID[r.ID]
+		out = append(out, MemberRoom{RoomRecord: toRoom(r, members[r.ID]), DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq})
+	}
+	return out, nil
+}
+
+func toMessage(r messageRow) model.Message {
+	m := model.Message{ID: r.ID, RoomID: r.RoomID, Seq: r.Seq, SenderID: r.SenderID, SenderName: r.SenderName,
+		Content: r.Content, Timestamp: model.NewTime(msTime(r.AtMs))}
+	if r.Attachment != "" {
+		var a model.Attachment
+		if json.Unmarshal([]byte(r.Attachment), &a) == nil {
+			m.Attachment = &a
+		}
+	}
+	return m
+}
+
+func (s *gormStore) AppendMessages(ctx context.Context, msgs []NewMessage) ([]StoredMessage, error) {
+	out := make([]StoredMessage, len(msgs))
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return appendMessages(tx, msgs, out)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append %d messages: %w", len(msgs), err)
+	}
+	return out, nil
+}
+
+// appendMessages does AppendMessages inside tx. Per room it finds the ids already
+// stored, reserves seqs for the new ones with one UPDATE (which also locks the room
+// row on PostgreSQL), and inserts them in batch order.
+func appendMessages(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) error {
+	var order []string
+	byRoom := make(map[string][]int)
+	for i, m := range msgs {
+		if _, ok := byRoom[m.RoomID]; !ok {
+			order = append(order, m.RoomID)
+		}
+		byRoom[m.RoomID] = append(byRoom[m.RoomID], i)
+	}
+	for _, roomID := range order {
+		idx := byRoom[roomID]
+		ids := make([]string, 0, len(idx))
+		for _, i := range idx {
+			ids = append(ids, msgs[i].ID)
+		}
+		var existing []messageRow
+		if err := tx.Where("room_id = ? AND id IN ?", roomID, ids).Find(&existing).Error; err != nil {
+			return fmt.Errorf("find stored ids in %s: %w", roomID, err)
+		}
+		stored := make(map[string]model.Message, len(existing))
+		for _, r := range existing {
+			stored[r.ID] = toMessage(r)
+		}
+		first := make(map[string]int, len(idx))
+		var fresh []int
+		for _, i := range idx {
+			id := msgs[i].ID
+			if m, ok := stored[id]; ok {
+				out[i] = StoredMessage{Message: m}
+				continue
+			}
+			if _, ok := first[id]; ok {
+				continue
+			}
+			first[id] = i
+			fresh = append(fresh, i)
+		}
+		if len(fresh) > 0 {
+			res := tx.Model(&roomRow{}).Where("id = ?", roomID).UpdateColumn("last_seq", gorm.Expr("last_seq + ?", len(fresh)))
+			if res.Error != nil {
+				return fmt.Errorf("reserve seqs in %s: %w", roomID, res.Error)
+			}
+			if res.RowsAffected == 0 {
+				for _, i := range fresh {
+					out[i] = StoredMessage{Err: fmt.Errorf("room %s: %w", roomID, ErrNotFound)}
+				}
+				fresh = nil
+			}
+		}
+		if len(fresh) > 0 {
+			var last int64
+			if err := tx.Model(&roomRow{}).Where("id = ?", roomID).Select("last_seq").Scan(&last).Error; err != nil {
+				return fmt.Errorf("read seq of %s: %w", roomID, err)
+			}
+			base := last - int64(len(fresh))
+			rows := make([]messageRow, len(fresh))
+			for k, i := range fresh {
+				m := msgs[i]
+				row := messageRow{RoomID: roomID, ID: m.ID, Seq: base + int64(k) + 1, SenderID: m.SenderID,
+					SenderName: m.SenderName, Content: m.Content, AtMs: m.AtMs}
+				if m.Attachment != nil {
+					b, err := json.Marshal(m.Attachment)
+					if err != nil {
+						return fmt.Errorf("encode attachment of %s: %w", m.ID, err)
+					}
+					row.Attachment = string(b)
+				}
+				rows[k] = row
+				out[i] = StoredMessage{Message: toMessage(row), New: true}
+			}
+			if err := tx.CreateInBatches(rows, 100).Error; err != nil {
+				return fmt.Errorf("insert messages in %s: %w", roomID, err)
+			}
+		}
+		for _, i := range idx {
+			if j, ok := first[msgs[i].ID]; ok && j != i {
+				out[i] = StoredMessage{Message: out[j].Message, Err: out[j].Err}
+			}
+		}
+	}
+	return nil
+}
+
+func (s *gormStore) MessagesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Message, error) {
+	var rows []messageRow
+	err := s.db.WithContext(ctx).Where("room_id = ? AND seq > ? AND seq <= ?", roomID, afterSeq, uptoSeq).
+		Order("seq").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("messages of %s after %d: %w", roomID, afterSeq, err)
+	}
+	out := make([]model.Message, len(rows))
+	for i, r := range rows {
+		out[i] = toMessage(r)
+	}
+	return out, nil
+}
+
+func (s *gormStore) MessagesBefore(ctx context.Context, roomID string, beforeSeq int64, limit int) ([]model.Message, error) {
+	var rows []messageRow
+	err := s.db.WithContext(ctx).Where("room_id = ? AND seq < ?", roomID, beforeSeq).
+		Order("seq DESC").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("messages of %s before %d: %w", roomID, beforeSeq, err)
+	}
+	out := make([]model.Message, len(rows))
+	for i, r := range rows {
+		out[len(rows)-1-i] = toMessage(r)
+	}
+	return out, nil
+}
+
+func (s *gormStore) SetMarks(ctx context.Context, marks []Mark) ([]MarkResult, error) {
+	out := make([]MarkResult, len(marks))
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		for i, m := range marks {
+			var before memberRow
+			if err := tx.Where("room_id = ? AND user_id = ?", m.RoomID, m.UserID).Take(&before).Error; err != nil {
+				return notFound(err)
+			}
+			// What was read was delivered.
+			m.DeliveredSeq = max(m.DeliveredSeq, m.ReadSeq)
+			if m.DeliveredSeq > before.DeliveredSeq {
+				err := tx.Model(&memberRow{}).Where("room_id = ? AND user_id = ? AND delivered_seq < ?", m.RoomID, m.UserID, m.DeliveredSeq).
+					UpdateColumn("delivered_seq", m.DeliveredSeq).Error
+				if err != nil {
+					return err
+				}
+			}
+			if m.ReadSeq > before.ReadSeq {
+				err := tx.Model(&memberRow{}).Where("room_id = ? AND user_id = ? AND read_seq < ?", m.RoomID, m.UserID, m.ReadSeq).
+					UpdateColumn("read_seq", m.ReadSeq).Error
+				if err != nil {
+					return err
+				}
+			}
+			var after memberRow
+			if err := tx.Where("room_id = ? AND user_id = ?", m.RoomID, m.UserID).Take(&after).Error; err != nil {
+				return notFound(err)
+			}
+			out[i] = MarkResult{
+				Mark:  Mark{RoomID: m.RoomID, UserID: m.UserID, DeliveredSeq: after.DeliveredSeq, ReadSeq: after.ReadSeq},
+				Moved: after.DeliveredSeq != before.DeliveredSeq || after.ReadSeq != before.ReadSeq,
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set %d marks: %w", len(marks), err)
+	}
+	return out, nil
+}
+
+func toRefresh(r refreshRow) RefreshRecord {
+	return RefreshRecord{Hash: r.Hash, UserID: r.UserID, FamilyID: r.FamilyID, ExpiresAtMs: r.ExpiresAtMs, Spent: r.Spent, Revoked: r.Revoked}
+}
+
+func (s *gormStore) CreateRefresh(ctx context.Context, r RefreshRecord) error {
+	row := refreshRow{Hash: r.Hash, UserID: r.UserID, FamilyID: r.FamilyID, ExpiresAtMs: r.ExpiresAtMs}
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("store refresh token: %w", err)
+	}
+	return nil
+}
+
+func (s *gormStore) RefreshByHash(ctx context.Context, hash string) (RefreshRecord, error) {
+	var r refreshRow
+	if err := s.db.WithContext(ctx).Where("hash = ?", hash).Take(&r).Error; err != nil {
+		return RefreshRecord{}, notFound(err)
+	}
+	return toRefresh(r), nil
+}
+
+func (s *gormStore) RotateRefresh(ctx context.Context, oldHash string, next RefreshRecord) (RefreshRecord, error) {
+	var old refreshRow
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("hash = ?", oldHash).Take(&old).Error; err != nil {
+			return notFound(err)
+		}
+		if old.Spent || old.Revoked {
+			return ErrConflict
+		}
+		res := tx.Model(&refreshRow{}).Where("hash = ? AND spent = ?", oldHash, false).UpdateColumn("spent", true)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrConflict
+		}
+		row := refreshRow{Hash: next.Hash, UserID: next.UserID, FamilyID: next.FamilyID, ExpiresAtMs: next.ExpiresAtMs}
+		return tx.Create(&row).Error
+	})
+	if err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+		return RefreshRecord{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	return toRefresh(old), err
+}
+
+func (s *gormStore) RevokeFamily(ctx context.Context, familyID string) error {
+	err := s.db.WithContext(ctx).Model(&refreshRow{}).Where("family_id = ?", familyID).UpdateColumn("revoked", true).Error
+	if err != nil {
+		return fmt.Errorf("revoke refresh family: %w", err)
+	}
+	return nil
+}
