@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parleychat/parley/server"
+)
+
+// shutdownTimeout bounds the graceful shutdown.
+const shutdownTimeout = 4500 * time.Millisecond
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the parsed flags.
+type options struct {
+	cfg      server.Config
+	secret   string
+	origins  string
+	logLevel string
+}
+
+// parse reads flags, then fills every flag not given from its PARLEY_ variable.
+func parse(args []string, getenv func(string) string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("parley-server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:8787", "address to serve on")
+	fs.StringVar(&o.cfg.DataDir, "data", "./parley-data", "folder for the SQLite file and generated secrets")
+	fs.StringVar(&o.cfg.DSN, "db", "", "database DSN; empty means SQLite in -data")
+	fs.StringVar(&o.secret, "jwt-secret", "", "secret that signs access tokens (at least 16 bytes); empty: generated once and kept in -data")
+	fs.DurationVar(&o.cfg.AccessTTL, "access-ttl", 15*time.Minute, "access token lifetime")
+	fs.DurationVar(&o.cfg.RefreshTTL, "refresh-ttl", 720*time.Hour, "refresh token lifetime")
+	fs.DurationVar(&o.cfg.PresenceGrace, "presence-grace", 12*time.Second, "how long a user stays online after the last connection closes")
+	fs.Float64Var(&o.cfg.MsgRate, "msg-rate", 10, "messages a second per user")
+	fs.IntVar(&o.cfg.MsgBurst, "msg-burst", 20, "message burst per user")
+	fs.StringVar(&o.origins, "allowed-origins", "", "comma-separated browser Origins allowed on /ws (full origins or host patterns)")
+	fs.StringVar(&o.cfg.TLSCert, "tls-cert", "", "TLS certificate file (with -tls-key: serve HTTPS)")
+	fs.StringVar(&o.cfg.TLSKey, "tls-key", "", "TLS key file")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		env := "PARLEY_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %v", env, e)
+			}
+		}
+	})
+	if err != nil {
+		return o, err
+	}
+	return o, o.check()
+}
+
+// check validates the values flags cannot.
+func (o *options) check() error {
+	c := &o.cfg
+	switch {
+	case c.AccessTTL <= 0 || c.RefreshTTL <= 0:
+		return errors.New("-access-ttl and -refresh-ttl must be positive")
+	case c.PresenceGrace < 0:
+		return errors.New("-presence-grace must not be negative")
+	case c.MsgRate <= 0 || c.MsgBurst <= 0:
+		return errors.New("-msg-rate and -msg-burst must be positive")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("-tls-cert and -tls-key go together")
+	case o.secret != "" && len(o.secret) < 16:
+		return errors.New("-jwt-secret must be at least 16 bytes")
+	case c.DataDir == "":
+		return errors.New("-data must name a folder")
+	}
+	if c.PresenceGrace == 0 {
+		c.PresenceGrace = -1 // zero in Config means the default; here it means none
+	}
+	if o.secret != "" {
+		c.JWTSecret = []byte(o.secret)
+	}
+	for _, p := range strings.Split(o.origins, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, p)
+		}
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("-log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	return nil
+}
+
+// run is the whole program: it serves until ctx ends and answers the exit code:
+// 0 after a graceful shutdown, 2 for bad flags or an unusable data folder, 1 otherwise.
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	o, err := parse(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, "usage: parley-server [flags]; see README.md for the flags and their PARLEY_ variables")
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "parley-server: %v\n", err)
+		return 2
+	}
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(o.logLevel))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
+	o.cfg.Logger = log
+
+	srv, err := server.New(o.cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley-server: %v\n", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", o.cfg.Listen)
+	if err != nil {
+		_ = srv.Shutdown(context.Background())
+		fmt.Fprintf(stderr, "parley-server: %v\n", err)
+		return 2
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("serving", "url", srv.URL(ln), "data", o.cfg.DataDir)
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-served:
+		log.Error("serve", "err", err)
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+		return 1
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown", "err", err)
+	}
+	if err := <-served; err != nil {
+		log.Warn("serve", "err", err)
+	}
+	log.Info("stopped")
+	return 0
+}

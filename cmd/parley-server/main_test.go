@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func noEnv(string) string { return "" }
+
+func TestBadFlagsExit2(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string][]string{
+		"unknown flag":     {"-nope"},
+		"bad duration":     {"-access-ttl", "soon"},
+		"negative rate":    {"-msg-rate", "-1"},
+		"short secret":     {"-jwt-secret", "abc"},
+		"tls half":         {"-tls-cert", "x.pem"},
+		"bad log level":    {"-log-level", "loud"},
+		"data is a file":   {"-data", file, "-listen", "127.0.0.1:0"},
+		"stray argument":   {"serve"},
+		"bad listen value": {"-data", t.TempDir(), "-listen", "nowhere:-5"},
+	}
+	for name, args := range cases {
+		t.Run(name, func(t *testing.T) {
+			var stderr strings.Builder
+			code := run(context.Background(), args, noEnv, &stderr)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2; stderr %q", code, stderr.String())
+			}
+			if lines := strings.Count(strings.TrimSpace(stderr.String()), "\n"); lines != 0 {
+				t.Errorf("stderr has %d lines, want one: %q", lines+1, stderr.String())
+			}
+		})
+	}
+}
+
+func TestEnvFillsFlagsAndFlagWins(t *testing.T) {
+	env := map[string]string{"PARLEY_MSG_RATE": "55", "PARLEY_LISTEN": "127.0.0.1:9999", "PARLEY_JWT_SECRET": "0123456789abcdef0123"}
+	o, err := parse([]string{"-listen", "127.0.0.1:1234"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.cfg.MsgRate != 55 || o.cfg.Listen != "127.0.0.1:1234" || string(o.cfg.JWTSecret) != env["PARLEY_JWT_SECRET"] {
+		t.Fatalf("config = %+v", o.cfg)
+	}
+	if _, err := parse(nil, func(k string) string {
+		if k == "PARLEY_MSG_BURST" {
+			return "lots"
+		}
+		return ""
+	}); err == nil {
+		t.Fatal("bad PARLEY_MSG_BURST accepted")
+	}
+}
+
+func TestSIGTERMShutsDownGracefully(t *testing.T) {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		code := run(ctx, []string{"-listen", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "info"}, noEnv, pw)
+		pw.Close()
+		done <- code
+	}()
+	url := ""
+	sc := bufio.NewScanner(pr)
+	re := regexp.MustCompile(`url=(\S+)`)
+	for url == "" && sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if url == "" {
+		t.Fatalf("no URL logged; exit %d", <-done)
+	}
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d, want 0", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("still running 5 s after SIGTERM")
+	}
+}
