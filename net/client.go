@@ -281,6 +281,7 @@ func (c *Client) signedIn(username string, resp model.AuthResponse) (storage.Acc
 		return storage.Account{}, fmt.Errorf("store account: %w", err)
 	}
 	c.dropSession(errors.New("signed in again"))
+	c.setState(StateEvent{State: StateConnecting})
 	c.Nudge()
 	return a, nil
 }

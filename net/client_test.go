@@ -1,0 +1,95 @@
+package net
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/server"
+)
+
+func TestSendReceiveStatuses(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	a := startClient(t, srv.URL, "", nil)
+	b := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	register(t, b, "bob")
+	room := a.generalRoom()
+	if b.generalRoom() != room {
+		t.Fatalf("general differs")
+	}
+
+	var ids []string
+	for i := range 5 {
+		m, err := a.Send(room, fmt.Sprintf("hello %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Status != model.StatusSending || !m.Own {
+			t.Fatalf("queued message: %+v", m)
+		}
+		ids = append(ids, m.ID)
+	}
+	b.waitUntil("bob gets 5", func() bool { return len(b.order) == 5 })
+	// bob's client reports delivered by itself: alice sees it.
+	a.waitUntil("delivered", func() bool { return a.countStatus(model.StatusDelivered) == 5 })
+	last := b.msgs[b.order[4]]
+	if err := b.MarkRead(room, last.Seq); err != nil {
+		t.Fatal(err)
+	}
+	a.waitUntil("read", func() bool { return a.countStatus(model.StatusRead) == 5 })
+	for i, id := range b.order {
+		m := b.msgs[id]
+		if m.ID != ids[i] || m.Content != fmt.Sprintf("hello %d", i) || m.Seq != int64(i+1) || m.Own {
+			t.Errorf("bob's message %d: %+v", i, m)
+		}
+	}
+
+	// Validation and unknown rooms fail at once.
+	if _, err := a.Send(room, " \n "); !errors.Is(err, model.ErrBlank) {
+		t.Errorf("blank: %v", err)
+	}
+	if _, err := a.Send("nope", "x"); !errors.Is(err, ErrUnknownRoom) {
+		t.Errorf("unknown room: %v", err)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	a := startClient(t, srv.URL, "", nil)
+	register(t, a, "carol")
+	ctx := context.Background()
+
+	_, err := a.Register(ctx, "carol", testPassword, "")
+	if ErrorCode(err) != model.CodeUsernameTaken || HTTPStatus(err) != http.StatusConflict || UserMessage(err) != "username taken" {
+		t.Errorf("taken: %v (%q)", err, UserMessage(err))
+	}
+	_, err = a.Login(ctx, "carol", "wrong password")
+	if ErrorCode(err) != model.CodeBadCreds || UserMessage(err) != "wrong username or password" {
+		t.Errorf("bad password: %v", err)
+	}
+	// the failed login did not sign the profile out
+	if _, ok, _ := a.Account(); !ok {
+		t.Errorf("account lost")
+	}
+
+	off, err := NewAPI("http://127.0.0.1:1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = off.Login(ctx, "carol", testPassword)
+	if !errors.Is(err, ErrUnreachable) || UserMessage(err) != "server unreachable" {
+		t.Errorf("unreachable: %v", err)
+	}
+
+	users, err := a.SearchUsers(ctx, "car")
+	if err != nil || len(users) != 1 || users[0].DisplayName != "carol" {
+		t.Errorf("search: %v %+v", err, users)
+	}
+	if _, err := a.JoinRoom(ctx, "no-such-room"); err == nil {
+		t.Errorf("join unknown room: no error")
+	}
+}
