@@ -196,10 +196,14 @@ func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
 		return
 	}
 	m := r.Message
+	if r.New {
+		// The room's seq moves before anyone hears of the message, so a receipt
+		// for it is never clamped below it.
+		s.hub.stored(m.RoomID, m.Seq)
+	}
 	ss.push(model.TypeAck, encode(model.AckFrame{Type: model.TypeAck, ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, Timestamp: m.Timestamp}))
 	s.metrics.ackLatency.Observe(time.Since(start).Seconds())
 	if r.New {
-		s.hub.stored(m.RoomID, m.Seq)
 		s.hub.publish(Event{RoomID: m.RoomID, Type: model.TypeMessage, Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})})
 	}
 }

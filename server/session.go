@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -32,6 +33,11 @@ type session struct {
 	out  chan outFrame
 	done chan struct{}
 
+	// abortCtx ends a write in progress when the session is dropped (slow consumer,
+	// no pong), so a blocked socket does not hold the writer.
+	abortCtx context.Context
+	abort    context.CancelFunc
+
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
 	closeReason string
@@ -54,6 +60,9 @@ func (s *session) push(typ string, data []byte) {
 	default:
 		if s.close(websocket.StatusPolicyViolation, "slow consumer", false) {
 			s.srv.metrics.slowClosed.Inc()
+			// Let a write that is stuck on a full socket give up now; a writer that
+			// is not stuck still sends the close frame.
+			go s.abortIfStuck()
 		}
 	}
 }
@@ -79,6 +88,17 @@ func (s *session) close(code websocket.StatusCode, reason string, flush bool) bo
 		close(s.done)
 	})
 	return first
+}
+
+// abortIfStuck aborts the writer if it is still writing one frame after a moment.
+func (s *session) abortIfStuck() {
+	t := time.NewTimer(100 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		s.abort()
+	case <-s.abortCtx.Done():
+	}
 }
 
 // recoverPanic is the last resort of the session goroutines: a panic ends the
@@ -171,6 +191,7 @@ func (s *session) writeLoop() {
 	defer s.recoverPanic("writer")
 	defer func() {
 		_ = s.conn.Close(s.closeCode, s.closeReason)
+		s.abort()
 	}()
 	for {
 		select {
@@ -204,7 +225,7 @@ func (s *session) drain() {
 }
 
 func (s *session) write(f outFrame) error {
-	ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.WriteTimeout)
+	ctx, cancel := context.WithTimeout(s.abortCtx, s.srv.cfg.WriteTimeout)
 	defer cancel()
 	if err := s.conn.Write(ctx, websocket.MessageText, f.data); err != nil {
 		return err
@@ -255,6 +276,11 @@ func (s *session) handle(data []byte) {
 	s.srv.metrics.frameIn(f.Type)
 	switch f.Type {
 	case model.TypeMessage:
+		// encoding/json turns invalid UTF-8 into U+FFFD: judge the bytes as sent.
+		if !utf8.Valid(data) {
+			s.sendError(model.CodeInvalid, model.ErrBadUTF8.Error(), f.ID)
+			return
+		}
 		s.onMessage(&f)
 	case model.TypeSync:
 		s.onSync(&f)

@@ -1,0 +1,75 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/server/servertest"
+)
+
+func metricsText(t testing.TB, in *servertest.Instance) string {
+	t.Helper()
+	resp, err := http.Get(in.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func hasMetric(t testing.TB, in *servertest.Instance, line string) bool {
+	t.Helper()
+	for _, l := range strings.Split(metricsText(t, in), "\n") {
+		if l == line {
+			return true
+		}
+	}
+	return false
+}
+
+// waitMetric waits until /metrics shows line.
+func waitMetric(t testing.TB, in *servertest.Instance, line string) {
+	t.Helper()
+	deadline := time.Now().Add(servertest.DefaultWait)
+	for !hasMetric(t, in, line) {
+		if time.Now().After(deadline) {
+			t.Fatalf("metrics never showed %q", line)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval, not a wait for an event
+	}
+}
+
+func TestMetricsAndHealth(t *testing.T) {
+	in := servertest.Start(t, testConfig())
+	alice := connect(t, in, "alice")
+	alice.ackOf(t, alice.send(t, "general", "hi"))
+	text := metricsText(t, in)
+	for _, want := range []string{
+		"parley_connections_open 1",
+		`parley_frames_in_total{type="message"} 1`,
+		`parley_frames_out_total{type="ack"} 1`,
+		`parley_frames_out_total{type="hello"} 1`,
+		"parley_send_ack_seconds_count 1",
+		"parley_commit_batch_size_count 1",
+		"parley_rate_limited_total 0",
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	resp, err := http.Get(in.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+}
