@@ -389,7 +389,7 @@ func (c *Client) Send(roomID, text string) (storage.Message, error) {
 	}
 	c.events.addMessages([]storage.Message{m})
 	c.typOut.stop(roomID)
-	c.kickOutbox()
+	c.queueOutbox(m)
 	return m, nil
 }
 
@@ -400,7 +400,7 @@ func (c *Client) Retry(id string) (storage.Message, error) {
 		return storage.Message{}, fmt.Errorf("retry %s: %w", id, err)
 	}
 	c.events.addMessages([]storage.Message{m})
-	c.kickOutbox()
+	c.queueOutbox(m)
 	return m, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/storage"
 )
 
 // Connection timing.
@@ -168,13 +169,13 @@ func (c *Client) sendControl(v any) bool {
 	}
 }
 
-// kickOutbox tells the live connection's sender to look at the outbox.
-func (c *Client) kickOutbox() {
+// queueOutbox hands a message just put in the outbox to the live connection's sender.
+func (c *Client) queueOutbox(m storage.Message) {
 	c.mu.Lock()
 	s := c.sess
 	c.mu.Unlock()
 	if s != nil {
-		s.kickOutbox()
+		s.queue(m)
 	}
 }
 

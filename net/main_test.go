@@ -2,6 +2,8 @@ package net
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -15,7 +17,18 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	if code == 0 {
+		// Toxiproxy's latency toxic can outlive its stopped proxy by one pending write.
+		if err := goleak.Find(goleak.IgnoreTopFunction("github.com/Shopify/toxiproxy/v2/toxics.(*LatencyToxic).Pipe")); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 const testPassword = "correct horse"
@@ -43,6 +56,8 @@ type tclient struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
+	closeOnce sync.Once
+
 	mu      sync.Mutex
 	changed chan struct{}
 	msgs    map[string]storage.Message // latest form of every message reported
@@ -65,7 +80,7 @@ func startClient(t *testing.T, serverURL, dir string, tweak func(*Config)) *tcli
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	cfg := Config{ServerURL: serverURL, Store: st, SendRate: 2000, SendBurst: 2000, MarkInterval: 20 * time.Millisecond}
+	cfg := Config{ServerURL: serverURL, Store: st, SendRate: 2000, SendBurst: 2000, MarkInterval: 100 * time.Millisecond}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -81,10 +96,7 @@ func startClient(t *testing.T, serverURL, dir string, tweak func(*Config)) *tcli
 		c.Run(ctx)
 	}()
 	go tc.collect()
-	t.Cleanup(func() {
-		tc.stop()
-		st.Close()
-	})
+	t.Cleanup(tc.shutdown)
 	return tc
 }
 
@@ -92,6 +104,12 @@ func startClient(t *testing.T, serverURL, dir string, tweak func(*Config)) *tcli
 func (tc *tclient) stop() {
 	tc.cancel()
 	<-tc.done
+}
+
+// shutdown stops the client and closes its store.
+func (tc *tclient) shutdown() {
+	tc.stop()
+	tc.closeOnce.Do(func() { tc.Store().Close() })
 }
 
 func (tc *tclient) collect() {

@@ -23,19 +23,21 @@ type session struct {
 	cancel context.CancelCauseFunc
 
 	lastRecv   atomic.Int64 // UnixNano (of the Client's clock) of the last frame received
-	queue      frameQueue
+	frames     frameQueue
 	control    chan any      // typing and marks, written by the control writer
 	outboxKick chan struct{} // the outbox may have something new
 	syncedCh   chan struct{} // closed when the first sync of every room is done
 
 	mu       sync.Mutex
-	inflight map[string]bool  // message ids sent on this connection
-	syncing  map[string]int64 // room id → afterSeq of the sync in progress
+	pending  []storage.Message // queued by Send and Retry since the sender last looked
+	rescan   bool              // the sender must read the whole outbox again
+	inflight map[string]bool   // message ids sent on this connection
+	syncing  map[string]int64  // room id → afterSeq of the sync in progress
 	synced   bool
 }
 
 func newSession(c *Client, conn *websocket.Conn) *session {
-	return &session{c: c, conn: conn, queue: frameQueue{ready: make(chan struct{}, 1)},
+	return &session{c: c, conn: conn, frames: frameQueue{ready: make(chan struct{}, 1)},
 		control: make(chan any, 256), outboxKick: make(chan struct{}, 1), syncedCh: make(chan struct{}),
 		inflight: map[string]bool{}, syncing: map[string]int64{}}
 }
@@ -226,7 +228,7 @@ func (s *session) read() {
 			s.c.log.Warn("drop frame", "err", err)
 			continue
 		}
-		s.queue.push(f)
+		s.frames.push(f)
 	}
 }
 
@@ -274,6 +276,22 @@ func (s *session) writeControl() {
 	}
 }
 
+// queue hands the sender a message just put in the outbox.
+func (s *session) queue(m storage.Message) {
+	s.mu.Lock()
+	s.pending = append(s.pending, m)
+	s.mu.Unlock()
+	s.kickOutbox()
+}
+
+// rescanOutbox makes the sender read the whole outbox again.
+func (s *session) rescanOutbox() {
+	s.mu.Lock()
+	s.rescan = true
+	s.mu.Unlock()
+	s.kickOutbox()
+}
+
 func (s *session) kickOutbox() {
 	select {
 	case s.outboxKick <- struct{}{}:
@@ -282,7 +300,7 @@ func (s *session) kickOutbox() {
 }
 
 // sendOutbox sends the outbox, in order, once the first sync is done, and then whatever
-// is queued later. Every message goes out once per connection (the same id again after
+// Send and Retry queue later (without reading the whole outbox again). Every message goes out once per connection (the same id again after
 // a reconnect: the server answers a stored message with its ack).
 func (s *session) sendOutbox() {
 	c := s.c
@@ -291,11 +309,21 @@ func (s *session) sendOutbox() {
 	case <-s.ctx.Done():
 		return
 	}
+	s.mu.Lock()
+	s.rescan = true
+	s.mu.Unlock()
 	for {
-		msgs, err := c.store.Outbox()
-		if err != nil {
-			s.fail(fmt.Errorf("read outbox: %w", err))
-			return
+		s.mu.Lock()
+		msgs, rescan := s.pending, s.rescan
+		s.pending, s.rescan = nil, false
+		s.mu.Unlock()
+		if rescan {
+			// The outbox holds everything pending had, in order.
+			var err error
+			if msgs, err = c.store.Outbox(); err != nil {
+				s.fail(fmt.Errorf("read outbox: %w", err))
+				return
+			}
 		}
 		for _, m := range msgs {
 			s.mu.Lock()
@@ -324,23 +352,25 @@ func (s *session) sendOutbox() {
 func (s *session) process() {
 	for {
 		select {
-		case <-s.queue.ready:
+		case <-s.frames.ready:
 		case <-s.ctx.Done():
 			return
 		}
-		if err := s.handle(s.queue.take()); err != nil {
+		if err := s.handle(s.frames.take()); err != nil {
 			s.fail(err)
 			return
 		}
 	}
 }
 
-// handle applies frames in order; runs of messages and acks are stored in one
-// transaction each.
+// handle applies frames in order; runs of messages, acks and receipts between other
+// frames are stored in one transaction each.
 func (s *session) handle(frames []model.Frame) error {
 	c := s.c
 	var msgs []model.Message
 	var acks []storage.Ack
+	receipts := map[receiptKey]*model.Frame{} // marks are cumulative: the highest of a batch says it all
+	var receiptOrder []receiptKey
 	flush := func() error {
 		if len(msgs) > 0 {
 			if err := c.ingest(msgs); err != nil {
@@ -364,6 +394,16 @@ func (s *session) handle(frames []model.Frame) error {
 			}
 			acks = acks[:0]
 		}
+		for _, k := range receiptOrder {
+			f := receipts[k]
+			changed, err := c.store.ApplyReceipt(f.RoomID, f.UserID, f.DeliveredSeq, f.ReadSeq)
+			if err != nil {
+				return fmt.Errorf("store receipt %s: %w", f.RoomID, err)
+			}
+			c.events.addMessages(changed)
+		}
+		clear(receipts)
+		receiptOrder = receiptOrder[:0]
 		return nil
 	}
 	for i := range frames {
@@ -374,6 +414,16 @@ func (s *session) handle(frames []model.Frame) error {
 			continue
 		case model.TypeAck:
 			acks = append(acks, storage.Ack{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, Timestamp: f.Timestamp.Time})
+			continue
+		case model.TypeReceipt:
+			k := receiptKey{f.RoomID, f.UserID}
+			if r, ok := receipts[k]; ok {
+				r.DeliveredSeq = max(r.DeliveredSeq, f.DeliveredSeq)
+				r.ReadSeq = max(r.ReadSeq, f.ReadSeq)
+			} else {
+				receipts[k] = f
+				receiptOrder = append(receiptOrder, k)
+			}
 			continue
 		}
 		if err := flush(); err != nil {
@@ -386,18 +436,15 @@ func (s *session) handle(frames []model.Frame) error {
 	return flush()
 }
 
+// receiptKey names one member's receipt in one room.
+type receiptKey struct{ roomID, userID string }
+
 // handleOther applies one frame that is neither a message nor an ack.
 func (s *session) handleOther(f *model.Frame) error {
 	c := s.c
 	switch f.Type {
 	case model.TypeSynced:
 		return s.handleSynced(f)
-	case model.TypeReceipt:
-		changed, err := c.store.ApplyReceipt(f.RoomID, f.UserID, f.DeliveredSeq, f.ReadSeq)
-		if err != nil {
-			return fmt.Errorf("store receipt %s: %w", f.RoomID, err)
-		}
-		c.events.addMessages(changed)
 	case model.TypeTyping:
 		if f.UserID != c.UserID() {
 			c.typIn.start(f.RoomID, f.UserID, f.DisplayName)
@@ -473,7 +520,7 @@ func (s *session) handleError(f *model.Frame) error {
 			s.mu.Lock()
 			delete(s.inflight, id)
 			s.mu.Unlock()
-			s.kickOutbox()
+			s.rescanOutbox()
 		})
 		return nil
 	}
