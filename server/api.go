@@ -606,7 +606,5 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		out: make(chan outFrame, s.cfg.SendQueue), done: make(chan struct{}),
 		closeCode: websocket.StatusNormalClosure,
 	}
-	ss.abortCtx, ss.abort = context.WithCancel(context.Background())
-	defer ss.abort()
 	ss.run()
 }

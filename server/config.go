@@ -35,7 +35,8 @@ type Config struct {
 
 	TLSCert, TLSKey string // serve HTTPS when both are set
 
-	// SendQueue bounds each connection's outgoing queue, in frames; default 1024.
+	// SendQueue bounds each connection's outgoing queue, in frames; default 4096.
+	// The frames are shared, so a slot costs a few words.
 	// A client that lets it fill is closed with 1008 "slow consumer".
 	SendQueue int
 	// WriteTimeout bounds one frame write to a client; default 10s.
@@ -93,7 +94,7 @@ func (c Config) withDefaults() Config {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.SendQueue <= 0 {
-		c.SendQueue = 1024
+		c.SendQueue = 4096
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -33,10 +34,11 @@ type session struct {
 	out  chan outFrame
 	done chan struct{}
 
-	// abortCtx ends a write in progress when the session is dropped (slow consumer,
-	// no pong), so a blocked socket does not hold the writer.
-	abortCtx context.Context
-	abort    context.CancelFunc
+	// writing is when the write in progress began (Unix ns), 0 when none: the
+	// keepalive drops a connection whose write is stuck.
+	writing    atomic.Int64
+	writerDone chan struct{}
+	wg         sync.WaitGroup
 
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
@@ -90,14 +92,18 @@ func (s *session) close(code websocket.StatusCode, reason string, flush bool) bo
 	return first
 }
 
-// abortIfStuck aborts the writer if it is still writing one frame after a moment.
+// abortIfStuck drops the connection if the writer is still stuck on one frame a
+// moment after the session was closed; a writer that is not stuck sends the close
+// frame itself.
 func (s *session) abortIfStuck() {
 	t := time.NewTimer(100 * time.Millisecond)
 	defer t.Stop()
 	select {
 	case <-t.C:
-		s.abort()
-	case <-s.abortCtx.Done():
+		if s.writing.Load() != 0 {
+			_ = s.conn.CloseNow()
+		}
+	case <-s.writerDone:
 	}
 }
 
@@ -117,10 +123,10 @@ func (s *session) run() {
 	m.connections.Inc()
 	defer m.connections.Dec()
 
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); s.writeLoop() }()
-	go func() { defer wg.Done(); s.keepalive() }()
+	s.writerDone = make(chan struct{})
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); defer close(s.writerDone); s.writeLoop() }()
+	go func() { defer s.wg.Done(); s.keepalive() }()
 
 	expiry := time.AfterFunc(s.tokenExp.Sub(s.srv.cfg.Now()), func() {
 		s.close(model.CloseTokenExpired, "token expired", false)
@@ -131,7 +137,7 @@ func (s *session) run() {
 	readErr := s.serve()
 	s.close(websocket.StatusNormalClosure, "", false)
 	s.srv.hub.disconnect(s)
-	wg.Wait()
+	s.wg.Wait()
 
 	reason := s.closeReason
 	if s.closeCode == websocket.StatusNormalClosure && readErr != nil {
@@ -191,7 +197,6 @@ func (s *session) writeLoop() {
 	defer s.recoverPanic("writer")
 	defer func() {
 		_ = s.conn.Close(s.closeCode, s.closeReason)
-		s.abort()
 	}()
 	for {
 		select {
@@ -224,34 +229,55 @@ func (s *session) drain() {
 	}
 }
 
+// write writes one frame. It passes no context (coder/websocket then arms no timer
+// per frame); a write that hangs is ended by the keepalive's watchdog instead.
 func (s *session) write(f outFrame) error {
-	ctx, cancel := context.WithTimeout(s.abortCtx, s.srv.cfg.WriteTimeout)
-	defer cancel()
-	if err := s.conn.Write(ctx, websocket.MessageText, f.data); err != nil {
+	s.writing.Store(time.Now().UnixNano())
+	err := s.conn.Write(context.Background(), websocket.MessageText, f.data)
+	s.writing.Store(0)
+	if err != nil {
 		return err
 	}
 	s.srv.metrics.frameOut(f.typ)
 	return nil
 }
 
-// keepalive pings the client; one that does not answer within PingTimeout is dropped.
+// keepalive pings the client every PingInterval and drops it when a ping is not
+// answered within PingTimeout or a write hangs longer than WriteTimeout.
 func (s *session) keepalive() {
 	defer s.recoverPanic("keepalive")
-	t := time.NewTicker(s.srv.cfg.PingInterval)
+	cfg := s.srv.cfg
+	t := time.NewTicker(min(cfg.PingInterval, cfg.WriteTimeout/2))
 	defer t.Stop()
+	var pinging atomic.Bool
+	lastPing := time.Now()
 	for {
 		select {
 		case <-s.done:
 			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), s.srv.cfg.PingTimeout)
-			err := s.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				s.close(websocket.StatusGoingAway, "ping timeout", false)
+		case now := <-t.C:
+			if started := s.writing.Load(); started != 0 && now.Sub(time.Unix(0, started)) > cfg.WriteTimeout {
+				s.close(websocket.StatusGoingAway, "write timeout", false)
 				_ = s.conn.CloseNow()
 				return
 			}
+			if now.Sub(lastPing) < cfg.PingInterval || pinging.Load() {
+				continue
+			}
+			lastPing = now
+			pinging.Store(true)
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer s.recoverPanic("ping")
+				ctx, cancel := context.WithTimeout(context.Background(), cfg.PingTimeout)
+				defer cancel()
+				if err := s.conn.Ping(ctx); err != nil {
+					s.close(websocket.StatusGoingAway, "ping timeout", false)
+					_ = s.conn.CloseNow()
+				}
+				pinging.Store(false)
+			}()
 		}
 	}
 }
