@@ -209,3 +209,23 @@ func register(t *testing.T, tc *tclient, username string) {
 	}
 	tc.waitSynced()
 }
+
+// benchClient makes a Client on a fresh store with a room r1, not running.
+func benchClient(b *testing.B) *Client {
+	b.Helper()
+	st, err := storage.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.SaveAccount(storage.Account{ServerURL: "http://127.0.0.1:1", UserID: "u1", Username: "ada", RefreshToken: "r"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := st.UpsertRooms([]model.Room{{ID: "r1", Name: "general", Public: true, Epoch: "e1"}}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := New(Config{Store: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}

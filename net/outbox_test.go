@@ -1,0 +1,129 @@
+package net
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/server"
+)
+
+// TestOutboxSurvivesRestart stops a client while its outbox is full (some messages on
+// the wire, some not sent yet, some queued while stopped), reopens its store with a new
+// Client: every message reaches the other member exactly once.
+func TestOutboxSurvivesRestart(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	slow := func(c *Config) { c.SendRate, c.SendBurst = 200, 20 }
+	a := startClient(t, srv.URL, "", slow)
+	b := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	register(t, b, "bob")
+	room := a.generalRoom()
+
+	ids := sendN(t, a, room, 100)
+	b.waitUntil("the first messages", func() bool { return len(b.order) >= 10 })
+	a.shutdown() // mid-flush: part sent and acked, part on the wire, part waiting
+
+	// A Client that is not running still queues.
+	a2 := startClient(t, "", a.dir, func(c *Config) { c.ServerURL = "" })
+	a2.stop()
+	for i := range 20 {
+		m, err := a2.Send(room, fmt.Sprintf("offline %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID)
+	}
+	if n, err := a2.Store().OutboxLen(); err != nil || n < 20 {
+		t.Fatalf("outbox: %d %v", n, err)
+	}
+	a2.shutdown()
+
+	a3 := startClient(t, "", a.dir, nil)
+	flush(t, a3)
+	b.waitUntil("all received", func() bool { return len(b.order) == len(ids) })
+	checkExactlyOnce(t, b, room, ids)
+	checkExactlyOnce(t, a3, room, ids)
+}
+
+// TestBurst10k floods a room with 10,000 messages from a raw WebSocket: the client
+// stores all, reports none twice, and hands out at most one batch per frame interval.
+func TestBurst10k(t *testing.T) {
+	n := 10000
+	if testing.Short() {
+		n = 2000
+	}
+	srv := startServer(t, server.Config{MsgRate: 1e6, MsgBurst: 1e6, SendQueue: 2 * n})
+	start := time.Now()
+	b := startClient(t, srv.URL, "", nil)
+	register(t, b, "bob")
+	room := b.generalRoom()
+
+	alice := srv.Register(t, "alice", testPassword)
+	ws := srv.Dial(t, alice.AccessToken)
+	ws.WaitType(t, model.TypeHello)
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = model.NewMessageID()
+		ws.Send(t, model.SendFrame{Type: model.TypeMessage, ID: ids[i], RoomID: room, Content: fmt.Sprintf("burst %d", i)})
+	}
+	b.waitUntil("all received", func() bool { return len(b.order) == n })
+	elapsed := time.Since(start)
+	checkExactlyOnce(t, b, room, ids)
+	b.mu.Lock()
+	batches := b.batches
+	b.mu.Unlock()
+	if limit := int(elapsed/FrameInterval) + 2; batches > limit {
+		t.Fatalf("%d batches in %v, more than %d", batches, elapsed, limit)
+	}
+	t.Logf("%d messages in %v, %d batches", n, elapsed, batches)
+}
+
+// BenchmarkIngest10k decodes 10,000 message frames, deduplicates and stores them, as
+// the connection does with a flood.
+func BenchmarkIngest10k(b *testing.B) {
+	const n = 10000
+	raw := make([][]byte, n)
+	for i := range n {
+		raw[i], _ = json.Marshal(model.MessageFrame{Type: model.TypeMessage, Message: model.Message{
+			ID: model.NewMessageID(), RoomID: "r1", Seq: int64(i + 1), SenderID: "u2", SenderName: "bob",
+			Content: fmt.Sprintf("message number %d with a little text", i), Timestamp: model.NewTime(time.Now())}})
+	}
+	b.ReportAllocs()
+	var total time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		c := benchClient(b)
+		s := newSession(c, nil)
+		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+		b.StartTimer()
+		t0 := time.Now()
+		frames := make([]model.Frame, 0, n)
+		for _, r := range raw {
+			f, err := model.DecodeFrame(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			frames = append(frames, f)
+		}
+		if err := s.handle(frames); err != nil {
+			b.Fatal(err)
+		}
+		// the same frames again: all duplicates
+		if err := s.handle(frames); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(t0)
+		b.StopTimer()
+		if got, _ := c.store.CountMessages("r1"); got != n {
+			b.Fatalf("stored %d", got)
+		}
+		s.cancel(nil)
+		c.store.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(n*b.N)/total.Seconds(), "msgs/s")
+}
