@@ -81,7 +81,7 @@ func (s *Store) Ingest(msgs []model.Message) (Ingested, error) {
 			fresh = append(fresh, row)
 		}
 		if len(fresh) > 0 {
-			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&fresh, batchSize).Error; err != nil {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&fresh, insertRows).Error; err != nil {
 				return fmt.Errorf("insert messages: %w", err)
 			}
 		}

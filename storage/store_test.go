@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/model"
+	"go.uber.org/goleak"
 )
 
 // openTest opens a store in a fresh temporary folder, closed when the test ends.
@@ -403,4 +404,8 @@ func TestCursorsAndMarks(t *testing.T) {
 	if (Room{LastSeq: 3, ReadSeq: 9}).Unread() != 0 {
 		t.Errorf("Unread with the read mark above LastSeq is not 0")
 	}
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }
