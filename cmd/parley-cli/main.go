@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	parleynet "github.com/parleychat/parley/net"
+	"github.com/parleychat/parley/storage"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitError  = 1
+	exitUsage  = 2
+	exitQueued = 3 // send: the message waits in the outbox, not acked yet
+)
+
+const usageText = `usage: parley-cli [-profile NAME] [-server URL] [-home DIR] [-wait 5s] COMMAND [ARGS]
+
+commands:
+  register USERNAME     create an account (password from PARLEY_PASSWORD or asked)
+  login USERNAME        sign in (password from PARLEY_PASSWORD or asked)
+  rooms                 list your rooms
+  dm USERNAME           print the direct room with a user (created if needed)
+  send ROOM TEXT...     send a message; exit 3 when it is still queued after -wait
+  listen ROOM           print messages and events until interrupted
+  history ROOM          print the latest messages (-n N, at most 200)
+
+ROOM is a room id or a room name. Output: one JSON object per line.`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{getenv: os.Getenv, stdin: os.Stdin}, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// env is what the program takes from its surroundings besides arguments, so that tests
+// can run it in-process.
+type env struct {
+	getenv func(string) string
+	stdin  *os.File // a terminal to ask for the password on; nil: never ask
+}
+
+// usageError is a mistake in the command line: exit 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// queuedError means the message was stored but not acked in time: exit 3.
+type queuedError struct{ id string }
+
+func (e queuedError) Error() string {
+	return fmt.Sprintf("message %s not acknowledged yet; it stays queued and goes out on the next run", e.id)
+}
+
+// options are the global flags.
+type options struct {
+	profile string
+	server  string
+	home    string
+	wait    time.Duration
+}
+
+// run is the whole program; it returns the exit code.
+func run(ctx context.Context, args []string, e env, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("parley-cli", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.profile, "profile", "default", "profile name (a folder under the user config dir)")
+	fs.StringVar(&o.server, "server", "", "server URL (default: the profile's, else "+parleynet.DefaultServerURL+")")
+	fs.StringVar(&o.home, "home", "", "profile folder (overrides -profile)")
+	fs.DurationVar(&o.wait, "wait", 5*time.Second, "how long to wait for the server (acks, flushing the outbox)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, usageText)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "parley-cli: %v\n%s\n", err, usageText)
+		return exitUsage
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, usageText)
+		return exitUsage
+	}
+	err := dispatch(ctx, o, fs.Args(), e, stdout, stderr)
+	var ue usageError
+	var qe queuedError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "parley-cli: %v\n", err)
+		return exitUsage
+	case errors.As(err, &qe):
+		fmt.Fprintf(stderr, "parley-cli: %v\n", err)
+		return exitQueued
+	}
+	fmt.Fprintf(stderr, "parley-cli: %s\n", oneLine(err))
+	return exitError
+}
+
+// oneLine describes err on one line, with the engine's plain words first.
+func oneLine(err error) string {
+	s := err.Error()
+	if msg := parleynet.UserMessage(err); msg != "" && msg != s && !strings.Contains(s, msg) {
+		s = msg + " (" + s + ")"
+	}
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// profileDir is where the profile's store lives.
+func (o options) profileDir() (string, error) {
+	if o.home != "" {
+		return o.home, nil
+	}
+	if o.profile == "" || strings.ContainsAny(o.profile, `/\`) || o.profile == "." || o.profile == ".." {
+		return "", usageError{fmt.Sprintf("bad profile name %q", o.profile)}
+	}
+	base, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the config folder (use -home): %w", err)
+	}
+	return filepath.Join(base, "parley", o.profile), nil
+}
+
+// dispatch runs one command.
+func dispatch(ctx context.Context, o options, args []string, e env, stdout, stderr io.Writer) error {
+	cmd, rest := args[0], args[1:]
+	var want int // positional arguments the command takes; -1: at least one more
+	switch cmd {
+	case "register", "login", "dm", "listen":
+		want = 1
+	case "rooms":
+		want = 0
+	case "send":
+		want = -1
+	case "history":
+		want = 1
+	default:
+		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usageText)}
+	}
+	limit := 50
+	if cmd == "history" {
+		hf := flag.NewFlagSet("history", flag.ContinueOnError)
+		hf.SetOutput(io.Discard)
+		hf.IntVar(&limit, "n", 50, "how many messages")
+		if err := hf.Parse(rest); err != nil {
+			return usageError{"history: " + err.Error()}
+		}
+		rest = hf.Args()
+		if limit <= 0 {
+			return usageError{"history: -n must be positive"}
+		}
+	}
+	switch {
+	case want >= 0 && len(rest) != want:
+		return usageError{fmt.Sprintf("%s takes %d argument(s)\n%s", cmd, want, usageText)}
+	case want < 0 && len(rest) < 2:
+		return usageError{"send takes ROOM and TEXT"}
+	}
+
+	dir, err := o.profileDir()
+	if err != nil {
+		return err
+	}
+	s, err := openSession(ctx, o, dir, cmd == "register" || cmd == "login")
+	if err != nil {
+		return err
+	}
+	defer s.close()
+
+	switch cmd {
+	case "register", "login":
+		err = s.signIn(ctx, cmd, rest[0], e, stderr, stdout)
+	case "rooms":
+		err = s.rooms(ctx, stdout)
+	case "dm":
+		err = s.dm(ctx, rest[0], stdout)
+	case "send":
+		return s.send(ctx, rest[0], strings.Join(rest[1:], " "), stdout)
+	case "listen":
+		err = s.listen(ctx, rest[0], stdout)
+	case "history":
+		err = s.history(ctx, rest[0], limit, stdout)
+	}
+	if err != nil {
+		return err
+	}
+	s.flush(ctx, stderr)
+	return nil
+}
+
+// readPassword takes the password from PARLEY_PASSWORD, or asks on the terminal without echo.
+func readPassword(e env, stderr io.Writer) (string, error) {
+	if p := e.getenv("PARLEY_PASSWORD"); p != "" {
+		return p, nil
+	}
+	if e.stdin == nil || !term.IsTerminal(int(e.stdin.Fd())) {
+		return "", errors.New("no password: set PARLEY_PASSWORD or run on a terminal")
+	}
+	fmt.Fprint(stderr, "Password: ")
+	b, err := term.ReadPassword(int(e.stdin.Fd()))
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return string(b), nil
+}
+
+// openStore opens the profile's store.
+func openStore(dir string) (*storage.Store, error) {
+	st, err := storage.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open profile %s: %w", dir, err)
+	}
+	return st, nil
+}

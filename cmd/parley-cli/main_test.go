@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/servertest"
+	"github.com/parleychat/parley/storage"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const password = "correct horse"
+
+// syncBuffer is an output that the test can read while a command still writes.
+type syncBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func newSyncBuffer() *syncBuffer { return &syncBuffer{changed: make(chan struct{})} }
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	close(b.changed)
+	b.changed = make(chan struct{})
+	return n, err
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor waits until the output holds a line for which match is true.
+func (b *syncBuffer) waitFor(t *testing.T, what string, match func(map[string]any) bool) {
+	t.Helper()
+	deadline := time.NewTimer(30 * time.Second)
+	defer deadline.Stop()
+	for {
+		b.mu.Lock()
+		ch := b.changed
+		out := b.buf.String()
+		b.mu.Unlock()
+		for _, l := range lines(t, out) {
+			if match(l) {
+				return
+			}
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("waiting for %s; output so far:\n%s", what, out)
+		}
+	}
+}
+
+// lines decodes JSON lines.
+func lines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var res []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("not a JSON line: %q", l)
+		}
+		res = append(res, m)
+	}
+	return res
+}
+
+var testEnv = env{getenv: func(k string) string {
+	if k == "PARLEY_PASSWORD" {
+		return password
+	}
+	return ""
+}}
+
+// cli runs the program in-process.
+func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, testEnv, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func mustCLI(t *testing.T, args ...string) []map[string]any {
+	t.Helper()
+	code, out, errOut := cli(t, args...)
+	if code != 0 {
+		t.Fatalf("%v: exit %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
+	}
+	return lines(t, out)
+}
+
+func TestEndToEnd(t *testing.T) {
+	srv := servertest.Start(t, server.Config{PresenceGrace: -1})
+	homeA, homeB := t.TempDir(), t.TempDir()
+
+	acct := mustCLI(t, "-home", homeA, "-server", srv.URL, "register", "alice")
+	if acct[0]["username"] != "alice" || acct[0]["server"] != srv.URL {
+		t.Fatalf("register: %v", acct)
+	}
+	mustCLI(t, "-home", homeB, "-server", srv.URL, "register", "bob")
+	rooms := mustCLI(t, "-home", homeA, "rooms")
+	if len(rooms) != 1 || rooms[0]["name"] != "general" {
+		t.Fatalf("rooms: %v", rooms)
+	}
+
+	// bob listens for the whole test.
+	lctx, stopListen := context.WithCancel(context.Background())
+	listenOut, listenErr := newSyncBuffer(), newSyncBuffer()
+	listenDone := make(chan int)
+	go func() { listenDone <- run(lctx, []string{"-home", homeB, "listen", "general"}, testEnv, listenOut, listenErr) }()
+	listenOut.waitFor(t, "bob online", func(l map[string]any) bool { return l["event"] == "state" && l["synced"] == true })
+
+	// The server goes down: the send stays queued (exit 3).
+	srv.Stop(t)
+	code, out, errOut := cli(t, "-home", homeA, "-wait", "500ms", "send", "general", "sent", "while", "down")
+	if code != exitQueued {
+		t.Fatalf("send while down: exit %d\n%s\n%s", code, out, errOut)
+	}
+	queued := lines(t, out)
+	if len(queued) != 1 || queued[0]["status"] != "sending" || queued[0]["content"] != "sent while down" {
+		t.Fatalf("queued: %v", queued)
+	}
+	id := queued[0]["id"]
+
+	// It comes back; the next command of any kind flushes the outbox.
+	srv.Restart(t)
+	if code, out, errOut := cli(t, "-home", homeA, "rooms"); code != 0 || strings.Contains(errOut, "queued") {
+		t.Fatalf("rooms after restart: exit %d\n%s\n%s", code, out, errOut)
+	}
+	st, err := storage.Open(homeA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.OutboxLen()
+	st.Close()
+	if err != nil || n != 0 {
+		t.Fatalf("outbox after flush: %d %v", n, err)
+	}
+
+	listenOut.waitFor(t, "the queued message", func(l map[string]any) bool { return l["event"] == "message" && l["id"] == id })
+	sent := mustCLI(t, "-home", homeA, "send", "general", "second")
+	if sent[0]["status"] != "sent" && sent[0]["status"] != "delivered" {
+		t.Fatalf("send: %v", sent)
+	}
+	listenOut.waitFor(t, "the second message", func(l map[string]any) bool { return l["event"] == "message" && l["content"] == "second" })
+	stopListen()
+	if code := <-listenDone; code != 0 {
+		t.Fatalf("listen: exit %d: %s", code, listenErr.String())
+	}
+	seen := 0
+	for _, l := range lines(t, listenOut.String()) {
+		if l["event"] == "message" && l["id"] == id {
+			seen++
+			if l["seq"] != float64(1) || l["status"] != "received" || l["senderName"] != "alice" {
+				t.Errorf("listened message: %v", l)
+			}
+		}
+	}
+	if seen != 1 {
+		t.Fatalf("listen printed the message %d times:\n%s", seen, listenOut.String())
+	}
+
+	hist := mustCLI(t, "-home", homeB, "history", "general")
+	if len(hist) != 2 || hist[0]["content"] != "sent while down" || hist[1]["content"] != "second" {
+		t.Fatalf("history: %v", hist)
+	}
+	dm := mustCLI(t, "-home", homeA, "dm", "bob")
+	if dm[0]["direct"] != true || len(dm[0]["memberIds"].([]any)) != 2 {
+		t.Fatalf("dm: %v", dm)
+	}
+	if got := mustCLI(t, "-home", homeB, "send", dm[0]["id"].(string), "hi alice"); got[0]["status"] == "sending" {
+		t.Fatalf("send by room id: %v", got)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	srv := servertest.Start(t, server.Config{})
+	home := t.TempDir()
+	for _, args := range [][]string{
+		{},
+		{"-nope"},
+		{"-home", home, "frobnicate"},
+		{"-home", home, "send", "general"},
+		{"-home", home, "login"},
+		{"-home", home, "history", "-n", "0", "general"},
+	} {
+		if code, _, errOut := cli(t, args...); code != exitUsage || errOut == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+	if code, _, errOut := cli(t, "-home", home, "rooms"); code != exitError || !strings.Contains(errOut, "not signed in") {
+		t.Errorf("rooms signed out: %d %q", code, errOut)
+	}
+	mustCLI(t, "-home", home, "-server", srv.URL, "register", "carol")
+	code, _, errOut := cli(t, "-home", t.TempDir(), "-server", srv.URL, "register", "carol")
+	if code != exitError || !strings.Contains(errOut, "username taken") || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("taken: %d %q", code, errOut)
+	}
+	bad := env{getenv: func(k string) string { return map[string]string{"PARLEY_PASSWORD": "wrong password"}[k] }}
+	var out, errBuf bytes.Buffer
+	if code := run(context.Background(), []string{"-home", t.TempDir(), "-server", srv.URL, "login", "carol"}, bad, &out, &errBuf); code != exitError ||
+		!strings.Contains(errBuf.String(), "wrong username or password") {
+		t.Errorf("bad password: %d %q", code, errBuf.String())
+	}
+	if code, _, errOut := cli(t, "-home", t.TempDir(), "-server", "http://127.0.0.1:1", "login", "carol"); code != exitError ||
+		!strings.Contains(errOut, "server unreachable") {
+		t.Errorf("unreachable: %d %q", code, errOut)
+	}
+	if code, _, errOut := cli(t, "-home", home, "send", "no-such-room", "x"); code != exitError || !strings.Contains(errOut, "no room") {
+		t.Errorf("unknown room: %d %q", code, errOut)
+	}
+	noEnv := env{getenv: func(string) string { return "" }}
+	errBuf.Reset()
+	if code := run(context.Background(), []string{"-home", t.TempDir(), "login", "carol"}, noEnv, &out, &errBuf); code != exitError ||
+		!strings.Contains(errBuf.String(), "PARLEY_PASSWORD") {
+		t.Errorf("no password: %d %q", code, errBuf.String())
+	}
+}

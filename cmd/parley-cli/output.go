@@ -1,0 +1,110 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/storage"
+)
+
+// The JSON objects the commands print, one a line. Every object has an "event" naming its kind.
+
+type accountOut struct {
+	Event       string `json:"event"` // "account"
+	UserID      string `json:"userId"`
+	Username    string `json:"username"`
+	DisplayName string `json:"displayName"`
+	Server      string `json:"server"`
+	Synced      bool   `json:"synced"`
+}
+
+type roomOut struct {
+	Event     string   `json:"event"` // "room"
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Public    bool     `json:"public"`
+	Direct    bool     `json:"direct"`
+	MemberIDs []string `json:"memberIds"`
+	LastSeq   int64    `json:"lastSeq"`
+	Unread    int64    `json:"unread"`
+}
+
+type messageOut struct {
+	Event      string            `json:"event"` // "message"
+	ID         string            `json:"id"`
+	RoomID     string            `json:"roomId"`
+	Seq        int64             `json:"seq"`
+	SenderID   string            `json:"senderId"`
+	SenderName string            `json:"senderName"`
+	Content    string            `json:"content"`
+	Timestamp  model.Time        `json:"timestamp"`
+	Attachment *model.Attachment `json:"attachment,omitempty"`
+	// Status is sending, sent, delivered, read or failed for own messages, received for others'.
+	Status string `json:"status"`
+	Own    bool   `json:"own"`
+	Error  string `json:"error,omitempty"`
+}
+
+type stateOut struct {
+	Event   string `json:"event"` // "state"
+	State   string `json:"state"` // connecting, online, offline, signed-out
+	Synced  bool   `json:"synced,omitempty"`
+	NextTry string `json:"nextTry,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+type typistOut struct {
+	UserID      string `json:"userId"`
+	DisplayName string `json:"displayName"`
+}
+
+type typingOut struct {
+	Event  string      `json:"event"` // "typing"
+	RoomID string      `json:"roomId"`
+	Users  []typistOut `json:"users"`
+}
+
+type presenceOut struct {
+	Event  string `json:"event"` // "presence"
+	UserID string `json:"userId"`
+	Online bool   `json:"online"`
+}
+
+type resetOut struct {
+	Event  string `json:"event"` // "reset"
+	RoomID string `json:"roomId"`
+}
+
+func roomOf(r storage.Room) roomOut {
+	members := r.MemberIDs
+	if members == nil {
+		members = []string{}
+	}
+	return roomOut{Event: "room", ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct,
+		MemberIDs: members, LastSeq: r.LastSeq, Unread: r.Unread()}
+}
+
+func messageOf(m storage.Message) messageOut {
+	status := string(m.Status)
+	if status == "" {
+		status = "received"
+	}
+	return messageOut{Event: "message", ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, SenderID: m.SenderID,
+		SenderName: m.SenderName, Content: m.Content, Timestamp: m.Timestamp, Attachment: m.Attachment,
+		Status: status, Own: m.Own, Error: m.Error}
+}
+
+// emit prints v as one JSON line.
+func emit(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode output: %w", err)
+	}
+	b = append(b, '\n')
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	return nil
+}
