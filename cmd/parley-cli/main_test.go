@@ -128,7 +128,9 @@ func TestEndToEnd(t *testing.T) {
 	lctx, stopListen := context.WithCancel(context.Background())
 	listenOut, listenErr := newSyncBuffer(), newSyncBuffer()
 	listenDone := make(chan int)
-	go func() { listenDone <- run(lctx, []string{"-home", homeB, "listen", "general"}, testEnv, listenOut, listenErr) }()
+	go func() {
+		listenDone <- run(lctx, []string{"-home", homeB, "listen", "general"}, testEnv, listenOut, listenErr)
+	}()
 	listenOut.waitFor(t, "bob online", func(l map[string]any) bool { return l["event"] == "state" && l["synced"] == true })
 
 	// The server goes down: the send stays queued (exit 3).
