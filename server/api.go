@@ -165,7 +165,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	s.hub.memberAdded(GeneralRoomID, u.ID)
+	s.hub.memberAdded(r.Context(), GeneralRoomID, u.ID)
 	s.respondAuth(w, r, http.StatusCreated, u, "")
 	s.log.Info("registered", "user", u.ID, "username", u.Username)
 }
@@ -395,7 +395,7 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, uid string) 
 		s.internalError(w, r, err)
 		return
 	}
-	s.hub.memberAdded(roomID, uid)
+	s.hub.memberAdded(r.Context(), roomID, uid)
 	rec.MemberIDs = append(rec.MemberIDs, uid)
 	sort.Strings(rec.MemberIDs)
 	room := apiRoom(rec, 0)

@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"sync"
 )
 
@@ -35,11 +38,13 @@ type committer struct {
 	stopped chan struct{}
 	once    sync.Once
 	onBatch func(n int)
+	log     *slog.Logger
 }
 
-func newCommitter(store Store, onBatch func(int)) *committer {
+func newCommitter(store Store, log *slog.Logger, onBatch func(int)) *committer {
 	c := &committer{
 		store:   store,
+		log:     log,
 		jobs:    make(chan any, 4*maxBatch),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
@@ -106,6 +111,13 @@ func (c *committer) drain(first any) []any {
 }
 
 func (c *committer) commit(batch []any) {
+	// Last resort: a panic loses this batch's answers (the clients resend by id), not
+	// the server.
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("committer panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
 	var sends []*sendJob
 	var marks []*markJob
 	for _, j := range batch {

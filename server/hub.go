@@ -223,16 +223,28 @@ func (h *hub) roomCreated(r RoomRecord) {
 	h.cacheRoomLocked(r)
 }
 
-// memberAdded records a membership just stored, if the room is cached.
-func (h *hub) memberAdded(roomID, userID string) {
+// memberAdded records a membership just stored, loading the room when it is not
+// cached yet so that the user's rooms stay complete.
+func (h *hub) memberAdded(ctx context.Context, roomID, userID string) {
 	h.loadMu.Lock()
 	defer h.loadMu.Unlock()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	rs, ok := h.rooms[roomID]
-	if !ok {
+	h.mu.RLock()
+	_, cached := h.rooms[roomID]
+	h.mu.RUnlock()
+	if !cached {
+		r, err := h.store.Room(ctx, roomID)
+		if err != nil {
+			h.log.Warn("load room", "room", roomID, "err", err)
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.cacheRoomLocked(r)
 		return
 	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rs := h.rooms[roomID]
 	rs.members[userID] = struct{}{}
 	if u, ok := h.users[userID]; ok {
 		u.rooms[roomID] = struct{}{}
