@@ -1,0 +1,340 @@
+package ui
+
+import (
+	"hash/fnv"
+	"image/color"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/parleychat/parley/model"
+)
+
+// Geometry of a chat row.
+const (
+	bubbleRadius = 14
+	avatarSize   = 30
+	sidePad      = 10
+	bubbleShare  = 0.72 // widest a bubble may be, as a share of the row
+	daySepHeight = 30
+	metaHeight   = 18
+	runGapInside = 2
+	runGapAfter  = 8
+)
+
+var linkPattern = regexp.MustCompile(`https?://[^\s<>"]+[^\s<>".,;:!?)\]]`)
+
+// rowWidget draws one message: an optional day separator, the sender's avatar and name
+// on the first bubble of a run, the bubble, and the time and status under the last one.
+type rowWidget struct {
+	widget.BaseWidget
+	view rowView
+
+	daySep   *canvas.Text
+	dayBack  *canvas.Rectangle
+	avatar   *canvas.Circle
+	avatarTx *canvas.Text
+	name     *canvas.Text
+	bubble   *canvas.Rectangle
+	label    *widget.Label
+	rich     *widget.RichText
+	textBox  *container.ThemeOverride
+	clock    *canvas.Text
+	status   *statusMark
+	retry    *widget.Button
+	onRetry  func(id string)
+	textTh   *bubbleTheme
+	height   float32
+	bound    bool
+}
+
+func newRowWidget(onRetry func(id string)) *rowWidget {
+	w := &rowWidget{
+		daySep:   canvas.NewText("", theme.Color(theme.ColorNameForeground)),
+		dayBack:  &canvas.Rectangle{CornerRadius: daySepHeight / 2},
+		avatar:   &canvas.Circle{},
+		avatarTx: canvas.NewText("", color.White),
+		name:     canvas.NewText("", theme.Color(theme.ColorNamePrimary)),
+		bubble:   &canvas.Rectangle{},
+		label:    &widget.Label{Wrapping: fyne.TextWrapWord, Selectable: true},
+		rich:     &widget.RichText{Wrapping: fyne.TextWrapWord},
+		clock:    canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder)),
+		status:   newStatusMark(),
+		onRetry:  onRetry,
+		textTh:   &bubbleTheme{},
+	}
+	w.daySep.TextSize = theme.CaptionTextSize()
+	w.daySep.Alignment = fyne.TextAlignCenter
+	w.avatarTx.TextStyle.Bold = true
+	w.avatarTx.Alignment = fyne.TextAlignCenter
+	w.avatarTx.TextSize = 12
+	w.name.TextStyle.Bold = true
+	w.name.TextSize = theme.CaptionTextSize()
+	w.clock.TextSize = theme.CaptionTextSize()
+	w.retry = &widget.Button{Text: "Failed — Tap to retry", Importance: widget.DangerImportance,
+		Icon: theme.ViewRefreshIcon(), OnTapped: w.tappedRetry}
+	w.textBox = container.NewThemeOverride(container.NewStack(w.label, w.rich), w.textTh)
+	w.ExtendBaseWidget(w)
+	return w
+}
+
+func (w *rowWidget) tappedRetry() {
+	if w.onRetry != nil {
+		w.onRetry(w.view.ID)
+	}
+}
+
+// bind shows v. It does nothing when v is what is shown already.
+func (w *rowWidget) bind(v rowView) {
+	if w.bound && w.view == v {
+		return
+	}
+	textChanged := !w.bound || w.view.Text != v.Text || w.view.Own != v.Own
+	w.view, w.bound = v, true
+	w.daySep.Text = v.day
+	w.avatarTx.Text = initials(v.SenderName)
+	w.avatar.FillColor = avatarColor(v.SenderID)
+	w.name.Text = v.SenderName
+	w.name.Color = avatarColor(v.SenderID)
+	w.clock.Text = clockLabel(v.Time)
+	if v.Own {
+		w.status.setStatus(v.Status)
+	}
+	if textChanged {
+		w.textTh.own = v.Own
+		if linkPattern.MatchString(v.Text) {
+			w.rich.Segments = linkSegments(v.Text)
+			w.label.Text = ""
+			w.label.Hide()
+			w.rich.Show()
+			w.rich.Refresh()
+		} else {
+			w.rich.Segments = nil
+			w.rich.Hide()
+			w.label.Show()
+			w.label.SetText(v.Text)
+		}
+		w.textBox.Refresh()
+	}
+	w.Refresh()
+}
+
+// hasLinks reports whether the bubble shows its text as rich text with hyperlinks.
+func (w *rowWidget) hasLinks() bool { return w.rich.Visible() && !w.label.Visible() }
+
+// linkSegments splits text into plain segments and hyperlinks.
+func linkSegments(text string) []widget.RichTextSegment {
+	var segs []widget.RichTextSegment
+	last := 0
+	for _, m := range linkPattern.FindAllStringIndex(text, -1) {
+		if m[0] > last {
+			segs = append(segs, &widget.TextSegment{Text: text[last:m[0]], Style: widget.RichTextStyleInline})
+		}
+		raw := text[m[0]:m[1]]
+		if u, err := url.Parse(raw); err == nil {
+			segs = append(segs, &widget.HyperlinkSegment{Text: raw, URL: u})
+		} else {
+			segs = append(segs, &widget.TextSegment{Text: raw, Style: widget.RichTextStyleInline})
+		}
+		last = m[1]
+	}
+	if last < len(text) {
+		segs = append(segs, &widget.TextSegment{Text: text[last:], Style: widget.RichTextStyleInline})
+	}
+	return segs
+}
+
+// avatarColor picks a stable colour for a user.
+func avatarColor(id string) color.Color {
+	palette := []color.NRGBA{{0xE5, 0x73, 0x73, 0xFF}, {0x64, 0xB5, 0xF6, 0xFF}, {0x81, 0xC7, 0x84, 0xFF},
+		{0xFF, 0xB7, 0x4D, 0xFF}, {0xBA, 0x68, 0xC8, 0xFF}, {0x4D, 0xB6, 0xAC, 0xFF}, {0xF0, 0x62, 0x92, 0xFF},
+		{0x90, 0xA4, 0xAE, 0xFF}}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return palette[h.Sum32()%uint32(len(palette))]
+}
+
+// neutralBubble is the fill of others' bubbles: a grey a step away from the background.
+func neutralBubble() color.Color {
+	if fyne.CurrentApp().Settings().ThemeVariant() == theme.VariantDark {
+		return color.NRGBA{0x3A, 0x3A, 0x3C, 0xFF}
+	}
+	return color.NRGBA{0xE9, 0xE9, 0xEB, 0xFF}
+}
+
+// avatarColumn is the room left for avatars in group rooms.
+func (w *rowWidget) avatarColumn() float32 {
+	if w.view.Own || !w.view.group {
+		return 0
+	}
+	return avatarSize + 6
+}
+
+// layoutRow places every part for a row width and returns the row's height.
+func (w *rowWidget) layoutRow(width float32) float32 {
+	v := w.view
+	y := float32(0)
+	w.daySep.Hidden, w.dayBack.Hidden = v.day == "", v.day == ""
+	if v.day != "" {
+		ts := fyne.MeasureText(v.day, w.daySep.TextSize, w.daySep.TextStyle)
+		bw := ts.Width + 24
+		w.dayBack.FillColor = theme.Color(theme.ColorNameInputBackground)
+		w.dayBack.Move(fyne.NewPos((width-bw)/2, 4))
+		w.dayBack.Resize(fyne.NewSize(bw, daySepHeight-8))
+		w.daySep.Move(fyne.NewPos(0, 4+(daySepHeight-8-ts.Height)/2))
+		w.daySep.Resize(fyne.NewSize(width, ts.Height))
+		y += daySepHeight
+	}
+	col := w.avatarColumn()
+	w.name.Hidden = !v.showName
+	if v.showName {
+		w.name.Move(fyne.NewPos(sidePad+col+4, y))
+		w.name.Resize(fyne.NewSize(width-col-2*sidePad, metaHeight-2))
+		y += metaHeight
+	}
+
+	maxW := (width-col-2*sidePad)*bubbleShare + 0
+	if maxW < 80 {
+		maxW = 80
+	}
+	pad := theme.InnerPadding()
+	natural := naturalWidth(v.Text) + 2*pad + 2
+	if w.hasLinks() {
+		natural += 2 * theme.InnerPadding() / 2
+	}
+	bw := fyne.Min(natural, maxW)
+	var text fyne.CanvasObject = w.label
+	if w.hasLinks() {
+		text = w.rich
+	}
+	text.Resize(fyne.NewSize(bw, text.MinSize().Height))
+	bh := text.MinSize().Height
+	text.Resize(fyne.NewSize(bw, bh))
+	x := sidePad + col
+	if v.Own {
+		x = width - sidePad - bw
+	}
+	w.bubble.Move(fyne.NewPos(x, y))
+	w.bubble.Resize(fyne.NewSize(bw, bh))
+	w.textBox.Move(fyne.NewPos(x, y))
+	w.textBox.Resize(fyne.NewSize(bw, bh))
+	w.styleBubble()
+
+	w.avatar.Hidden = !v.showName
+	w.avatarTx.Hidden = !v.showName
+	if v.showName {
+		w.avatar.Move(fyne.NewPos(sidePad, y))
+		w.avatar.Resize(fyne.NewSquareSize(avatarSize))
+		w.avatarTx.Move(fyne.NewPos(sidePad, y+(avatarSize-w.avatarTx.MinSize().Height)/2))
+		w.avatarTx.Resize(fyne.NewSize(avatarSize, w.avatarTx.MinSize().Height))
+	}
+	y += bh
+
+	w.clock.Hidden = !v.lastRun
+	w.status.Hidden = !v.lastRun || !v.Own
+	if v.lastRun {
+		cs := w.clock.MinSize()
+		if v.Own {
+			sw := w.status.MinSize().Width
+			w.status.Move(fyne.NewPos(width-sidePad-sw, y+2))
+			w.status.Resize(fyne.NewSize(sw, metaHeight-4))
+			w.clock.Move(fyne.NewPos(width-sidePad-sw-4-cs.Width, y+(metaHeight-cs.Height)/2))
+		} else {
+			w.clock.Move(fyne.NewPos(x+4, y+(metaHeight-cs.Height)/2))
+		}
+		w.clock.Resize(cs)
+		y += metaHeight
+	}
+	w.retry.Hidden = !(v.Own && v.Status == model.StatusFailed)
+	if !w.retry.Hidden {
+		rs := w.retry.MinSize()
+		w.retry.Move(fyne.NewPos(width-sidePad-rs.Width, y+2))
+		w.retry.Resize(rs)
+		y += rs.Height + 4
+	}
+	if v.lastRun {
+		y += runGapAfter
+	} else {
+		y += runGapInside
+	}
+	w.height = y
+	return y
+}
+
+// styleBubble colours the bubble and sharpens the corner on the speaker's side.
+func (w *rowWidget) styleBubble() {
+	b := w.bubble
+	b.CornerRadius = 0
+	b.TopLeftCornerRadius, b.TopRightCornerRadius = bubbleRadius, bubbleRadius
+	b.BottomLeftCornerRadius, b.BottomRightCornerRadius = bubbleRadius, bubbleRadius
+	if w.view.Own {
+		b.FillColor = theme.Color(theme.ColorNamePrimary)
+		b.BottomRightCornerRadius = 0 // falls back to CornerRadius: a sharp tail
+	} else {
+		b.FillColor = neutralBubble()
+		b.BottomLeftCornerRadius = 0
+	}
+	w.name.Color = avatarColor(w.view.SenderID)
+	w.clock.Color = theme.Color(theme.ColorNamePlaceHolder)
+	w.daySep.Color = theme.Color(theme.ColorNameForeground)
+}
+
+// naturalWidth is the width text takes unwrapped: its longest line.
+func naturalWidth(text string) float32 {
+	size := theme.TextSize()
+	var widest float32
+	for _, line := range strings.Split(text, "\n") {
+		if wd := fyne.MeasureText(line, size, fyne.TextStyle{}).Width; wd > widest {
+			widest = wd
+		}
+	}
+	return widest
+}
+
+func (w *rowWidget) MinSize() fyne.Size { return fyne.NewSize(0, w.height) }
+
+func (w *rowWidget) CreateRenderer() fyne.WidgetRenderer {
+	return &rowRenderer{w: w, objects: []fyne.CanvasObject{w.dayBack, w.daySep, w.avatar, w.avatarTx, w.name,
+		w.bubble, w.textBox, w.clock, w.status, w.retry}}
+}
+
+type rowRenderer struct {
+	w       *rowWidget
+	objects []fyne.CanvasObject
+}
+
+func (r *rowRenderer) Layout(size fyne.Size) { r.w.layoutRow(size.Width) }
+func (r *rowRenderer) MinSize() fyne.Size    { return r.w.MinSize() }
+func (r *rowRenderer) Refresh() {
+	r.w.layoutRow(r.w.Size().Width)
+	for _, o := range r.objects {
+		o.Refresh()
+	}
+}
+func (r *rowRenderer) Objects() []fyne.CanvasObject { return r.objects }
+func (r *rowRenderer) Destroy()                     {}
+
+// bubbleTheme colours the text of own bubbles for the accent background.
+type bubbleTheme struct{ own bool }
+
+func (t *bubbleTheme) parent() fyne.Theme { return fyne.CurrentApp().Settings().Theme() }
+
+func (t *bubbleTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	if t.own {
+		switch n {
+		case theme.ColorNameForeground, theme.ColorNameHyperlink:
+			return t.parent().Color(theme.ColorNameForegroundOnPrimary, v)
+		}
+	}
+	return t.parent().Color(n, v)
+}
+
+func (t *bubbleTheme) Font(s fyne.TextStyle) fyne.Resource     { return t.parent().Font(s) }
+func (t *bubbleTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.parent().Icon(n) }
+func (t *bubbleTheme) Size(n fyne.ThemeSizeName) float32       { return t.parent().Size(n) }

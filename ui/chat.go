@@ -1,0 +1,164 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// runner moves work off the UI goroutine and results back onto it. Production uses a
+// goroutine and fyne.Do; widget tests run both in place so that they stay on one goroutine.
+type runner struct {
+	bg func(func()) // run blocking work (storage, network)
+	ui func(func()) // touch widgets with the result
+}
+
+func goRunner() runner {
+	return runner{bg: func(f func()) { go f() }, ui: fyne.Do}
+}
+
+func inlineRunner() runner {
+	return runner{bg: func(f func()) { f() }, ui: func(f func()) { f() }}
+}
+
+// chatScreen is one room's conversation: header, list, typing line and composer.
+type chatScreen struct {
+	eng  Engine
+	run  runner
+	room RoomItem
+
+	title    *widget.Label
+	back     *widget.Button
+	list     *messageList
+	typing   *widget.Label
+	composer *composerEntry
+	sendBtn  *widget.Button
+	errLine  *widget.Label
+	content  fyne.CanvasObject
+}
+
+// newChatScreen builds the chat of room; onBack, when set, shows a back button (mobile).
+func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatScreen {
+	c := &chatScreen{eng: eng, run: run, room: room}
+	c.title = &widget.Label{Text: roomTitle(room), TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
+	c.list = newMessageList(listCallbacks{
+		older:  c.loadOlder,
+		newer:  c.loadNewer,
+		latest: c.loadLatest,
+		read:   c.markRead,
+		retry:  c.retry,
+	}, !room.Direct)
+	c.typing = &widget.Label{TextStyle: fyne.TextStyle{Italic: true}, Importance: widget.LowImportance,
+		SizeName: theme.SizeNameCaptionText}
+	c.errLine = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	c.errLine.Hide()
+	c.composer = newComposerEntry()
+	c.composer.onSend = c.send
+	c.composer.onTyping = func() { c.eng.Typing(c.room.ID) }
+	c.sendBtn = &widget.Button{Icon: theme.MailSendIcon(), Importance: widget.HighImportance,
+		OnTapped: c.composer.send}
+	var header fyne.CanvasObject = container.NewVBox(c.title)
+	if onBack != nil {
+		c.back = &widget.Button{Icon: theme.NavigateBackIcon(), Importance: widget.LowImportance, OnTapped: onBack}
+		header = container.NewBorder(nil, nil, c.back, nil, c.title)
+	}
+	bottom := container.NewVBox(c.typing, c.errLine,
+		container.NewBorder(nil, nil, nil, container.NewVBox(c.sendBtn), c.composer))
+	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
+	c.loadLatest()
+	return c
+}
+
+func roomTitle(r RoomItem) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.ID
+}
+
+// loadLatest fills the list with the room's newest messages.
+func (c *chatScreen) loadLatest() {
+	room := c.room.ID
+	c.run.bg(func() {
+		rows, err := c.eng.Latest(room, pageSize)
+		c.run.ui(func() {
+			if err != nil {
+				c.showError("Could not load messages: " + err.Error())
+				return
+			}
+			hasOlder := len(rows) > 0 && rows[0].Seq > 1
+			c.list.setRows(rows, hasOlder)
+		})
+	})
+}
+
+func (c *chatScreen) loadOlder(before int64) {
+	room := c.room.ID
+	c.run.bg(func() {
+		rows, err := c.eng.Before(room, before, pageSize)
+		c.run.ui(func() {
+			if err != nil {
+				c.list.loadingOlder = false
+				c.showError("Could not load older messages: " + err.Error())
+				return
+			}
+			more := len(rows) > 0 && rows[0].Seq > 1
+			c.list.prependOlder(rows, more)
+		})
+	})
+}
+
+func (c *chatScreen) loadNewer(after int64) {
+	room := c.room.ID
+	c.run.bg(func() {
+		rows, err := c.eng.After(room, after, pageSize)
+		c.run.ui(func() {
+			if err != nil {
+				c.list.loadingNewer = false
+				return
+			}
+			c.list.appendNewer(rows, len(rows) == pageSize)
+		})
+	})
+}
+
+func (c *chatScreen) markRead(seq int64) {
+	room := c.room.ID
+	c.run.bg(func() { c.eng.MarkRead(room, seq) })
+}
+
+func (c *chatScreen) retry(id string) {
+	c.run.bg(func() {
+		if err := c.eng.Retry(id); err != nil {
+			c.run.ui(func() { c.showError("Could not retry: " + err.Error()) })
+		}
+	})
+}
+
+// send queues text; the engine's event brings the bubble in (as sending, even offline).
+func (c *chatScreen) send(text string) {
+	room := c.room.ID
+	c.hideError()
+	c.run.bg(func() {
+		if err := c.eng.Send(room, text); err != nil {
+			c.run.ui(func() { c.showError(err.Error()) })
+		}
+	})
+}
+
+func (c *chatScreen) showError(msg string) {
+	c.errLine.SetText(msg)
+	c.errLine.Show()
+}
+
+func (c *chatScreen) hideError() { c.errLine.Hide() }
+
+// setTyping shows who is typing in this room.
+func (c *chatScreen) setTyping(who []Typist) {
+	names := make([]string, 0, len(who))
+	for _, t := range who {
+		names = append(names, t.Name)
+	}
+	c.typing.SetText(typingText(names))
+}

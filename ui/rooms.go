@@ -1,0 +1,224 @@
+package ui
+
+import (
+	"image/color"
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// roomsScreen lists the user's rooms, newest activity first, with preview, time, unread
+// badge and, for direct rooms, the other member's online dot.
+type roomsScreen struct {
+	rooms    []RoomItem
+	selected string
+	now      func() time.Time
+	onOpen   func(RoomItem)
+
+	server  *widget.Label
+	list    *widget.List
+	newRoom *widget.Button
+	newDM   *widget.Button
+	join    *widget.Button
+	content fyne.CanvasObject
+}
+
+func newRoomsScreen(onOpen func(RoomItem)) *roomsScreen {
+	s := &roomsScreen{onOpen: onOpen, now: time.Now}
+	s.server = &widget.Label{Importance: widget.LowImportance, SizeName: theme.SizeNameCaptionText,
+		Truncation: fyne.TextTruncateEllipsis}
+	s.list = &widget.List{
+		Length:     func() int { return len(s.rooms) },
+		CreateItem: func() fyne.CanvasObject { return newRoomRow() },
+		UpdateItem: func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id < len(s.rooms) {
+				o.(*roomRow).bind(s.rooms[id], s.now())
+			}
+		},
+		OnSelected: func(id widget.ListItemID) {
+			if id < len(s.rooms) {
+				s.selected = s.rooms[id].ID
+				if s.onOpen != nil {
+					s.onOpen(s.rooms[id])
+				}
+			}
+		},
+	}
+	s.list.ExtendBaseWidget(s.list)
+	s.newRoom = &widget.Button{Text: "Room", Icon: theme.ContentAddIcon(), Importance: widget.LowImportance}
+	s.newDM = &widget.Button{Text: "Direct", Icon: theme.AccountIcon(), Importance: widget.LowImportance}
+	s.join = &widget.Button{Text: "Join", Icon: theme.LoginIcon(), Importance: widget.LowImportance}
+	title := &widget.Label{Text: "Parley", TextStyle: fyne.TextStyle{Bold: true}}
+	top := container.NewVBox(container.NewHBox(title, layout.NewSpacer(), s.newRoom, s.newDM, s.join), s.server,
+		widget.NewSeparator())
+	s.content = container.NewBorder(top, nil, nil, nil, s.list)
+	return s
+}
+
+// setRooms replaces the list, keeping the selection on the same room.
+func (s *roomsScreen) setRooms(rooms []RoomItem) {
+	s.rooms = rooms
+	s.list.Refresh()
+	for i, r := range rooms {
+		if r.ID == s.selected {
+			s.list.Select(i)
+		}
+	}
+}
+
+// merge applies changed rooms: known ones are replaced, new ones added; the list is
+// ordered by the newest activity.
+func (s *roomsScreen) merge(changed []RoomItem) {
+	for _, c := range changed {
+		found := false
+		for i := range s.rooms {
+			if s.rooms[i].ID == c.ID {
+				online := s.rooms[i].Online
+				s.rooms[i] = c
+				s.rooms[i].Online = online || c.Online
+				found = true
+				break
+			}
+		}
+		if !found {
+			s.rooms = append(s.rooms, c)
+		}
+	}
+	sortRooms(s.rooms)
+	s.list.Refresh()
+}
+
+// setOnline marks direct rooms' online dots from presence changes; memberOf says whether
+// the user is the other member of a direct room.
+func (s *roomsScreen) setOnline(presence map[string]bool, peerOf func(roomID string) string) {
+	changed := false
+	for i := range s.rooms {
+		if !s.rooms[i].Direct || peerOf == nil {
+			continue
+		}
+		if on, ok := presence[peerOf(s.rooms[i].ID)]; ok && s.rooms[i].Online != on {
+			s.rooms[i].Online = on
+			changed = true
+		}
+	}
+	if changed {
+		s.list.Refresh()
+	}
+}
+
+// unreadTotal sums the unread counts.
+func (s *roomsScreen) unreadTotal() int64 {
+	var n int64
+	for _, r := range s.rooms {
+		n += r.Unread
+	}
+	return n
+}
+
+// clearUnread zeroes a room's badge once the room is open and read.
+func (s *roomsScreen) clearUnread(id string) {
+	for i := range s.rooms {
+		if s.rooms[i].ID == id && s.rooms[i].Unread != 0 {
+			s.rooms[i].Unread = 0
+			s.list.Refresh()
+		}
+	}
+}
+
+func (s *roomsScreen) room(id string) (RoomItem, bool) {
+	for _, r := range s.rooms {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return RoomItem{}, false
+}
+
+func sortRooms(rs []RoomItem) {
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && roomAbove(rs[j], rs[j-1]); j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+func roomAbove(a, b RoomItem) bool {
+	if !a.PreviewTime.Equal(b.PreviewTime) {
+		return a.PreviewTime.After(b.PreviewTime)
+	}
+	return a.Name < b.Name
+}
+
+// roomRow is one line of the rooms list.
+type roomRow struct {
+	widget.BaseWidget
+	dot     *canvas.Circle
+	name    *widget.Label
+	when    *widget.Label
+	preview *widget.Label
+	badge   *canvas.Text
+	badgeBg *canvas.Circle
+	content fyne.CanvasObject
+}
+
+func newRoomRow() *roomRow {
+	r := &roomRow{
+		dot:     &canvas.Circle{FillColor: theme.Color(theme.ColorNameSuccess)},
+		name:    &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
+		when:    &widget.Label{Importance: widget.LowImportance, SizeName: theme.SizeNameCaptionText},
+		preview: &widget.Label{Importance: widget.LowImportance, Truncation: fyne.TextTruncateEllipsis},
+		badge:   canvas.NewText("", color.White),
+		badgeBg: &canvas.Circle{FillColor: theme.Color(theme.ColorNamePrimary)},
+	}
+	r.badge.TextSize = theme.CaptionTextSize()
+	r.badge.TextStyle.Bold = true
+	r.badge.Alignment = fyne.TextAlignCenter
+	dotBox := container.New(&fixedLayout{size: fyne.NewSquareSize(10)}, r.dot)
+	badge := container.New(&fixedLayout{size: fyne.NewSquareSize(22)}, r.badgeBg, container.NewCenter(r.badge))
+	r.content = container.NewBorder(nil, nil, nil, nil, container.NewVBox(
+		container.NewBorder(nil, nil, dotBox, r.when, r.name),
+		container.NewBorder(nil, nil, nil, badge, r.preview)))
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *roomRow) bind(it RoomItem, now time.Time) {
+	r.name.SetText(roomTitle(it))
+	r.when.SetText(shortTime(it.PreviewTime, now))
+	r.preview.SetText(it.Preview)
+	r.dot.Hidden = !(it.Direct && it.Online)
+	r.dot.Refresh()
+	if it.Unread > 0 {
+		t := strconv.FormatInt(it.Unread, 10)
+		if it.Unread > 99 {
+			t = "99+"
+		}
+		r.badge.Text = t
+		r.badge.Show()
+		r.badgeBg.Show()
+	} else {
+		r.badge.Hide()
+		r.badgeBg.Hide()
+	}
+	r.badge.Refresh()
+}
+
+func (r *roomRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.content) }
+
+// fixedLayout gives its objects one fixed size, centred vertically.
+type fixedLayout struct{ size fyne.Size }
+
+func (f *fixedLayout) Layout(objs []fyne.CanvasObject, s fyne.Size) {
+	for _, o := range objs {
+		o.Resize(f.size)
+		o.Move(fyne.NewPos((s.Width-f.size.Width)/2, (s.Height-f.size.Height)/2))
+	}
+}
+
+func (f *fixedLayout) MinSize([]fyne.CanvasObject) fyne.Size { return f.size }

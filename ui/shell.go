@@ -1,0 +1,201 @@
+package ui
+
+import (
+	"strconv"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// shell is the signed-in app: the banner over the rooms and the chat, side by side on
+// desktop and one at a time on mobile. Its apply method is where engine updates land.
+type shell struct {
+	win     fyne.Window
+	eng     Engine
+	run     runner
+	mobile  bool
+	now     func() time.Time
+	notify  func(title, body string)
+	focused bool
+
+	banner      *connBanner
+	rooms       *roomsScreen
+	chat        *chatScreen
+	typing      map[string][]Typist
+	presence    map[string]bool
+	chatHolder  *fyne.Container
+	placeholder fyne.CanvasObject
+	body        *fyne.Container
+	content     fyne.CanvasObject
+	signOut     *widget.Button
+	onSignOut   func()
+}
+
+func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
+	s := &shell{win: win, eng: eng, run: run, mobile: mobile, now: time.Now, focused: true,
+		typing: map[string][]Typist{}, presence: map[string]bool{}}
+	s.banner = newConnBanner(eng.Nudge)
+	s.rooms = newRoomsScreen(s.open)
+	s.rooms.newRoom.OnTapped = s.askNewRoom
+	s.rooms.newDM.OnTapped = s.askDirect
+	s.rooms.join.OnTapped = s.askJoin
+	s.signOut = &widget.Button{Icon: theme.LogoutIcon(), Importance: widget.LowImportance, OnTapped: func() {
+		if s.onSignOut != nil {
+			s.onSignOut()
+		}
+	}}
+	s.placeholder = container.NewCenter(&widget.Label{Text: "Pick a room to start chatting", Importance: widget.LowImportance})
+	s.chatHolder = container.NewStack(s.placeholder)
+	if mobile {
+		s.body = container.NewStack(s.rooms.content)
+	} else {
+		split := container.NewHSplit(s.rooms.content, s.chatHolder)
+		split.Offset = 0.3
+		s.body = container.NewStack(split)
+	}
+	s.content = container.NewBorder(s.banner, nil, nil, nil, s.body)
+	s.loadRooms("")
+	return s
+}
+
+// setServerInfo says where the app is connected ("Hosting on 127.0.0.1:8787").
+func (s *shell) setServerInfo(text string) { s.rooms.server.SetText(text) }
+
+// loadRooms reads the rooms and opens openID (or, on desktop, the first room).
+func (s *shell) loadRooms(openID string) {
+	s.run.bg(func() {
+		rooms, err := s.eng.Rooms()
+		s.run.ui(func() {
+			if err != nil {
+				return
+			}
+			for i := range rooms {
+				if on, ok := s.presence[rooms[i].PeerID]; ok {
+					rooms[i].Online = on
+				}
+			}
+			s.rooms.rooms = rooms
+			sortRooms(s.rooms.rooms)
+			s.rooms.list.Refresh()
+			s.updateTitle()
+			if openID != "" {
+				if r, ok := s.rooms.room(openID); ok {
+					s.open(r)
+				}
+			}
+		})
+	})
+}
+
+// open shows room's chat.
+func (s *shell) open(r RoomItem) {
+	if s.chat != nil && s.chat.room.ID == r.ID {
+		if s.mobile {
+			s.body.Objects = []fyne.CanvasObject{s.chat.content}
+			s.body.Refresh()
+		}
+		return
+	}
+	var back func()
+	if s.mobile {
+		back = s.back
+	}
+	s.chat = newChatScreen(s.eng, s.run, r, back)
+	s.chat.setTyping(s.typing[r.ID])
+	if s.mobile {
+		s.body.Objects = []fyne.CanvasObject{s.chat.content}
+		s.body.Refresh()
+	} else {
+		s.chatHolder.Objects = []fyne.CanvasObject{s.chat.content}
+		s.chatHolder.Refresh()
+		s.rooms.selected = r.ID
+	}
+	if s.win != nil {
+		s.win.Canvas().Focus(s.chat.composer)
+	}
+}
+
+// back returns from a chat to the rooms list (mobile).
+func (s *shell) back() {
+	s.body.Objects = []fyne.CanvasObject{s.rooms.content}
+	s.body.Refresh()
+	s.rooms.list.UnselectAll()
+	s.rooms.selected = ""
+	s.chat = nil
+}
+
+// apply shows one batch of engine events: every list is refreshed at most once.
+func (s *shell) apply(u Update) {
+	if u.Conn != nil {
+		s.banner.setState(*u.Conn, s.now())
+	}
+	for id, on := range u.Presence {
+		s.presence[id] = on
+	}
+	if len(u.Rooms) > 0 {
+		rooms := make([]RoomItem, len(u.Rooms))
+		copy(rooms, u.Rooms)
+		for i := range rooms {
+			if on, ok := s.presence[rooms[i].PeerID]; ok {
+				rooms[i].Online = on
+			}
+		}
+		s.rooms.merge(rooms)
+	}
+	if len(u.Presence) > 0 {
+		s.rooms.setOnline(u.Presence, s.peerOf)
+	}
+	for room, who := range u.Typing {
+		s.typing[room] = who
+		if s.chat != nil && s.chat.room.ID == room {
+			s.chat.setTyping(who)
+		}
+	}
+	if s.chat != nil && len(u.Rows) > 0 {
+		var mine []Row
+		for _, r := range u.Rows {
+			if r.RoomID == s.chat.room.ID {
+				mine = append(mine, r)
+			}
+		}
+		s.chat.list.upsert(mine)
+	}
+	if !s.focused && s.notify != nil {
+		for _, r := range u.Notify {
+			if r.Own {
+				continue
+			}
+			title := r.SenderName
+			if room, ok := s.rooms.room(r.RoomID); ok && !room.Direct {
+				title += " in " + roomTitle(room)
+			}
+			s.notify(title, r.Text)
+		}
+	}
+	s.updateTitle()
+}
+
+func (s *shell) peerOf(roomID string) string {
+	r, _ := s.rooms.room(roomID)
+	return r.PeerID
+}
+
+// updateTitle puts the unread total in the window title.
+func (s *shell) updateTitle() {
+	if s.win == nil {
+		return
+	}
+	t := "Parley"
+	if n := s.rooms.unreadTotal(); n > 0 {
+		t += " (" + strconv.FormatInt(n, 10) + ")"
+	}
+	if s.win.Title() != t {
+		s.win.SetTitle(t)
+	}
+}
+
+// tick advances the banner's countdown.
+func (s *shell) tick() { s.banner.tick(s.now()) }
