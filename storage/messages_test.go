@@ -281,3 +281,22 @@ func fill(t testing.TB, s *Store, room string, n int64) {
 		t.Fatalf("fill %s: %d fresh, %v", room, len(fresh), err)
 	}
 }
+
+func TestContiguousSeq(t *testing.T) {
+	s := openTest(t)
+	mustIngest(t, s, msgs("r", 1, 10, "bob"))
+	mustIngest(t, s, msgs("r", 15, 20, "bob")) // live messages ahead of a replay
+	mustEnqueue(t, s, "r", "pending")
+	cases := []struct{ after, want int64 }{{0, 10}, {-3, 10}, {4, 10}, {10, 10}, {11, 11}, {14, 20}, {17, 20}, {20, 20}, {99, 99}}
+	for _, c := range cases {
+		if got, err := s.ContiguousSeq("r", c.after); got != c.want || err != nil {
+			t.Errorf("ContiguousSeq(%d) = %d, %v; want %d", c.after, got, err, c.want)
+		}
+	}
+	if got, _ := s.ContiguousSeq("none", 0); got != 0 {
+		t.Errorf("ContiguousSeq of an empty room = %d; want 0", got)
+	}
+	if cur, _ := s.SyncCursor("r"); cur != 20 {
+		t.Errorf("SyncCursor = %d; want 20 (the highest held)", cur)
+	}
+}

@@ -214,3 +214,26 @@ func raiseLastSeq(tx *gorm.DB, roomID string, seq int64) error {
 	return tx.Exec(`INSERT INTO rooms (id, last_seq) VALUES (?, ?)
 		ON CONFLICT (id) DO UPDATE SET last_seq = MAX(last_seq, excluded.last_seq)`, roomID, max(seq, 0)).Error
 }
+
+// ContiguousSeq returns the highest seq h ≥ afterSeq such that the store holds every
+// message of the room with a seq in (afterSeq, h]: afterSeq itself when afterSeq+1 is
+// missing. After a `synced` frame with more=true, ContiguousSeq(room, lastAfterSeq) is a
+// safe afterSeq for the next `sync` even when live messages with higher seqs arrived
+// during the replay (SyncCursor, the highest seq held, would skip the gap below them).
+// It walks the run of held seqs, so keep afterSeq near the end of the run.
+func (s *Store) ContiguousSeq(roomID string, afterSeq int64) (int64, error) {
+	afterSeq = max(afterSeq, 0)
+	var end []int64
+	err := s.db.Raw(`SELECT m.seq FROM messages m
+		WHERE m.room_id = ? AND m.seq > ? AND m.seq >= (
+			SELECT seq FROM messages WHERE room_id = ? AND seq = ? LIMIT 1)
+		AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.room_id = m.room_id AND n.seq = m.seq + 1)
+		ORDER BY m.seq LIMIT 1`, roomID, afterSeq, roomID, afterSeq+1).Scan(&end).Error
+	if err != nil {
+		return 0, fmt.Errorf("contiguous seq of room %s after %d: %w", roomID, afterSeq, err)
+	}
+	if len(end) == 0 {
+		return afterSeq, nil
+	}
+	return end[0], nil
+}
