@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -169,17 +170,123 @@ func neutralBubble() color.Color {
 }
 
 // avatarColumn is the room left for avatars in group rooms.
-func (w *rowWidget) avatarColumn() float32 {
-	if w.view.Own || !w.view.group {
+func avatarColumn(v rowView) float32 {
+	if v.Own || !v.group {
 		return 0
 	}
 	return avatarSize + 6
 }
 
+// rowGeom is where the parts of a row go at one width.
+type rowGeom struct {
+	nameY      float32
+	bubblePos  fyne.Position
+	bubbleSize fyne.Size
+	metaY      float32
+	retryY     float32
+	height     float32
+}
+
+// geometry lays a row out for width without touching widgets: only text that has to wrap
+// is measured through wrapped (a scratch label); everything else is arithmetic on cached
+// text metrics, so measuring a row is cheap.
+func geometry(v rowView, width float32, links bool, wrapped func(text string, links bool, w float32) float32) rowGeom {
+	var g rowGeom
+	y := float32(0)
+	if v.day != "" {
+		y += daySepHeight
+	}
+	col := avatarColumn(v)
+	if v.showName {
+		g.nameY = y
+		y += metaHeight
+	}
+	maxW := fyne.Max((width-col-2*sidePad)*bubbleShare, 80)
+	natural := naturalWidth(v.Text) + 2*theme.InnerPadding() + 2
+	bw := fyne.Min(natural, maxW)
+	var bh float32
+	if natural <= maxW {
+		base, perLine := textMetrics()
+		bh = base + perLine*float32(strings.Count(v.Text, "\n")+1)
+	} else {
+		bh = wrapped(v.Text, links, bw)
+	}
+	x := sidePad + col
+	if v.Own {
+		x = width - sidePad - bw
+	}
+	g.bubblePos, g.bubbleSize = fyne.NewPos(x, y), fyne.NewSize(bw, bh)
+	y += bh
+	if v.lastRun {
+		g.metaY = y
+		y += metaHeight
+	}
+	if v.Own && v.Status == model.StatusFailed {
+		g.retryY = y
+		y += retryButtonHeight() + 4
+	}
+	if v.lastRun {
+		y += runGapAfter
+	} else {
+		y += runGapInside
+	}
+	g.height = y
+	return g
+}
+
+var metrics struct {
+	sync.Mutex
+	size, base, perLine, retry float32
+}
+
+// textMetrics returns the height of a label without text and the height of each line,
+// measured once per text size.
+func textMetrics() (base, perLine float32) {
+	metrics.Lock()
+	defer metrics.Unlock()
+	if ts := theme.TextSize(); metrics.size != ts {
+		one := widget.NewLabel("Ag").MinSize().Height
+		two := widget.NewLabel("Ag\nAg").MinSize().Height
+		metrics.size, metrics.perLine, metrics.base = ts, two-one, one-(two-one)
+		metrics.retry = (&widget.Button{Text: "Retry", Icon: theme.ViewRefreshIcon()}).MinSize().Height
+	}
+	return metrics.base, metrics.perLine
+}
+
+func retryButtonHeight() float32 {
+	textMetrics()
+	metrics.Lock()
+	defer metrics.Unlock()
+	return metrics.retry
+}
+
+// wrappedHeight measures text wrapped at width on this widget's own (scratch) label.
+func (w *rowWidget) wrappedHeight(text string, links bool, width float32) float32 {
+	var o fyne.CanvasObject = w.label
+	if links {
+		w.rich.Segments = linkSegments(text)
+		w.rich.Refresh()
+		o = w.rich
+	} else {
+		w.label.SetText(text)
+	}
+	o.Resize(fyne.NewSize(width, o.MinSize().Height))
+	return o.MinSize().Height
+}
+
 // layoutRow places every part for a row width and returns the row's height.
 func (w *rowWidget) layoutRow(width float32) float32 {
 	v := w.view
-	y := float32(0)
+	g := geometry(v, width, w.hasLinks(), func(string, bool, float32) float32 {
+		var text fyne.CanvasObject = w.label
+		if w.hasLinks() {
+			text = w.rich
+		}
+		bw := fyne.Min(naturalWidth(v.Text)+2*theme.InnerPadding()+2,
+			fyne.Max((width-avatarColumn(v)-2*sidePad)*bubbleShare, 80))
+		text.Resize(fyne.NewSize(bw, text.MinSize().Height))
+		return text.MinSize().Height
+	})
 	w.daySep.Hidden, w.dayBack.Hidden = v.day == "", v.day == ""
 	if v.day != "" {
 		ts := fyne.MeasureText(v.day, w.daySep.TextSize, w.daySep.TextStyle)
@@ -189,52 +296,25 @@ func (w *rowWidget) layoutRow(width float32) float32 {
 		w.dayBack.Resize(fyne.NewSize(bw, daySepHeight-8))
 		w.daySep.Move(fyne.NewPos(0, 4+(daySepHeight-8-ts.Height)/2))
 		w.daySep.Resize(fyne.NewSize(width, ts.Height))
-		y += daySepHeight
 	}
-	col := w.avatarColumn()
+	col := avatarColumn(v)
 	w.name.Hidden = !v.showName
+	w.avatar.Hidden, w.avatarTx.Hidden = !v.showName, !v.showName
 	if v.showName {
-		w.name.Move(fyne.NewPos(sidePad+col+4, y))
+		w.name.Move(fyne.NewPos(sidePad+col+4, g.nameY))
 		w.name.Resize(fyne.NewSize(width-col-2*sidePad, metaHeight-2))
-		y += metaHeight
-	}
-
-	maxW := (width-col-2*sidePad)*bubbleShare + 0
-	if maxW < 80 {
-		maxW = 80
-	}
-	pad := theme.InnerPadding()
-	natural := naturalWidth(v.Text) + 2*pad + 2
-	if w.hasLinks() {
-		natural += 2 * theme.InnerPadding() / 2
-	}
-	bw := fyne.Min(natural, maxW)
-	var text fyne.CanvasObject = w.label
-	if w.hasLinks() {
-		text = w.rich
-	}
-	text.Resize(fyne.NewSize(bw, text.MinSize().Height))
-	bh := text.MinSize().Height
-	text.Resize(fyne.NewSize(bw, bh))
-	x := sidePad + col
-	if v.Own {
-		x = width - sidePad - bw
-	}
-	w.bubble.Move(fyne.NewPos(x, y))
-	w.bubble.Resize(fyne.NewSize(bw, bh))
-	w.textBox.Move(fyne.NewPos(x, y))
-	w.textBox.Resize(fyne.NewSize(bw, bh))
-	w.styleBubble()
-
-	w.avatar.Hidden = !v.showName
-	w.avatarTx.Hidden = !v.showName
-	if v.showName {
-		w.avatar.Move(fyne.NewPos(sidePad, y))
+		ay := g.bubblePos.Y
+		w.avatar.Move(fyne.NewPos(sidePad, ay))
 		w.avatar.Resize(fyne.NewSquareSize(avatarSize))
-		w.avatarTx.Move(fyne.NewPos(sidePad, y+(avatarSize-w.avatarTx.MinSize().Height)/2))
-		w.avatarTx.Resize(fyne.NewSize(avatarSize, w.avatarTx.MinSize().Height))
+		th := w.avatarTx.MinSize().Height
+		w.avatarTx.Move(fyne.NewPos(sidePad, ay+(avatarSize-th)/2))
+		w.avatarTx.Resize(fyne.NewSize(avatarSize, th))
 	}
-	y += bh
+	w.bubble.Move(g.bubblePos)
+	w.bubble.Resize(g.bubbleSize)
+	w.textBox.Move(g.bubblePos)
+	w.textBox.Resize(g.bubbleSize)
+	w.styleBubble()
 
 	w.clock.Hidden = !v.lastRun
 	w.status.Hidden = !v.lastRun || !v.Own
@@ -242,29 +322,22 @@ func (w *rowWidget) layoutRow(width float32) float32 {
 		cs := w.clock.MinSize()
 		if v.Own {
 			sw := w.status.MinSize().Width
-			w.status.Move(fyne.NewPos(width-sidePad-sw, y+2))
+			w.status.Move(fyne.NewPos(width-sidePad-sw, g.metaY+2))
 			w.status.Resize(fyne.NewSize(sw, metaHeight-4))
-			w.clock.Move(fyne.NewPos(width-sidePad-sw-4-cs.Width, y+(metaHeight-cs.Height)/2))
+			w.clock.Move(fyne.NewPos(width-sidePad-sw-4-cs.Width, g.metaY+(metaHeight-cs.Height)/2))
 		} else {
-			w.clock.Move(fyne.NewPos(x+4, y+(metaHeight-cs.Height)/2))
+			w.clock.Move(fyne.NewPos(g.bubblePos.X+4, g.metaY+(metaHeight-cs.Height)/2))
 		}
 		w.clock.Resize(cs)
-		y += metaHeight
 	}
 	w.retry.Hidden = !(v.Own && v.Status == model.StatusFailed)
 	if !w.retry.Hidden {
 		rs := w.retry.MinSize()
-		w.retry.Move(fyne.NewPos(width-sidePad-rs.Width, y+2))
+		w.retry.Move(fyne.NewPos(width-sidePad-rs.Width, g.retryY+2))
 		w.retry.Resize(rs)
-		y += rs.Height + 4
 	}
-	if v.lastRun {
-		y += runGapAfter
-	} else {
-		y += runGapInside
-	}
-	w.height = y
-	return y
+	w.height = g.height
+	return g.height
 }
 
 // styleBubble colours the bubble and sharpens the corner on the speaker's side.

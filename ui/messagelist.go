@@ -246,8 +246,7 @@ func (l *messageList) measure(v rowView) float32 {
 		return h
 	}
 	l.measures++
-	l.measurer.bind(v)
-	h := l.measurer.layoutRow(l.width)
+	h := geometry(v, l.width, linkPattern.MatchString(v.Text), l.measurer.wrappedHeight).height
 	l.cache[k] = h
 	return h
 }

@@ -80,6 +80,7 @@ type Update struct {
 	Typing   map[string][]Typist // room id → who is typing now (rooms absent: unchanged)
 	Conn     *ConnState          // nil: unchanged
 	Presence map[string]bool     // user id → online (absent: unchanged)
+	Reset    []string            // rooms whose history was dropped: reload them
 	Notify   []Row               // messages from others worth a notification
 }
 

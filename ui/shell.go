@@ -154,6 +154,11 @@ func (s *shell) apply(u Update) {
 			s.chat.setTyping(who)
 		}
 	}
+	for _, id := range u.Reset {
+		if s.chat != nil && s.chat.room.ID == id {
+			s.chat.loadLatest()
+		}
+	}
 	if s.chat != nil && len(u.Rows) > 0 {
 		var mine []Row
 		for _, r := range u.Rows {

@@ -1,0 +1,344 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/parleychat/parley/assets"
+	"github.com/parleychat/parley/model"
+	pnet "github.com/parleychat/parley/net"
+	"github.com/parleychat/parley/storage"
+)
+
+// AppID is the app's identifier, as in FyneApp.toml.
+const AppID = "chat.parley.app"
+
+// Options are the app's command-line settings.
+type Options struct {
+	Profile string // the local profile (data and account); "" means the OS user's name
+	Server  string // a remote server's URL: show the sign-in screen for it
+	Listen  string // where the embedded server listens; "" means DefaultListen
+}
+
+// Run starts the app and returns when its window is closed.
+func Run(opts Options) error {
+	a := app.NewWithID(AppID)
+	a.SetIcon(assets.Icon)
+	root := a.Storage().RootURI().Path()
+	if opts.Profile == "" {
+		opts.Profile = defaultProfile()
+	}
+	profileDir := filepath.Join(root, "profiles", opts.Profile)
+	store, err := storage.Open(profileDir)
+	if err != nil {
+		return fmt.Errorf("open profile %s: %w", opts.Profile, err)
+	}
+	defer store.Close()
+
+	w := a.NewWindow("Parley")
+	w.Resize(fyne.NewSize(960, 640))
+	p := &parley{app: a, win: w, store: store, opts: opts, root: root, profileDir: profileDir,
+		mobile: fyne.CurrentDevice().IsMobile()}
+	w.SetContent(container.NewCenter(widget.NewLabel("Starting Parley…")))
+	a.Lifecycle().SetOnEnteredForeground(p.enteredForeground)
+	a.Lifecycle().SetOnExitedForeground(p.exitedForeground)
+	a.Lifecycle().SetOnStarted(func() { go p.start() })
+	w.ShowAndRun()
+	p.stop()
+	return nil
+}
+
+// parley is the running app: the store, the engine, the embedded server if it hosts,
+// and the screen shown.
+type parley struct {
+	app        fyne.App
+	win        fyne.Window
+	store      *storage.Store
+	opts       Options
+	root       string
+	profileDir string
+	mobile     bool
+
+	// Set by start before the first screen shows; read-only after.
+	host       *embeddedServer
+	serverInfo string
+
+	// Touched on the UI goroutine only.
+	client  *pnet.Client
+	cancel  context.CancelFunc
+	runDone chan struct{}
+	shell   *shell
+}
+
+// start decides the server (remote, an already running local one, or our own), starts
+// the engine and shows the first screen. It runs off the UI goroutine.
+func (p *parley) start() {
+	url := p.opts.Server
+	if url == "" {
+		listen := p.opts.Listen
+		if listen == "" {
+			listen = DefaultListen
+		}
+		url = clientURL(listen)
+		if probeParley(context.Background(), url) {
+			p.serverInfo = "Connected to " + strings.TrimPrefix(url, "http://")
+		} else if h, err := startServer(listen, filepath.Join(p.root, "server")); err != nil {
+			fyne.Do(func() { p.showSignIn(url, "", "Could not start the local server: "+err.Error()) })
+			return
+		} else {
+			p.host = h
+			p.serverInfo = "Hosting on " + listen
+		}
+	} else {
+		p.serverInfo = "Connected to " + url
+	}
+	var err error
+	var c *pnet.Client
+	fyne.DoAndWait(func() {
+		if err = p.startClient(url); err == nil {
+			c = p.client
+		}
+	})
+	if err != nil {
+		fyne.Do(func() { p.showSignIn(url, "", err.Error()) })
+		return
+	}
+	if acct, ok, _ := c.Account(); ok && sameServer(acct.ServerURL, c.ServerURL()) {
+		fyne.Do(p.showShell)
+		return
+	}
+	if p.opts.Server != "" {
+		fyne.Do(func() { p.showSignIn(url, "", "") })
+		return
+	}
+	user := foldUsername(p.opts.Profile)
+	if err := p.localAccount(c, user); err != nil {
+		fyne.Do(func() { p.showSignIn(url, user, err.Error()) })
+		return
+	}
+	fyne.Do(p.showShell)
+}
+
+func sameServer(a, b string) bool { return strings.TrimRight(a, "/") == strings.TrimRight(b, "/") }
+
+// localAccount signs in the profile's local account, creating it the first time.
+func (p *parley) localAccount(c *pnet.Client, user string) error {
+	pw, err := localPassword(p.profileDir)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	_, err = c.Login(ctx, user, pw)
+	if pnet.ErrorCode(err) == model.CodeBadCreds {
+		_, err = c.Register(ctx, user, pw, p.opts.Profile)
+		if pnet.ErrorCode(err) == model.CodeUsernameTaken {
+			return fmt.Errorf("the name %q is taken on this server by someone else: sign in or pick another profile", user)
+		}
+	}
+	if err != nil {
+		return errors.New(pnet.UserMessage(err))
+	}
+	return nil
+}
+
+// startClient (re)starts the engine for url, with its event bridge.
+func (p *parley) startClient(url string) error {
+	if p.cancel != nil {
+		p.cancel()
+		<-p.runDone
+	}
+	c, err := pnet.New(pnet.Config{ServerURL: url, Store: p.store})
+	if err != nil {
+		return fmt.Errorf("start engine: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	b := &bridge{eng: newClientEngine(c), apply: p.apply, tick: p.tick, signedOut: p.signedOut}
+	go b.run(ctx, c.Events())
+	go func() {
+		defer close(done)
+		_ = c.Run(ctx)
+	}()
+	p.client, p.cancel, p.runDone = c, cancel, done
+	return nil
+}
+
+func (p *parley) apply(u Update) {
+	if p.shell != nil {
+		p.shell.apply(u)
+	}
+}
+
+func (p *parley) tick() {
+	if p.shell != nil {
+		p.shell.tick()
+	}
+}
+
+// showShell shows the rooms and the chat, and opens general once the rooms are in.
+func (p *parley) showShell() {
+	c := p.client
+	eng := newClientEngine(c)
+	s := newShell(p.win, eng, goRunner(), p.mobile)
+	s.setServerInfo(p.serverInfo)
+	s.onSignOut = p.signOut
+	s.notify = func(title, body string) { p.app.SendNotification(fyne.NewNotification(title, body)) }
+	st := connStateOf(c.State())
+	s.apply(Update{Conn: &st})
+	p.shell = s
+	p.win.SetContent(s.content)
+	p.setMenu(true)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		defer cancel()
+		_, _ = c.FetchRooms(ctx)
+		rooms, _ := eng.Rooms()
+		open := ""
+		for _, r := range rooms {
+			if r.ID == "general" || r.Name == "general" {
+				open = r.ID
+			}
+		}
+		if p.mobile {
+			open = ""
+		}
+		fyne.Do(func() {
+			if p.shell == s {
+				s.loadRooms(open)
+			}
+		})
+	}()
+}
+
+// showSignIn shows the sign-in screen with an optional error.
+func (p *parley) showSignIn(url, user, errText string) {
+	p.shell = nil
+	s := newSignInScreen(p, goRunner(), url, user, p.showShell)
+	if errText != "" {
+		s.showError(errText)
+	}
+	p.win.SetContent(s.content)
+	p.setMenu(false)
+}
+
+// SignIn implements Authenticator for the sign-in screen.
+func (p *parley) SignIn(url, user, pass string) error {
+	return p.auth(url, func(ctx context.Context, c *pnet.Client) error {
+		_, err := c.Login(ctx, user, pass)
+		return err
+	})
+}
+
+// CreateAccount implements Authenticator for the sign-in screen.
+func (p *parley) CreateAccount(url, user, pass string) error {
+	return p.auth(url, func(ctx context.Context, c *pnet.Client) error {
+		_, err := c.Register(ctx, user, pass, "")
+		return err
+	})
+}
+
+func (p *parley) auth(url string, call func(context.Context, *pnet.Client) error) error {
+	if _, err := pnet.ParseServerURL(url); err != nil {
+		return fmt.Errorf("server address: %w", err)
+	}
+	c := p.currentClient()
+	if !sameServer(c.ServerURL(), url) {
+		done := make(chan error, 1)
+		fyne.DoAndWait(func() { done <- p.startClient(url) })
+		if err := <-done; err != nil {
+			return err
+		}
+		c = p.currentClient()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	if err := call(ctx, c); err != nil {
+		return errors.New(capitalize(pnet.UserMessage(err)))
+	}
+	return nil
+}
+
+func (p *parley) currentClient() *pnet.Client {
+	var c *pnet.Client
+	fyne.DoAndWait(func() { c = p.client })
+	return c
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// signOut forgets the session and shows the sign-in screen.
+func (p *parley) signOut() {
+	c := p.client
+	acct, _, _ := c.Account()
+	_ = c.SignOut()
+	p.showSignIn(c.ServerURL(), acct.Username, "")
+}
+
+// signedOut follows the engine when the server no longer accepts the session.
+func (p *parley) signedOut(reason string) {
+	if p.shell == nil {
+		return
+	}
+	acct, _, _ := p.client.Account()
+	msg := "You were signed out"
+	if reason != "" && reason != "signed out" {
+		msg += ": " + reason
+	}
+	p.showSignIn(p.client.ServerURL(), acct.Username, msg)
+}
+
+// setMenu gives the desktop window a menu with Sign out while signed in.
+func (p *parley) setMenu(signedIn bool) {
+	if p.mobile {
+		return
+	}
+	items := []*fyne.MenuItem{}
+	if signedIn {
+		items = append(items, &fyne.MenuItem{Label: "Sign out", Action: p.signOut})
+	}
+	p.win.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("Account", items...)))
+	if d, ok := p.app.(desktop.App); ok {
+		d.SetSystemTrayMenu(fyne.NewMenu("Parley", &fyne.MenuItem{Label: "Show Parley", Action: p.win.Show}))
+	}
+}
+
+func (p *parley) enteredForeground() {
+	if p.shell != nil {
+		p.shell.focused = true
+	}
+	if p.client != nil {
+		p.client.Nudge()
+	}
+}
+
+func (p *parley) exitedForeground() {
+	if p.shell != nil {
+		p.shell.focused = false
+	}
+}
+
+// stop ends the engine and the embedded server.
+func (p *parley) stop() {
+	if p.cancel != nil {
+		p.cancel()
+		<-p.runDone
+	}
+	if p.host != nil {
+		_ = p.host.stop()
+	}
+}

@@ -1,0 +1,51 @@
+package ui
+
+import (
+	"context"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	pnet "github.com/parleychat/parley/net"
+)
+
+// bridge is where engine events meet the UI: it reads the engine's batches off the UI
+// goroutine, turns each into one Update and applies it inside one fyne.Do, so the screens
+// refresh at most once per batch (the engine sends at most one batch per frame). It also
+// ticks the banner's countdown once a second.
+type bridge struct {
+	eng       *clientEngine
+	apply     func(Update) // runs on the UI goroutine
+	tick      func()       // runs on the UI goroutine once a second
+	signedOut func(reason string)
+}
+
+// run forwards batches until the engine's channel closes or ctx ends.
+func (b *bridge) run(ctx context.Context, events <-chan pnet.Batch) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case batch, ok := <-events:
+			if !ok {
+				return
+			}
+			u := b.eng.updateOf(batch)
+			out := batch.State != nil && batch.State.State == pnet.StateSignedOut
+			reason := ""
+			if out && batch.State.Err != nil {
+				reason = pnet.UserMessage(batch.State.Err)
+			}
+			fyne.Do(func() {
+				b.apply(u)
+				if out && b.signedOut != nil {
+					b.signedOut(reason)
+				}
+			})
+		case <-tick.C:
+			fyne.Do(b.tick)
+		}
+	}
+}
