@@ -83,6 +83,8 @@ type Client struct {
 	running atomic.Bool
 	wake    chan struct{}
 
+	knownRooms sync.Map // room ids the store is known to hold: Send checks without a read
+
 	authMu sync.Mutex // serialises token refreshes
 
 	mu            sync.Mutex
@@ -148,13 +150,13 @@ func New(cfg Config) (*Client, error) {
 	cfg.ServerURL = api.ServerURL()
 	c := &Client{
 		cfg: cfg, api: api, store: cfg.Store, clock: cfg.Clock, rand: cfg.Rand, log: cfg.Logger,
-		events:        newBatcher(cfg.Clock, cfg.FrameInterval),
 		limiter:       newTokenBucket(cfg.Clock, cfg.SendRate, cfg.SendBurst),
 		wake:          make(chan struct{}, 1),
 		stateChanged:  make(chan struct{}),
 		outboxChanged: make(chan struct{}),
 		presence:      map[string]bool{},
 	}
+	c.events = newBatcher(cfg.Clock, cfg.FrameInterval, c.loadRoom)
 	c.typOut = newTypingOut(cfg.Clock, func(t, room string) { c.sendControl(model.RoomOnlyFrame{Type: t, RoomID: room}) })
 	c.typIn = newTypingIn(cfg.Clock, c.events.setTyping)
 	c.marks = newMarkQueue()
@@ -280,6 +282,7 @@ func (c *Client) signedIn(username string, resp model.AuthResponse) (storage.Acc
 	if err != nil {
 		return storage.Account{}, fmt.Errorf("store account: %w", err)
 	}
+	c.knownRooms.Clear() // the store may have dropped another account's history
 	c.dropSession(errors.New("signed in again"))
 	c.setState(StateEvent{State: StateConnecting})
 	c.Nudge()
@@ -378,10 +381,13 @@ func (c *Client) Send(roomID, text string) (storage.Message, error) {
 	if err != nil {
 		return storage.Message{}, err
 	}
-	if _, ok, err := c.store.Room(roomID); err != nil {
-		return storage.Message{}, fmt.Errorf("read room %s: %w", roomID, err)
-	} else if !ok {
-		return storage.Message{}, fmt.Errorf("send to %s: %w", roomID, ErrUnknownRoom)
+	if _, known := c.knownRooms.Load(roomID); !known {
+		if _, ok, err := c.store.Room(roomID); err != nil {
+			return storage.Message{}, fmt.Errorf("read room %s: %w", roomID, err)
+		} else if !ok {
+			return storage.Message{}, fmt.Errorf("send to %s: %w", roomID, ErrUnknownRoom)
+		}
+		c.knownRooms.Store(roomID, true)
 	}
 	m, err := c.store.Enqueue(model.Message{RoomID: roomID, Content: content})
 	if err != nil {
@@ -608,20 +614,20 @@ func (c *Client) upsertRooms(rooms []model.Room) (reset []string, err error) {
 	return reset, nil
 }
 
-// emitRooms reports the stored form of rooms.
-func (c *Client) emitRooms(ids ...string) {
-	out := make([]storage.Room, 0, len(ids))
-	for _, id := range ids {
-		r, ok, err := c.store.Room(id)
-		if err != nil {
-			c.log.Warn("read room", "room", id, "err", err)
-			continue
-		}
-		if ok {
-			out = append(out, r)
-		}
+// emitRooms reports rooms as changed; the batch carries their stored form.
+func (c *Client) emitRooms(ids ...string) { c.events.addRooms(ids...) }
+
+// loadRoom reads a room for a batch.
+func (c *Client) loadRoom(id string) (storage.Room, bool) {
+	r, ok, err := c.store.Room(id)
+	if err != nil {
+		c.log.Warn("read room", "room", id, "err", err)
+		return storage.Room{}, false
 	}
-	c.events.addRooms(out)
+	if ok {
+		c.knownRooms.Store(id, true)
+	}
+	return r, ok
 }
 
 // setState records and reports a state change.

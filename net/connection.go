@@ -51,8 +51,9 @@ func (c *Client) canConnect() bool {
 
 // loop connects, and after every failure waits as the protocol asks, until ctx ends.
 func (c *Client) loop(ctx context.Context) {
-	attempt := 0       // failures since the last hello
-	refreshed := false // the last attempt ended in a token refresh
+	attempt := 0                 // failures since the last hello
+	refreshed := false           // the last attempt ended in a token refresh
+	c.events.setState(c.State()) // the first batch says where we start
 	for ctx.Err() == nil {
 		if !c.canConnect() {
 			if st := c.State(); st.State != StateSignedOut {

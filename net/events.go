@@ -90,15 +90,18 @@ type batcher struct {
 	out      chan Batch
 	kick     chan struct{}
 
+	loadRoom func(id string) (storage.Room, bool) // reads a room's stored form
+
 	mu      sync.Mutex
 	pending Batch
+	roomIDs []string       // rooms changed, read by loadRoom when the batch goes out
 	msgIdx  map[string]int // message id → index in pending.Messages
-	roomIdx map[string]int // room id → index in pending.Rooms
+	roomIdx map[string]int // room id → index in roomIDs
 }
 
-func newBatcher(c Clock, interval time.Duration) *batcher {
+func newBatcher(c Clock, interval time.Duration, loadRoom func(string) (storage.Room, bool)) *batcher {
 	return &batcher{clock: c, interval: interval, out: make(chan Batch), kick: make(chan struct{}, 1),
-		msgIdx: map[string]int{}, roomIdx: map[string]int{}}
+		loadRoom: loadRoom, msgIdx: map[string]int{}, roomIdx: map[string]int{}}
 }
 
 func (b *batcher) signal() {
@@ -125,18 +128,19 @@ func (b *batcher) addMessages(ms []storage.Message) {
 	b.signal()
 }
 
-func (b *batcher) addRooms(rs []storage.Room) {
-	if len(rs) == 0 {
+// addRooms notes rooms that changed; their stored form is read when the batch goes out,
+// so a room that changes a thousand times within a frame is read once.
+func (b *batcher) addRooms(ids ...string) {
+	if len(ids) == 0 {
 		return
 	}
 	b.mu.Lock()
-	for _, r := range rs {
-		if i, ok := b.roomIdx[r.ID]; ok {
-			b.pending.Rooms[i] = r
+	for _, id := range ids {
+		if _, ok := b.roomIdx[id]; ok {
 			continue
 		}
-		b.roomIdx[r.ID] = len(b.pending.Rooms)
-		b.pending.Rooms = append(b.pending.Rooms, r)
+		b.roomIdx[id] = len(b.roomIDs)
+		b.roomIDs = append(b.roomIDs, id)
 	}
 	b.mu.Unlock()
 	b.signal()
@@ -187,15 +191,21 @@ func (b *batcher) setState(s StateEvent) {
 // take returns the pending batch and starts a new one.
 func (b *batcher) take() (Batch, bool) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.pending.empty() {
+	if b.pending.empty() && len(b.roomIDs) == 0 {
+		b.mu.Unlock()
 		return Batch{}, false
 	}
-	out := b.pending
-	b.pending = Batch{}
+	out, ids := b.pending, b.roomIDs
+	b.pending, b.roomIDs = Batch{}, nil
 	clear(b.msgIdx)
 	clear(b.roomIdx)
-	return out, true
+	b.mu.Unlock()
+	for _, id := range ids {
+		if r, ok := b.loadRoom(id); ok {
+			out.Rooms = append(out.Rooms, r)
+		}
+	}
+	return out, !out.empty()
 }
 
 // run hands batches to the consumer until ctx ends, then closes the channel.

@@ -80,7 +80,7 @@ func startClient(t *testing.T, serverURL, dir string, tweak func(*Config)) *tcli
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	cfg := Config{ServerURL: serverURL, Store: st, SendRate: 2000, SendBurst: 2000, MarkInterval: 100 * time.Millisecond}
+	cfg := Config{ServerURL: serverURL, Store: st, SendRate: 2000, SendBurst: 2000}
 	if tweak != nil {
 		tweak(&cfg)
 	}

@@ -223,6 +223,9 @@ func (s *session) send(ctx context.Context, ref, text string, stdout io.Writer) 
 			if !ok {
 				return queuedError{m.ID}
 			}
+			if b.State != nil && b.State.State == parleynet.StateSignedOut {
+				return fmt.Errorf("signed out (%v); the message stays queued: log in again", b.State.Err)
+			}
 			for _, x := range b.Messages {
 				if x.ID != m.ID || x.Status == model.StatusSending {
 					continue
