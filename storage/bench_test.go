@@ -3,6 +3,8 @@ package storage
 import (
 	"fmt"
 	"testing"
+
+	"github.com/parleychat/parley/model"
 )
 
 // BenchmarkSaveIncoming10k stores 10,000 new messages in batches of 500 (a sync's page).
@@ -72,4 +74,36 @@ func largeStore(b *testing.B) *Store {
 	signIn(b, s)
 	fill(b, s, "big", 100_000)
 	return s
+}
+
+// BenchmarkSaveIncomingOneByOne1k is the baseline for BenchmarkSaveIncoming10k: 1,000
+// messages, one transaction each.
+func BenchmarkSaveIncomingOneByOne1k(b *testing.B) {
+	const total = 1_000
+	s := openTest(b)
+	signIn(b, s)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		room := fmt.Sprintf("r%d", i)
+		for seq := int64(1); seq <= total; seq++ {
+			if _, err := s.SaveIncoming([]model.Message{msg(room, seq, "bob")}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+}
+
+// BenchmarkLatest1k is the baseline for BenchmarkLatest100k: a room of 1,000 messages.
+func BenchmarkLatest1k(b *testing.B) {
+	s := openTest(b)
+	signIn(b, s)
+	fill(b, s, "big", 1_000)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		got, err := s.Latest("big", 50)
+		if err != nil || len(got) != 50 {
+			b.Fatalf("Latest = %d, %v", len(got), err)
+		}
+	}
 }
