@@ -260,33 +260,50 @@ func retryButtonHeight() float32 {
 	return metrics.retry
 }
 
-// wrappedHeight measures text wrapped at width on this widget's own (scratch) label.
-func (w *rowWidget) wrappedHeight(text string, links bool, width float32) float32 {
-	var o fyne.CanvasObject = w.label
-	if links {
-		w.rich.Segments = linkSegments(text)
-		w.rich.Refresh()
-		o = w.rich
-	} else {
-		w.label.SetText(text)
+// wrapCache remembers the heights of wrapped texts by text and width.
+var wrapCache = struct {
+	sync.Mutex
+	m map[wrapKey]float32
+}{m: map[wrapKey]float32{}}
+
+type wrapKey struct {
+	text  string
+	links bool
+	width float32
+	size  float32
+}
+
+// wrappedHeight measures text wrapped at width on a fresh label (a reused one can keep a
+// stale wrap), remembering the answer.
+func wrappedHeight(text string, links bool, width float32) float32 {
+	k := wrapKey{text: text, links: links, width: width, size: theme.TextSize()}
+	wrapCache.Lock()
+	h, ok := wrapCache.m[k]
+	wrapCache.Unlock()
+	if ok {
+		return h
 	}
-	o.Resize(fyne.NewSize(width, o.MinSize().Height))
-	return o.MinSize().Height
+	var o fyne.CanvasObject
+	if links {
+		o = &widget.RichText{Wrapping: fyne.TextWrapWord, Segments: linkSegments(text)}
+	} else {
+		o = &widget.Label{Wrapping: fyne.TextWrapWord, Text: text}
+	}
+	o.Resize(fyne.NewSize(width, 1))
+	h = o.MinSize().Height
+	wrapCache.Lock()
+	if len(wrapCache.m) > 4*maxWindow {
+		clear(wrapCache.m)
+	}
+	wrapCache.m[k] = h
+	wrapCache.Unlock()
+	return h
 }
 
 // layoutRow places every part for a row width and returns the row's height.
 func (w *rowWidget) layoutRow(width float32) float32 {
 	v := w.view
-	g := geometry(v, width, w.hasLinks(), func(string, bool, float32) float32 {
-		var text fyne.CanvasObject = w.label
-		if w.hasLinks() {
-			text = w.rich
-		}
-		bw := fyne.Min(naturalWidth(v.Text)+2*theme.InnerPadding()+2,
-			fyne.Max((width-avatarColumn(v)-2*sidePad)*bubbleShare, 80))
-		text.Resize(fyne.NewSize(bw, text.MinSize().Height))
-		return text.MinSize().Height
-	})
+	g := geometry(v, width, w.hasLinks(), wrappedHeight)
 	w.daySep.Hidden, w.dayBack.Hidden = v.day == "", v.day == ""
 	if v.day != "" {
 		ts := fyne.MeasureText(v.day, w.daySep.TextSize, w.daySep.TextStyle)

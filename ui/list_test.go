@@ -264,3 +264,37 @@ func TestPagingOlderKeepsTheView(t *testing.T) {
 		t.Errorf("after the pill the last visible row is %s", ids[len(ids)-1])
 	}
 }
+
+func TestRowsNeverOverlapAsRunsChange(t *testing.T) {
+	eng := newFakeEngine()
+	eng.fill("r", 3, t0)
+	long := "This is a longer message that should wrap onto several lines inside the bubble because it is long, " +
+		"and then some more words so that it takes three lines or more at this width."
+	eng.rows["r"][2].Text = long
+	c, _ := newTestChat(t, eng, false)
+	l := c.list
+	check := func(when string) {
+		t.Helper()
+		for i := 0; i+1 < len(l.rows); i++ {
+			a, b := l.rowWidgetFor(l.rows[i].ID), l.rowWidgetFor(l.rows[i+1].ID)
+			if a == nil || b == nil {
+				continue
+			}
+			if got := a.layoutRow(l.width); got != l.heights[i] {
+				t.Errorf("%s: row %d draws %v high, list measured %v", when, i, got, l.heights[i])
+			}
+			if bottom := a.bubble.Position().Y + a.bubble.Size().Height + a.Position().Y; bottom > b.Position().Y+b.bubble.Position().Y {
+				t.Errorf("%s: bubble %d ends at %v below bubble %d's top %v", when, i, bottom, i+1, b.Position().Y+b.bubble.Position().Y)
+			}
+		}
+	}
+	check("opened")
+	// The own long message stops being the last of its run when another own one follows.
+	next := Row{ID: "n1", RoomID: "r", LocalOrder: 1, SenderID: eng.me, SenderName: "Me", Text: "typing slowly",
+		Time: eng.rows["r"][2].Time.Add(time.Minute), Own: true, Status: model.StatusSending}
+	l.upsert([]Row{next})
+	if v := l.views[len(l.views)-2]; v.lastRun {
+		t.Fatalf("the long message is still the last of its run")
+	}
+	check("after a follow-up")
+}

@@ -61,7 +61,6 @@ type messageList struct {
 	readSeq             int64
 	width               float32
 	cache               map[heightKey]float32
-	measurer            *rowWidget
 	body                *listBody
 	scroll              *container.Scroll
 	pill                *widget.Button
@@ -73,7 +72,6 @@ type messageList struct {
 func newMessageList(cb listCallbacks, group bool) *messageList {
 	l := &messageList{cb: cb, group: group, now: time.Now, atBottom: true,
 		cache: map[heightKey]float32{}, active: map[string]*rowWidget{}}
-	l.measurer = newRowWidget(nil)
 	l.body = &listBody{l: l}
 	l.body.ExtendBaseWidget(l.body)
 	l.scroll = container.NewVScroll(l.body)
@@ -246,7 +244,7 @@ func (l *messageList) measure(v rowView) float32 {
 		return h
 	}
 	l.measures++
-	h := geometry(v, l.width, linkPattern.MatchString(v.Text), l.measurer.wrappedHeight).height
+	h := geometry(v, l.width, linkPattern.MatchString(v.Text), wrappedHeight).height
 	l.cache[k] = h
 	return h
 }
