@@ -162,7 +162,7 @@ func New(cfg Config) (*Client, error) {
 	c.marks = newMarkQueue()
 	if ok {
 		c.userID = acct.UserID
-		c.state = StateEvent{State: StateOffline}
+		c.state = StateEvent{State: StateConnecting}
 	}
 	return c, nil
 }
