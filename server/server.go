@@ -128,6 +128,17 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
+// ListenAndServe listens on the configured Listen address, logs the URL it serves
+// and serves until Shutdown.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.log.Info("serving", "url", s.URL(ln))
+	return s.Serve(ln)
+}
+
 // URL is the address a client uses for ln: http(s)://host:port.
 func (s *Server) URL(ln net.Listener) string {
 	scheme := "http"
