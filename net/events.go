@@ -72,7 +72,8 @@ type Batch struct {
 	Typing map[string][]Typist
 	// Presence maps a user id to whether the user is online, for users that changed.
 	Presence map[string]bool
-	// State is the latest connection state, when it changed.
+	// State is the latest connection state, when it changed. States that followed each
+	// other within one frame are coalesced: only the last is reported.
 	State *StateEvent
 }
 

@@ -1,0 +1,77 @@
+package net
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/storage"
+)
+
+// TestTokenExpiry: the server closes with 4001 when the access token expires; the
+// client refreshes (storing the rotated refresh token) and reconnects. When the refresh
+// is refused, the profile is signed out.
+func TestTokenExpiry(t *testing.T) {
+	srv := startServer(t, server.Config{AccessTTL: 2 * time.Second})
+	a := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	first, _, _ := a.Account()
+
+	// Offline states may be coalesced away within a frame: watch the stored token instead.
+	var second storage.Account
+	a.waitUntil("a refresh after the 4001 close", func() bool {
+		second, _, _ = a.Account()
+		return second.RefreshToken != first.RefreshToken
+	})
+	a.waitSynced()
+	if second.RefreshToken == "" {
+		t.Fatalf("refresh token lost")
+	}
+
+	// A refresh token the server does not know: the next expiry signs out.
+	if err := a.Store().SetRefreshToken("not-a-token"); err != nil {
+		t.Fatal(err)
+	}
+	a.waitUntil("signed out", func() bool { return a.State().State == StateSignedOut })
+	if _, ok, _ := a.Account(); ok {
+		t.Fatalf("account kept after a refused refresh")
+	}
+	if err := a.WaitSynced(t.Context()); err == nil || !strings.Contains(err.Error(), "signed out") {
+		t.Fatalf("WaitSynced when signed out: %v", err)
+	}
+}
+
+// TestGoingAway: a server shutdown closes with 1001; the client waits a random 0–2 s
+// (here exactly 1 s) and reconnects.
+func TestGoingAway(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	clk := newFakeClock()
+	a := startClient(t, srv.URL, "", func(c *Config) {
+		c.Clock = clk
+		c.Rand = func() float64 { return 0.5 }
+		c.FrameInterval = -1
+		c.MarkInterval = -1
+	})
+	register(t, a, "alice")
+	srv.Stop(t)
+	var st StateEvent
+	a.waitUntil("offline after 1001", func() bool {
+		for _, s := range a.states {
+			if s.State == StateOffline {
+				st = s
+				return true
+			}
+		}
+		return false
+	})
+	if websocket.CloseStatus(st.Err) != websocket.StatusGoingAway || !st.NextTry.Equal(clk.Now().Add(time.Second)) {
+		t.Fatalf("after 1001: %v next try in %v", st.Err, st.NextTry.Sub(clk.Now()))
+	}
+	srv.Restart(t)
+	clk.waitTimer(t, st.NextTry)
+	clk.Advance(time.Second)
+	a.waitSynced()
+}
