@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 
+	"fyne.io/fyne/v2/app"
+
 	"github.com/parleychat/parley/ui"
 )
 
@@ -17,7 +19,7 @@ func main() {
 	flag.StringVar(&opts.Server, "server", "", "URL of a remote Parley server to sign in to (default: host or join one on -listen)")
 	flag.StringVar(&opts.Listen, "listen", "", "address the embedded server listens on (default "+ui.DefaultListen+")")
 	flag.Parse()
-	if err := ui.Run(opts); err != nil {
+	if err := ui.Run(app.NewWithID(ui.AppID), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "parley:", err)
 		os.Exit(1)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
@@ -29,9 +28,9 @@ type Options struct {
 	Listen  string // where the embedded server listens; "" means DefaultListen
 }
 
-// Run starts the app and returns when its window is closed.
-func Run(opts Options) error {
-	a := app.NewWithID(AppID)
+// Run shows Parley in app a (made with app.NewWithID(AppID)) and returns when its window
+// is closed. The caller makes the app so that this package needs no GL driver.
+func Run(a fyne.App, opts Options) error {
 	a.SetIcon(assets.Icon)
 	root := a.Storage().RootURI().Path()
 	if opts.Profile == "" {

@@ -44,7 +44,8 @@ type rowWidget struct {
 	name     *canvas.Text
 	bubble   *canvas.Rectangle
 	label    *widget.Label
-	rich     *widget.RichText
+	links    []*widget.Hyperlink
+	linkBox  *fyne.Container
 	textBox  *container.ThemeOverride
 	clock    *canvas.Text
 	status   *statusMark
@@ -64,7 +65,7 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 		name:     canvas.NewText("", theme.Color(theme.ColorNamePrimary)),
 		bubble:   &canvas.Rectangle{},
 		label:    &widget.Label{Wrapping: fyne.TextWrapWord, Selectable: true},
-		rich:     &widget.RichText{Wrapping: fyne.TextWrapWord},
+		linkBox:  container.NewVBox(),
 		clock:    canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder)),
 		status:   newStatusMark(),
 		onRetry:  onRetry,
@@ -80,7 +81,7 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 	w.clock.TextSize = theme.CaptionTextSize()
 	w.retry = &widget.Button{Text: "Failed — Tap to retry", Importance: widget.DangerImportance,
 		Icon: theme.ViewRefreshIcon(), OnTapped: w.tappedRetry}
-	w.textBox = container.NewThemeOverride(container.NewStack(w.label, w.rich), w.textTh)
+	w.textBox = container.NewThemeOverride(container.NewBorder(nil, w.linkBox, nil, nil, w.label), w.textTh)
 	w.ExtendBaseWidget(w)
 	return w
 }
@@ -109,46 +110,52 @@ func (w *rowWidget) bind(v rowView) {
 	}
 	if textChanged {
 		w.textTh.own = v.Own
-		if linkPattern.MatchString(v.Text) {
-			w.rich.Segments = linkSegments(v.Text)
-			w.label.Text = ""
-			w.label.Hide()
-			w.rich.Show()
-			w.rich.Refresh()
-		} else {
-			w.rich.Segments = nil
-			w.rich.Hide()
-			w.label.Show()
-			w.label.SetText(v.Text)
-		}
+		w.label.SetText(v.Text)
+		w.setLinks(findLinks(v.Text))
 		w.textBox.Refresh()
 	}
 	w.Refresh()
 }
 
-// hasLinks reports whether the bubble shows its text as rich text with hyperlinks.
-func (w *rowWidget) hasLinks() bool { return w.rich.Visible() && !w.label.Visible() }
+// maxLinks is how many links a bubble offers under its text.
+const maxLinks = 3
 
-// linkSegments splits text into plain segments and hyperlinks.
-func linkSegments(text string) []widget.RichTextSegment {
-	var segs []widget.RichTextSegment
-	last := 0
-	for _, m := range linkPattern.FindAllStringIndex(text, -1) {
-		if m[0] > last {
-			segs = append(segs, &widget.TextSegment{Text: text[last:m[0]], Style: widget.RichTextStyleInline})
+// findLinks returns the web links in text, at most maxLinks.
+func findLinks(text string) []*url.URL {
+	var out []*url.URL
+	for _, raw := range linkPattern.FindAllString(text, maxLinks) {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			out = append(out, u)
 		}
-		raw := text[m[0]:m[1]]
-		if u, err := url.Parse(raw); err == nil {
-			segs = append(segs, &widget.HyperlinkSegment{Text: raw, URL: u})
-		} else {
-			segs = append(segs, &widget.TextSegment{Text: raw, Style: widget.RichTextStyleInline})
-		}
-		last = m[1]
 	}
-	if last < len(text) {
-		segs = append(segs, &widget.TextSegment{Text: text[last:], Style: widget.RichTextStyleInline})
+	return out
+}
+
+// setLinks shows one hyperlink per link under the (selectable) text.
+func (w *rowWidget) setLinks(us []*url.URL) {
+	for len(w.links) < len(us) {
+		h := &widget.Hyperlink{Truncation: fyne.TextTruncateEllipsis}
+		h.ExtendBaseWidget(h)
+		w.links = append(w.links, h)
 	}
-	return segs
+	objs := make([]fyne.CanvasObject, 0, len(us))
+	for i, u := range us {
+		w.links[i].Text = "🔗 " + strings.TrimPrefix(strings.TrimPrefix(u.String(), "https://"), "http://")
+		w.links[i].URL = u
+		w.links[i].Refresh()
+		objs = append(objs, w.links[i])
+	}
+	w.linkBox.Objects = objs
+	w.linkBox.Refresh()
+}
+
+// shownLinks returns the links the bubble offers now.
+func (w *rowWidget) shownLinks() []*widget.Hyperlink {
+	out := make([]*widget.Hyperlink, 0, len(w.linkBox.Objects))
+	for _, o := range w.linkBox.Objects {
+		out = append(out, o.(*widget.Hyperlink))
+	}
+	return out
 }
 
 // avatarColor picks a stable colour for a user.
@@ -161,12 +168,17 @@ func avatarColor(id string) color.Color {
 	return palette[h.Sum32()%uint32(len(palette))]
 }
 
-// neutralBubble is the fill of others' bubbles: a grey a step away from the background.
+// neutralBubble is the fill of others' bubbles: the background moved 12% towards the
+// text colour, so it suits light, dark and custom themes alike.
 func neutralBubble() color.Color {
-	if fyne.CurrentApp().Settings().ThemeVariant() == theme.VariantDark {
-		return color.NRGBA{0x3A, 0x3A, 0x3C, 0xFF}
-	}
-	return color.NRGBA{0xE9, 0xE9, 0xEB, 0xFF}
+	return mix(theme.Color(theme.ColorNameBackground), theme.Color(theme.ColorNameForeground), 0.12)
+}
+
+func mix(a, b color.Color, t float32) color.Color {
+	ar, ag, ab, _ := a.RGBA()
+	br, bg, bb, _ := b.RGBA()
+	f := func(x, y uint32) uint8 { return uint8((float32(x)*(1-t) + float32(y)*t) / 257) }
+	return color.NRGBA{f(ar, br), f(ag, bg), f(ab, bb), 0xFF}
 }
 
 // avatarColumn is the room left for avatars in group rooms.
@@ -190,7 +202,7 @@ type rowGeom struct {
 // geometry lays a row out for width without touching widgets: only text that has to wrap
 // is measured through wrapped (a scratch label); everything else is arithmetic on cached
 // text metrics, so measuring a row is cheap.
-func geometry(v rowView, width float32, links bool, wrapped func(text string, links bool, w float32) float32) rowGeom {
+func geometry(v rowView, width float32, wrapped func(text string, w float32) float32) rowGeom {
 	var g rowGeom
 	y := float32(0)
 	if v.day != "" {
@@ -209,7 +221,10 @@ func geometry(v rowView, width float32, links bool, wrapped func(text string, li
 		base, perLine := textMetrics()
 		bh = base + perLine*float32(strings.Count(v.Text, "\n")+1)
 	} else {
-		bh = wrapped(v.Text, links, bw)
+		bh = wrapped(v.Text, bw)
+	}
+	if n := len(findLinks(v.Text)); n > 0 {
+		bh += float32(n) * linkHeight()
 	}
 	x := sidePad + col
 	if v.Own {
@@ -236,7 +251,7 @@ func geometry(v rowView, width float32, links bool, wrapped func(text string, li
 
 var metrics struct {
 	sync.Mutex
-	size, base, perLine, retry float32
+	size, base, perLine, retry, link float32
 }
 
 // textMetrics returns the height of a label without text and the height of each line,
@@ -249,8 +264,17 @@ func textMetrics() (base, perLine float32) {
 		two := widget.NewLabel("Ag\nAg").MinSize().Height
 		metrics.size, metrics.perLine, metrics.base = ts, two-one, one-(two-one)
 		metrics.retry = (&widget.Button{Text: "Retry", Icon: theme.ViewRefreshIcon()}).MinSize().Height
+		metrics.link = widget.NewHyperlink("🔗 link", nil).MinSize().Height
 	}
 	return metrics.base, metrics.perLine
+}
+
+// linkHeight is the height of one hyperlink line under a bubble's text.
+func linkHeight() float32 {
+	textMetrics()
+	metrics.Lock()
+	defer metrics.Unlock()
+	return metrics.link
 }
 
 func retryButtonHeight() float32 {
@@ -268,29 +292,25 @@ var wrapCache = struct {
 
 type wrapKey struct {
 	text  string
-	links bool
 	width float32
 	size  float32
 }
 
 // wrappedHeight measures text wrapped at width on a fresh label (a reused one can keep a
 // stale wrap), remembering the answer.
-func wrappedHeight(text string, links bool, width float32) float32 {
-	k := wrapKey{text: text, links: links, width: width, size: theme.TextSize()}
+func wrappedHeight(text string, width float32) float32 {
+	k := wrapKey{text: text, width: width, size: theme.TextSize()}
 	wrapCache.Lock()
 	h, ok := wrapCache.m[k]
 	wrapCache.Unlock()
 	if ok {
 		return h
 	}
-	var o fyne.CanvasObject
-	if links {
-		o = &widget.RichText{Wrapping: fyne.TextWrapWord, Segments: linkSegments(text)}
-	} else {
-		o = &widget.Label{Wrapping: fyne.TextWrapWord, Text: text}
-	}
-	o.Resize(fyne.NewSize(width, 1))
-	h = o.MinSize().Height
+	l := &widget.Label{Wrapping: fyne.TextWrapWord, Text: text}
+	l.ExtendBaseWidget(l)
+	l.MinSize() // builds the renderer: before it exists, Resize does not wrap
+	l.Resize(fyne.NewSize(width, 1))
+	h = l.MinSize().Height
 	wrapCache.Lock()
 	if len(wrapCache.m) > 4*maxWindow {
 		clear(wrapCache.m)
@@ -303,7 +323,7 @@ func wrappedHeight(text string, links bool, width float32) float32 {
 // layoutRow places every part for a row width and returns the row's height.
 func (w *rowWidget) layoutRow(width float32) float32 {
 	v := w.view
-	g := geometry(v, width, w.hasLinks(), wrappedHeight)
+	g := geometry(v, width, wrappedHeight)
 	w.daySep.Hidden, w.dayBack.Hidden = v.day == "", v.day == ""
 	if v.day != "" {
 		ts := fyne.MeasureText(v.day, w.daySep.TextSize, w.daySep.TextStyle)

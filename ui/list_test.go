@@ -159,22 +159,23 @@ func TestFailedBubbleTapToRetry(t *testing.T) {
 
 func TestLinksAreHyperlinks(t *testing.T) {
 	eng := newFakeEngine()
-	eng.fill("r", 1, t0)
+	eng.fill("r", 2, t0)
 	eng.rows["r"][0].Text = "see https://example.com/a?b=1 now 🎉"
 	c, _ := newTestChat(t, eng, false)
 	w := c.list.rowWidgetFor("r-000001")
-	if !w.hasLinks() {
-		t.Fatalf("link text is not rich text")
+	links := w.shownLinks()
+	if len(links) != 1 || links[0].URL.String() != "https://example.com/a?b=1" {
+		t.Fatalf("links %v", links)
 	}
-	segs := linkSegments(w.view.Text)
-	if len(segs) != 3 {
-		t.Fatalf("%d segments, want 3", len(segs))
+	if w.label.Text != "see https://example.com/a?b=1 now 🎉" || !w.label.Selectable {
+		t.Errorf("text %q selectable=%v", w.label.Text, w.label.Selectable)
 	}
-	if segs[1].(interface{ Textual() string }).Textual() != "https://example.com/a?b=1" {
-		t.Errorf("link segment %q", segs[1].(interface{ Textual() string }).Textual())
+	if plain := c.list.rowWidgetFor("r-000002"); len(plain.shownLinks()) != 0 {
+		t.Errorf("a message without links offers %d", len(plain.shownLinks()))
 	}
-	if plain := c.list.rowWidgetFor; plain == nil {
-		t.Fatal("unreachable")
+	// The links sit inside the bubble.
+	if w.bubble.Size().Height+0.5 < w.label.MinSize().Height+links[0].MinSize().Height {
+		t.Errorf("bubble %v too short for text %v (size %v, measured %v) and link %v", w.bubble.Size(), w.label.MinSize(), w.label.Size(), naturalWidth(w.label.Text), links[0].MinSize())
 	}
 }
 

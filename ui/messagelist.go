@@ -244,7 +244,7 @@ func (l *messageList) measure(v rowView) float32 {
 		return h
 	}
 	l.measures++
-	h := geometry(v, l.width, linkPattern.MatchString(v.Text), wrappedHeight).height
+	h := geometry(v, l.width, wrappedHeight).height
 	l.cache[k] = h
 	return h
 }

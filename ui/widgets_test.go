@@ -189,3 +189,48 @@ func TestRunsAndDays(t *testing.T) {
 		}
 	}
 }
+
+func TestDesktopShellSideBySideTitleAndNotifications(t *testing.T) {
+	test.NewTempApp(t)
+	eng := newFakeEngine()
+	eng.fill("general", 3, t0)
+	eng.rooms = []RoomItem{{ID: "general", Name: "general", Unread: 0}, {ID: "dm", Name: "bob", Direct: true, PeerID: "u-bob"}}
+	w := test.NewTempWindow(t, nil)
+	s := newShell(w, eng, inlineRunner(), false)
+	w.SetContent(s.content)
+	w.Resize(fyne.NewSize(900, 600))
+	var notes []string
+	s.notify = func(title, body string) { notes = append(notes, title+": "+body) }
+	s.loadRooms("general")
+	if s.chat == nil || len(s.chatHolder.Objects) != 1 || s.chatHolder.Objects[0] != s.chat.content {
+		t.Fatalf("desktop does not show the chat beside the rooms")
+	}
+	if w.Title() != "Parley" {
+		t.Errorf("title %q", w.Title())
+	}
+	msg := Row{ID: "x1", RoomID: "dm", Seq: 1, SenderID: "u-bob", SenderName: "bob", Text: "psst", Time: t0}
+	// Focused: no notification.
+	s.apply(Update{Rows: []Row{msg}, Notify: []Row{msg},
+		Rooms: []RoomItem{{ID: "dm", Name: "bob", Direct: true, PeerID: "u-bob", Unread: 3, Preview: "psst", PreviewTime: t0}}})
+	if len(notes) != 0 {
+		t.Errorf("notified while focused: %v", notes)
+	}
+	if w.Title() != "Parley (3)" {
+		t.Errorf("title %q, want the unread total", w.Title())
+	}
+	if s.rooms.rooms[0].ID != "dm" {
+		t.Errorf("the room with the newest message is not first: %v", s.rooms.rooms[0].ID)
+	}
+	// Not focused: others' messages notify, own ones never.
+	s.focused = false
+	own := Row{ID: "x2", RoomID: "general", Seq: 4, SenderID: eng.me, Own: true, Text: "mine", Time: t0}
+	s.apply(Update{Notify: []Row{msg, own}})
+	if len(notes) != 1 || notes[0] != "bob: psst" {
+		t.Errorf("notifications %v", notes)
+	}
+	// Presence lights the direct room's dot.
+	s.apply(Update{Presence: map[string]bool{"u-bob": true}})
+	if r, _ := s.rooms.room("dm"); !r.Online {
+		t.Errorf("bob's direct room is not online")
+	}
+}
