@@ -95,6 +95,7 @@ type Client struct {
 	outboxChanged chan struct{} // closed and replaced whenever the outbox may have shrunk
 	sess          *session
 	userID        string
+	contig        map[string]int64 // room id → a seq up to which the store holds every message
 	presence      map[string]bool
 }
 
@@ -155,6 +156,7 @@ func New(cfg Config) (*Client, error) {
 		stateChanged:  make(chan struct{}),
 		outboxChanged: make(chan struct{}),
 		presence:      map[string]bool{},
+		contig:        map[string]int64{},
 	}
 	c.events = newBatcher(cfg.Clock, cfg.FrameInterval, c.loadRoom)
 	c.typOut = newTypingOut(cfg.Clock, func(t, room string) { c.sendControl(model.RoomOnlyFrame{Type: t, RoomID: room}) })
@@ -276,6 +278,7 @@ func (c *Client) signedIn(username string, resp model.AuthResponse) (storage.Acc
 	if err == nil {
 		c.mu.Lock()
 		c.access, c.signedOut, c.userID = resp.AccessToken, false, resp.UserID
+		clear(c.contig)
 		c.mu.Unlock()
 	}
 	c.authMu.Unlock()
@@ -592,11 +595,33 @@ func (c *Client) ingest(msgs []model.Message) error {
 	}
 	for id := range rooms {
 		c.emitRooms(id)
-		if cur, err := c.store.SyncCursor(id); err == nil {
+		if cur, err := c.contiguous(id); err == nil {
 			c.marks.delivered(id, cur)
+		} else {
+			c.log.Warn("contiguous seq", "room", id, "err", err)
 		}
 	}
 	return nil
+}
+
+// contiguous returns the highest seq up to which the store holds every message of the
+// room: the afterSeq of a sync that skips no gap (live messages that arrived during an
+// interrupted replay can sit above a hole), and the cumulative `delivered` mark. It
+// walks from the last answer, so each call is short.
+func (c *Client) contiguous(roomID string) (int64, error) {
+	c.mu.Lock()
+	base := c.contig[roomID]
+	c.mu.Unlock()
+	cur, err := c.store.ContiguousSeq(roomID, base)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	if c.contig[roomID] == base { // else a reset or another caller moved it meanwhile
+		c.contig[roomID] = cur
+	}
+	c.mu.Unlock()
+	return cur, nil
 }
 
 // upsertRooms stores rooms from the server and reports them (and any reset).
@@ -604,6 +629,13 @@ func (c *Client) upsertRooms(rooms []model.Room) (reset []string, err error) {
 	reset, err = c.store.UpsertRooms(rooms)
 	if err != nil {
 		return nil, fmt.Errorf("store %d rooms: %w", len(rooms), err)
+	}
+	if len(reset) > 0 {
+		c.mu.Lock()
+		for _, id := range reset {
+			delete(c.contig, id)
+		}
+		c.mu.Unlock()
 	}
 	c.events.addReset(reset)
 	ids := make([]string, len(rooms))

@@ -166,14 +166,15 @@ func (s *session) start() error {
 	return nil
 }
 
-// requestSync sends `sync` for a room from the highest seq held, unless one is in progress.
+// requestSync sends `sync` for a room from the highest seq below which nothing is
+// missing, unless one is in progress.
 func (s *session) requestSync(roomID string) {
 	s.mu.Lock()
 	if _, busy := s.syncing[roomID]; busy {
 		s.mu.Unlock()
 		return
 	}
-	cur, err := s.c.store.SyncCursor(roomID)
+	cur, err := s.c.contiguous(roomID)
 	if err != nil {
 		s.mu.Unlock()
 		s.fail(fmt.Errorf("sync cursor %s: %w", roomID, err))
@@ -492,7 +493,7 @@ func (s *session) handleSynced(f *model.Frame) error {
 	}
 	c.emitRooms(f.RoomID)
 	if f.More && syncing {
-		cur, err := c.store.SyncCursor(f.RoomID)
+		cur, err := c.contiguous(f.RoomID)
 		if err != nil {
 			return fmt.Errorf("sync cursor %s: %w", f.RoomID, err)
 		}
