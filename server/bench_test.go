@@ -13,10 +13,18 @@ import (
 // b.N messages spread over concurrent senders in one room, each sender keeping a
 // window of messages in flight. Each sender's client also receives every message of
 // the room, as a member does.
+//
+// The batch=1 cases turn group commit off: the baseline it is measured against.
 func BenchmarkSendAck(b *testing.B) {
-	for _, senders := range []int{1, 8, 32} {
-		b.Run(fmt.Sprintf("senders=%d", senders), func(b *testing.B) {
+	for _, c := range []struct{ senders, batch int }{{1, 0}, {8, 0}, {8, 1}, {32, 0}, {32, 1}} {
+		senders := c.senders
+		name := fmt.Sprintf("senders=%d", senders)
+		if c.batch == 1 {
+			name += "/batch=1"
+		}
+		b.Run(name, func(b *testing.B) {
 			cfg := testConfig()
+			cfg.CommitBatch = c.batch
 			cfg.MsgRate, cfg.MsgBurst = 1e9, 1e9
 			cfg.SendQueue = 1 << 16
 			in := servertest.Start(b, cfg)

@@ -9,8 +9,8 @@ import (
 	"sync"
 )
 
-// maxBatch bounds one group commit.
-const maxBatch = 500
+// defaultBatch bounds one group commit unless configured.
+const defaultBatch = 500
 
 // errStopped answers work submitted after the committer stopped.
 var errStopped = errors.New("server is shutting down")
@@ -39,13 +39,15 @@ type committer struct {
 	once    sync.Once
 	onBatch func(n int)
 	log     *slog.Logger
+	batch   int
 }
 
-func newCommitter(store Store, log *slog.Logger, onBatch func(int)) *committer {
+func newCommitter(store Store, batch int, log *slog.Logger, onBatch func(int)) *committer {
 	c := &committer{
 		store:   store,
 		log:     log,
-		jobs:    make(chan any, 4*maxBatch),
+		batch:   batch,
+		jobs:    make(chan any, 4*defaultBatch),
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		onBatch: onBatch,
@@ -96,10 +98,10 @@ func (c *committer) run() {
 	}
 }
 
-// drain collects first and whatever else is waiting, up to maxBatch.
+// drain collects first and whatever else is waiting, up to the batch size.
 func (c *committer) drain(first any) []any {
 	batch := []any{first}
-	for len(batch) < maxBatch {
+	for len(batch) < c.batch {
 		select {
 		case job := <-c.jobs:
 			batch = append(batch, job)

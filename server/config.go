@@ -49,6 +49,9 @@ type Config struct {
 	// RefusedLimit is how many rate-limited messages within a minute close the
 	// connection with 1008; default 200.
 	RefusedLimit int
+	// CommitBatch is the most messages and receipts written in one group commit;
+	// default 500. 1 turns group commit off (a baseline for benchmarks).
+	CommitBatch int
 	// BcryptCost is the password hashing cost; default bcrypt.DefaultCost. Tests lower it.
 	BcryptCost int
 	// Now is the clock; default time.Now.
@@ -107,6 +110,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RefusedLimit <= 0 {
 		c.RefusedLimit = 200
+	}
+	if c.CommitBatch <= 0 {
+		c.CommitBatch = defaultBatch
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -84,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 		shutDone: make(chan struct{}),
 	}
 	s.hub = newHub(cfg, store, s.broker, s.metrics)
-	s.committer = newCommitter(store, cfg.Logger, func(n int) { s.metrics.batchSize.Observe(float64(n)) })
+	s.committer = newCommitter(store, cfg.CommitBatch, cfg.Logger, func(n int) { s.metrics.batchSize.Observe(float64(n)) })
 	s.handler = s.routes()
 	s.http = &http.Server{
 		Handler:           s.handler,
