@@ -1,9 +1,9 @@
 package server_test
 
 import (
-	"github.com/coder/websocket"
-
 	"testing"
+
+	"github.com/coder/websocket"
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
