@@ -72,7 +72,8 @@
 // (10): a burst waits, nothing is dropped. `ack` makes a message sent; `receipt`
 // delivered/read; an `error` naming a message makes it failed (invalid, too_large,
 // forbidden, internal), except rate_limited, after which the message is sent again
-// (same id) RateLimitedRetry (2 s) later. Messages sent but not acked before a
+// (same id) RateLimitedRetry (2 s) later: it may then land after messages sent behind
+// it (the client's own limit, below the server's, makes this rare). Messages sent but not acked before a
 // disconnect are sent again after the reconnect with the same id; the server answers a
 // stored one with its ack, so nothing is doubled. Incoming messages are deduplicated by
 // id in the store; `delivered` (the highest seq held) and `read` marks are coalesced
