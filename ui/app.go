@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -191,6 +192,7 @@ func (p *parley) showShell() {
 	s := newShell(p.win, eng, goRunner(), p.mobile)
 	s.setServerInfo(p.serverInfo)
 	s.onSignOut = p.signOut
+	s.onUnread = p.setTray
 	s.notify = func(title, body string) { p.app.SendNotification(fyne.NewNotification(title, body)) }
 	st := connStateOf(c.State())
 	s.apply(Update{Conn: &st})
@@ -311,9 +313,21 @@ func (p *parley) setMenu(signedIn bool) {
 		items = append(items, &fyne.MenuItem{Label: "Sign out", Action: p.signOut})
 	}
 	p.win.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("Account", items...)))
-	if d, ok := p.app.(desktop.App); ok {
-		d.SetSystemTrayMenu(fyne.NewMenu("Parley", &fyne.MenuItem{Label: "Show Parley", Action: p.win.Show}))
+	p.setTray(0)
+}
+
+// setTray puts the unread total and Show Parley in the system tray menu (desktop).
+func (p *parley) setTray(unread int64) {
+	d, ok := p.app.(desktop.App)
+	if !ok {
+		return
 	}
+	label := "No unread messages"
+	if unread > 0 {
+		label = strconv.FormatInt(unread, 10) + " unread"
+	}
+	d.SetSystemTrayMenu(fyne.NewMenu("Parley", &fyne.MenuItem{Label: label, Disabled: true},
+		&fyne.MenuItem{Label: "Show Parley", Action: func() { p.win.Show(); p.win.RequestFocus() }}))
 }
 
 func (p *parley) enteredForeground() {

@@ -108,13 +108,21 @@ func (w *rowWidget) bind(v rowView) {
 	if v.Own {
 		w.status.setStatus(v.Status)
 	}
-	if textChanged {
-		w.textTh.own = v.Own
-		w.label.SetText(v.Text)
-		w.setLinks(findLinks(v.Text))
+	if !textChanged {
+		w.Refresh()
+		return
+	}
+	// Wrapping text is the expensive part: empty the label, lay the row out for the new
+	// message, then set the text once, at its final width.
+	ownChanged := w.textTh.own != v.Own
+	w.textTh.own = v.Own
+	w.label.SetText("")
+	w.setLinks(findLinks(v.Text))
+	if ownChanged {
 		w.textBox.Refresh()
 	}
 	w.Refresh()
+	w.label.SetText(v.Text)
 }
 
 // maxLinks is how many links a bubble offers under its text.
@@ -307,8 +315,7 @@ func wrappedHeight(text string, width float32) float32 {
 		return h
 	}
 	l := &widget.Label{Wrapping: fyne.TextWrapWord, Text: text}
-	l.ExtendBaseWidget(l)
-	l.MinSize() // builds the renderer: before it exists, Resize does not wrap
+	l.ExtendBaseWidget(l) // without it, Resize does not wrap
 	l.Resize(fyne.NewSize(width, 1))
 	h = l.MinSize().Height
 	wrapCache.Lock()
@@ -421,10 +428,14 @@ type rowRenderer struct {
 
 func (r *rowRenderer) Layout(size fyne.Size) { r.w.layoutRow(size.Width) }
 func (r *rowRenderer) MinSize() fyne.Size    { return r.w.MinSize() }
+
+// Refresh redraws the row's shapes; the label refreshes itself when its text is set.
 func (r *rowRenderer) Refresh() {
 	r.w.layoutRow(r.w.Size().Width)
 	for _, o := range r.objects {
-		o.Refresh()
+		if o != r.w.textBox {
+			o.Refresh()
+		}
 	}
 }
 func (r *rowRenderer) Objects() []fyne.CanvasObject { return r.objects }

@@ -14,7 +14,7 @@ import (
 // Window and paging sizes of the message list.
 const (
 	maxWindow     = 400 // rows held at most; older or newer ones are paged back in from storage
-	pageSize      = 60  // rows fetched by one page
+	pageSize      = 40  // rows fetched by one page: two screens
 	topThreshold  = 300 // px from the top at which older rows are asked for
 	bottomSlack   = 24  // px from the bottom that still count as "at the bottom"
 	heightsKeyCap = 4 * maxWindow
@@ -366,9 +366,9 @@ func (l *messageList) bindVisible() {
 			} else {
 				w = newRowWidget(l.cb.retry)
 			}
-			w.bind(l.views[i])
 			w.Move(fyne.NewPos(0, l.tops[i]))
-			w.Resize(fyne.NewSize(l.width, l.heights[i]))
+			w.Resize(fyne.NewSize(l.width, l.heights[i])) // first, so the text wraps once, at this width
+			w.bind(l.views[i])
 			next[id] = w
 			objs = append(objs, w)
 			if s := l.rows[i].Seq; s > maxSeq && l.tops[i+1] <= off+viewH+1 {

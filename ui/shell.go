@@ -32,6 +32,8 @@ type shell struct {
 	content     fyne.CanvasObject
 	signOut     *widget.Button
 	onSignOut   func()
+	onUnread    func(total int64) // the unread total changed (the tray shows it)
+	unread      int64
 }
 
 func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
@@ -194,8 +196,15 @@ func (s *shell) updateTitle() {
 		return
 	}
 	t := "Parley"
-	if n := s.rooms.unreadTotal(); n > 0 {
+	n := s.rooms.unreadTotal()
+	if n > 0 {
 		t += " (" + strconv.FormatInt(n, 10) + ")"
+	}
+	if n != s.unread {
+		s.unread = n
+		if s.onUnread != nil {
+			s.onUnread(n)
+		}
 	}
 	if s.win.Title() != t {
 		s.win.SetTitle(t)
