@@ -332,7 +332,7 @@ func (p *parley) setTray(unread int64) {
 
 func (p *parley) enteredForeground() {
 	if p.shell != nil {
-		p.shell.focused = true
+		p.shell.setFocused(true)
 	}
 	if p.client != nil {
 		p.client.Nudge()
@@ -341,7 +341,7 @@ func (p *parley) enteredForeground() {
 
 func (p *parley) exitedForeground() {
 	if p.shell != nil {
-		p.shell.focused = false
+		p.shell.setFocused(false)
 	}
 }
 

@@ -36,6 +36,10 @@ type chatScreen struct {
 	sendBtn  *widget.Button
 	errLine  *widget.Label
 	content  fyne.CanvasObject
+
+	active    func() bool // whether the window has the focus (nil: always)
+	unreadSeq int64       // the newest seq shown
+	readSent  int64       // the newest seq marked read
 }
 
 // newChatScreen builds the chat of room; onBack, when set, shows a back button (mobile).
@@ -123,8 +127,25 @@ func (c *chatScreen) loadNewer(after int64) {
 	})
 }
 
+// markRead marks what the list has shown as read, once the window has the focus: a
+// message that arrives in a window in the background is not read yet.
 func (c *chatScreen) markRead(seq int64) {
-	room := c.room.ID
+	if seq > c.unreadSeq {
+		c.unreadSeq = seq
+	}
+	if c.active != nil && !c.active() {
+		return
+	}
+	c.flushRead()
+}
+
+// flushRead tells the engine what has been shown.
+func (c *chatScreen) flushRead() {
+	seq, room := c.unreadSeq, c.room.ID
+	if seq <= c.readSent {
+		return
+	}
+	c.readSent = seq
 	c.run.bg(func() { c.eng.MarkRead(room, seq) })
 }
 

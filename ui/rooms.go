@@ -26,6 +26,7 @@ type roomsScreen struct {
 	newRoom *widget.Button
 	newDM   *widget.Button
 	join    *widget.Button
+	signOut *widget.Button
 	content fyne.CanvasObject
 }
 
@@ -55,8 +56,9 @@ func newRoomsScreen(onOpen func(RoomItem)) *roomsScreen {
 	s.newDM = &widget.Button{Text: "Direct", Icon: theme.AccountIcon(), Importance: widget.LowImportance}
 	s.join = &widget.Button{Text: "Join", Icon: theme.LoginIcon(), Importance: widget.LowImportance}
 	title := &widget.Label{Text: "Parley", TextStyle: fyne.TextStyle{Bold: true}}
-	top := container.NewVBox(container.NewHBox(title, layout.NewSpacer(), s.newRoom, s.newDM, s.join), s.server,
-		widget.NewSeparator())
+	s.signOut = &widget.Button{Icon: theme.LogoutIcon(), Importance: widget.LowImportance}
+	top := container.NewVBox(container.NewHBox(title, layout.NewSpacer(), s.newRoom, s.newDM, s.join),
+		container.NewBorder(nil, nil, nil, s.signOut, s.server), widget.NewSeparator())
 	s.content = container.NewBorder(top, nil, nil, nil, s.list)
 	return s
 }

@@ -6,7 +6,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -30,7 +29,6 @@ type shell struct {
 	placeholder fyne.CanvasObject
 	body        *fyne.Container
 	content     fyne.CanvasObject
-	signOut     *widget.Button
 	onSignOut   func()
 	onUnread    func(total int64) // the unread total changed (the tray shows it)
 	unread      int64
@@ -44,11 +42,11 @@ func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
 	s.rooms.newRoom.OnTapped = s.askNewRoom
 	s.rooms.newDM.OnTapped = s.askDirect
 	s.rooms.join.OnTapped = s.askJoin
-	s.signOut = &widget.Button{Icon: theme.LogoutIcon(), Importance: widget.LowImportance, OnTapped: func() {
+	s.rooms.signOut.OnTapped = func() {
 		if s.onSignOut != nil {
 			s.onSignOut()
 		}
-	}}
+	}
 	s.placeholder = container.NewCenter(&widget.Label{Text: "Pick a room to start chatting", Importance: widget.LowImportance})
 	s.chatHolder = container.NewStack(s.placeholder)
 	if mobile {
@@ -106,6 +104,7 @@ func (s *shell) open(r RoomItem) {
 		back = s.back
 	}
 	s.chat = newChatScreen(s.eng, s.run, r, back)
+	s.chat.active = func() bool { return s.focused }
 	s.chat.setTyping(s.typing[r.ID])
 	if s.mobile {
 		s.body.Objects = []fyne.CanvasObject{s.chat.content}
@@ -208,6 +207,15 @@ func (s *shell) updateTitle() {
 	}
 	if s.win.Title() != t {
 		s.win.SetTitle(t)
+	}
+}
+
+// setFocused records whether the window has the focus; regaining it marks as read what
+// arrived on screen meanwhile.
+func (s *shell) setFocused(f bool) {
+	s.focused = f
+	if f && s.chat != nil {
+		s.chat.flushRead()
 	}
 }
 

@@ -234,3 +234,27 @@ func TestDesktopShellSideBySideTitleAndNotifications(t *testing.T) {
 		t.Errorf("bob's direct room is not online")
 	}
 }
+
+func TestReadOnlyWhileFocused(t *testing.T) {
+	test.NewTempApp(t)
+	eng := newFakeEngine()
+	eng.fill("general", 3, t0)
+	eng.rooms = []RoomItem{{ID: "general", Name: "general"}}
+	w := test.NewTempWindow(t, nil)
+	s := newShell(w, eng, inlineRunner(), false)
+	w.SetContent(s.content)
+	w.Resize(fyne.NewSize(900, 600))
+	s.loadRooms("general")
+	if eng.read["general"] != 3 {
+		t.Fatalf("shown messages not read: %d", eng.read["general"])
+	}
+	s.setFocused(false)
+	s.apply(Update{Rows: []Row{{ID: "n4", RoomID: "general", Seq: 4, SenderID: "u-bob", SenderName: "Bob", Text: "hi", Time: t0}}})
+	if eng.read["general"] != 3 {
+		t.Errorf("a message that arrived in the background was marked read")
+	}
+	s.setFocused(true)
+	if eng.read["general"] != 4 {
+		t.Errorf("coming back did not mark it read: %d", eng.read["general"])
+	}
+}
