@@ -120,6 +120,10 @@ func (l *messageList) upsert(rows []Row) {
 		added++
 		ownAdded = ownAdded || r.Own
 	}
+	if ownAdded && l.hasNewer && l.cb.latest != nil {
+		l.cb.latest() // the user wrote while paged up: show the newest, with the new message
+		return
+	}
 	sort.SliceStable(l.rows, func(i, j int) bool { return l.rows[i].before(l.rows[j]) })
 	stick := l.atBottom || ownAdded
 	if stick && len(l.rows) > maxWindow {

@@ -29,9 +29,9 @@ func defaultProfile() string {
 	return foldUsername(name)
 }
 
-// foldUsername turns any name into a valid username: lower case, letters and digits kept
-// (accents dropped where they fold to ASCII), other characters become '_', padded to 3
-// and cut to 32.
+// foldUsername turns any name into a valid username: lower case; a–z, 0–9, '_', '.' and
+// '-' kept; spaces and path or mail separators become '_'; anything else is dropped; the
+// result is padded to 3 characters with '_' and cut to 32.
 func foldUsername(name string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
