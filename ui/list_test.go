@@ -299,3 +299,40 @@ func TestRowsNeverOverlapAsRunsChange(t *testing.T) {
 	}
 	check("after a follow-up")
 }
+
+func TestOneRefreshPerBatchAndHeightsMeasuredOnce(t *testing.T) {
+	eng := newFakeEngine()
+	eng.fill("r", 100, t0)
+	c, _ := newTestChat(t, eng, false)
+	l := c.list
+	// Heights are measured once per message and width: reopening measures nothing.
+	m := l.measures
+	c.loadLatest()
+	if l.measures != m {
+		t.Errorf("reopening measured %d rows again", l.measures-m)
+	}
+	// Nor does scrolling within the window.
+	for i := 0; i < 10; i++ {
+		scrollBy(l, -30)
+	}
+	for i := 0; i < 10; i++ {
+		scrollBy(l, 30)
+	}
+	if l.measures != m {
+		t.Errorf("scrolling measured %d rows again", l.measures-m)
+	}
+	// A batch of 50 new messages is one refresh of the list, however many rows it holds.
+	l.scrollToBottom()
+	batch := make([]Row, 50)
+	for i := range batch {
+		batch[i] = newRow(int64(101+i), "u-bob", "Bob")
+	}
+	before := l.refreshes
+	c.list.upsert(batch)
+	if got := l.refreshes - before; got != 1 {
+		t.Errorf("a batch of 50 refreshed the list %d times", got)
+	}
+	if ids := l.visibleIDs(); ids[len(ids)-1] != "r-000150" {
+		t.Errorf("last visible %s after the batch", ids[len(ids)-1])
+	}
+}

@@ -13,12 +13,11 @@ const runGap = 5 * time.Minute
 // rowView is a Row with what its neighbours decide about how it is drawn.
 type rowView struct {
 	Row
-	day       string // a day separator above this row ("" for none)
-	firstRun  bool   // first bubble of a run: name and avatar in group rooms
-	lastRun   bool   // last bubble of a run: the time and status under it
-	showName  bool
-	group     bool
-	tailRight bool
+	day      string // a day separator above this row ("" for none)
+	firstRun bool   // first bubble of a run: name and avatar in group rooms
+	lastRun  bool   // last bubble of a run: the time and status under it
+	showName bool
+	group    bool
 }
 
 // sameRun reports whether b continues a's run: same sender, same day, within runGap.
@@ -43,7 +42,7 @@ func sameDay(a, b time.Time) bool {
 // viewOf decides how rows[i] is drawn.
 func viewOf(rows []Row, i int, group bool, now time.Time) rowView {
 	r := rows[i]
-	v := rowView{Row: r, firstRun: true, lastRun: true, tailRight: r.Own}
+	v := rowView{Row: r, firstRun: true, lastRun: true}
 	if i == 0 || !sameDay(rows[i-1].Time, r.Time) {
 		v.day = dayLabel(r.Time, now)
 	}
