@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -68,9 +69,10 @@ type parley struct {
 	profileDir string
 	mobile     bool
 
-	// Set by start before the first screen shows; read-only after.
-	host       *embeddedServer
-	serverInfo string
+	hostMu sync.Mutex
+	host   *embeddedServer // the server we run, if we host
+
+	serverInfo string // set by start before the first screen shows; read-only after
 
 	// Touched on the UI goroutine only.
 	client  *pnet.Client
@@ -95,7 +97,9 @@ func (p *parley) start() {
 			fyne.Do(func() { p.showSignIn(url, "", "Could not start the local server: "+err.Error()) })
 			return
 		} else {
+			p.hostMu.Lock()
 			p.host = h
+			p.hostMu.Unlock()
 			p.serverInfo = "Hosting on " + listen
 		}
 	} else {
@@ -351,6 +355,8 @@ func (p *parley) stop() {
 		p.cancel()
 		<-p.runDone
 	}
+	p.hostMu.Lock()
+	defer p.hostMu.Unlock()
 	if p.host != nil {
 		_ = p.host.stop()
 	}
