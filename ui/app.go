@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -53,6 +57,18 @@ func Run(a fyne.App, opts Options) error {
 	a.Lifecycle().SetOnEnteredForeground(p.enteredForeground)
 	a.Lifecycle().SetOnExitedForeground(p.exitedForeground)
 	a.Lifecycle().SetOnStarted(func() { go p.start() })
+	// Ctrl+C or SIGTERM quit like closing the window, so the server and engine stop cleanly.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer func() {
+		signal.Stop(sig)
+		close(sig)
+	}()
+	go func() {
+		if _, ok := <-sig; ok {
+			fyne.Do(a.Quit)
+		}
+	}()
 	w.ShowAndRun()
 	p.stop()
 	return nil
@@ -323,7 +339,7 @@ func (p *parley) setMenu(signedIn bool) {
 // setTray puts the unread total and Show Parley in the system tray menu (desktop).
 func (p *parley) setTray(unread int64) {
 	d, ok := p.app.(desktop.App)
-	if !ok {
+	if !ok || !trayAvailable() {
 		return
 	}
 	label := "No unread messages"
@@ -360,4 +376,14 @@ func (p *parley) stop() {
 	if p.host != nil {
 		_ = p.host.stop()
 	}
+}
+
+// trayAvailable reports whether a system tray can be used: on Linux and BSD the tray
+// talks D-Bus, and Fyne's tray crashes on quit without a session bus (Xvfb, CI).
+func trayAvailable() bool {
+	switch runtime.GOOS {
+	case "linux", "freebsd", "openbsd", "netbsd":
+		return os.Getenv("DBUS_SESSION_BUS_ADDRESS") != ""
+	}
+	return true
 }
