@@ -17,12 +17,17 @@ const apiTimeout = 15 * time.Second
 
 // clientEngine is the Engine over the real client engine and its store.
 type clientEngine struct {
-	c     *pnet.Client
-	store *storage.Store
+	c        *pnet.Client
+	store    *storage.Store
+	username string // the signed-in user's, to name direct rooms after the other member
 }
 
 func newClientEngine(c *pnet.Client) *clientEngine {
-	return &clientEngine{c: c, store: c.Store()}
+	e := &clientEngine{c: c, store: c.Store()}
+	if a, ok, err := c.Account(); err == nil && ok {
+		e.username = a.Username
+	}
+	return e
 }
 
 func (e *clientEngine) UserID() string { return e.c.UserID() }
@@ -165,6 +170,7 @@ func (e *clientEngine) roomItem(r storage.Room) RoomItem {
 		it.Preview = r.PreviewSender + ": " + it.Preview
 	}
 	if r.Direct {
+		it.Name = peerName(r.Name, e.username)
 		me := e.c.UserID()
 		for _, id := range r.MemberIDs {
 			if id != me {
@@ -232,3 +238,18 @@ func connStateOf(s pnet.StateEvent) ConnState {
 
 // oneLine folds a preview onto one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// peerName names a direct room after the other member: the server calls it "ann & bob".
+func peerName(name, me string) string {
+	parts := strings.Split(name, " & ")
+	if len(parts) != 2 || me == "" {
+		return name
+	}
+	if parts[0] == me {
+		return parts[1]
+	}
+	if parts[1] == me {
+		return parts[0]
+	}
+	return name
+}

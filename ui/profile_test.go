@@ -89,3 +89,16 @@ func TestClientURLAndProbe(t *testing.T) {
 		t.Errorf("a closed port is taken for Parley")
 	}
 }
+
+func TestPeerName(t *testing.T) {
+	for _, tc := range []struct{ name, me, want string }{
+		{"bob & carol", "carol", "bob"},
+		{"bob & carol", "bob", "carol"},
+		{"bob & carol", "dan", "bob & carol"},
+		{"general", "bob", "general"},
+	} {
+		if got := peerName(tc.name, tc.me); got != tc.want {
+			t.Errorf("peerName(%q, %q) = %q, want %q", tc.name, tc.me, got, tc.want)
+		}
+	}
+}
