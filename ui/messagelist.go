@@ -397,6 +397,12 @@ func (l *messageList) bindVisible() {
 // resized re-measures for a new width, keeping the bottom or the first visible row in place.
 func (l *messageList) resized(size fyne.Size) {
 	if size.Width == l.width {
+		// Only the height changed (the composer grew, say): keep the bottom in view.
+		l.body.Resize(fyne.NewSize(l.width, fyne.Max(l.total(), size.Height)))
+		if l.atBottom {
+			l.scrollToBottom()
+			return
+		}
 		l.setOffset(l.scroll.Offset.Y)
 		return
 	}

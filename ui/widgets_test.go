@@ -152,6 +152,21 @@ func TestComposerGrowsToFiveLines(t *testing.T) {
 	}
 }
 
+func TestListKeepsTheBottomWhenTheComposerGrows(t *testing.T) {
+	eng := newFakeEngine()
+	eng.fill("r", 50, t0)
+	c, _ := newTestChat(t, eng, false)
+	h := c.list.Size().Height
+	c.composer.SetText("1\n2\n3\n4\n5")
+	c.content.(*fyne.Container).Refresh() // what the canvas does when a min size changes
+	if c.list.Size().Height >= h {
+		t.Fatalf("the list did not shrink: %v → %v", h, c.list.Size().Height)
+	}
+	if ids := c.list.visibleIDs(); ids[len(ids)-1] != "r-000050" || !c.list.atBottom {
+		t.Errorf("the newest message left the view: last visible %s", ids[len(ids)-1])
+	}
+}
+
 func TestRunsAndDays(t *testing.T) {
 	now := time.Date(2026, 3, 31, 12, 0, 0, 0, time.Local)
 	mk := func(sender string, at time.Time) Row { return Row{SenderID: sender, Time: at} }
