@@ -1,6 +1,8 @@
 package net
 
 import (
+	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -74,4 +76,47 @@ func TestGoingAway(t *testing.T) {
 	clk.waitTimer(t, st.NextTry)
 	clk.Advance(time.Second)
 	a.waitSynced()
+}
+
+// hookTransport calls onRefresh once the server has handled a refresh, and then
+// behaves as a transport does when the request's context ended meanwhile.
+type hookTransport struct {
+	onRefresh func()
+}
+
+func (h hookTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path != "/api/refresh" {
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req.WithContext(context.WithoutCancel(req.Context())))
+	h.onRefresh()
+	if err == nil && req.Context().Err() != nil {
+		resp.Body.Close()
+		return nil, req.Context().Err()
+	}
+	return resp, err
+}
+
+// TestRefreshSurvivesCancel stops the Client while a refresh is on the wire: the
+// rotated token is still stored, so the next run is not signed out.
+func TestRefreshSurvivesCancel(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	a := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	a.shutdown()
+
+	var b *tclient
+	ready := make(chan struct{})
+	b = startClient(t, "", a.dir, func(c *Config) {
+		c.HTTPClient = &http.Client{Transport: hookTransport{onRefresh: func() {
+			<-ready
+			b.cancel() // Run ends while the refresh answer is still unread
+		}}}
+	})
+	close(ready)
+	<-b.done
+	b.shutdown()
+
+	c := startClient(t, "", a.dir, nil)
+	c.waitSynced()
 }

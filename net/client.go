@@ -26,6 +26,8 @@ const (
 	DefaultSendBurst        = 10
 	DefaultRateLimitedRetry = 2 * time.Second
 	DefaultMarkInterval     = 250 * time.Millisecond
+
+	refreshTimeout = 15 * time.Second // bounds a token refresh, which is never abandoned
 )
 
 // Config configures a Client. Only Store is required.
@@ -338,7 +340,12 @@ func (c *Client) refresh(ctx context.Context, stale string) (string, error) {
 	if !ok || acct.RefreshToken == "" {
 		return "", ErrSignedOut
 	}
-	resp, err := c.api.Refresh(ctx, acct.RefreshToken)
+	// The server spends the old token as soon as it reads the request: once sent, the
+	// answer must be read and its new token stored even if the caller gives up, or the
+	// profile is left holding a spent token (and presenting it revokes the login).
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
+	resp, err := c.api.Refresh(rctx, acct.RefreshToken)
 	if isUnauthorized(err) {
 		if cerr := c.store.ClearAccount(); cerr != nil {
 			c.log.Warn("clear account", "err", cerr)

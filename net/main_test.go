@@ -65,6 +65,7 @@ type tclient struct {
 	mu      sync.Mutex
 	changed chan struct{}
 	msgs    map[string]storage.Message // latest form of every message reported
+	trail   map[string][]model.Status  // every status each own message was reported with
 	seen    map[string]int             // how many batches reported each message as new (sent by others)
 	order   []string                   // ids of others' messages in the order first reported
 	batches int
@@ -94,7 +95,7 @@ func startClient(t *testing.T, serverURL, dir string, tweak func(*Config)) *tcli
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tc := &tclient{Client: c, t: t, dir: dir, cancel: cancel, done: make(chan struct{}), changed: make(chan struct{}),
-		msgs: map[string]storage.Message{}, seen: map[string]int{}, typing: map[string][]Typist{}, online: map[string]bool{}}
+		msgs: map[string]storage.Message{}, trail: map[string][]model.Status{}, seen: map[string]int{}, typing: map[string][]Typist{}, online: map[string]bool{}}
 	go func() {
 		defer close(tc.done)
 		c.Run(ctx)
@@ -130,6 +131,9 @@ func (tc *tclient) collect() {
 				}
 			}
 			tc.msgs[m.ID] = m
+			if m.Own {
+				tc.trail[m.ID] = append(tc.trail[m.ID], m.Status)
+			}
 		}
 		for room, who := range b.Typing {
 			tc.typing[room] = who
