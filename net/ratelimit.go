@@ -40,9 +40,12 @@ func (b *tokenBucket) reserve() time.Duration {
 
 // Wait takes a token, waiting for one if needed.
 func (b *tokenBucket) Wait(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	d := b.reserve()
 	if d <= 0 {
-		return ctx.Err()
+		return nil
 	}
 	t := b.clock.NewTimer(d)
 	defer t.Stop()
