@@ -170,18 +170,34 @@ func (s *shell) apply(u Update) {
 		s.chat.list.upsert(mine)
 	}
 	if !s.focused && s.notify != nil {
-		for _, r := range u.Notify {
-			if r.Own {
-				continue
-			}
-			title := r.SenderName
-			if room, ok := s.rooms.room(r.RoomID); ok && !room.Direct {
-				title += " in " + roomTitle(room)
-			}
-			s.notify(title, r.Text)
-		}
+		s.notifyAbout(u.Notify)
 	}
 	s.updateTitle()
+}
+
+// maxNotes is how many messages of one batch get a notification each; a bigger batch
+// (a sync after a reconnect) gets one summary instead.
+const maxNotes = 3
+
+// notifyAbout raises notifications for others' new messages.
+func (s *shell) notifyAbout(rows []Row) {
+	var others []Row
+	for _, r := range rows {
+		if !r.Own {
+			others = append(others, r)
+		}
+	}
+	if len(others) > maxNotes {
+		s.notify("Parley", strconv.Itoa(len(others))+" new messages")
+		return
+	}
+	for _, r := range others {
+		title := r.SenderName
+		if room, ok := s.rooms.room(r.RoomID); ok && !room.Direct {
+			title += " in " + roomTitle(room)
+		}
+		s.notify(title, r.Text)
+	}
 }
 
 func (s *shell) peerOf(roomID string) string {

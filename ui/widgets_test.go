@@ -243,6 +243,12 @@ func TestDesktopShellSideBySideTitleAndNotifications(t *testing.T) {
 	if len(notes) != 1 || notes[0] != "bob: psst" {
 		t.Errorf("notifications %v", notes)
 	}
+	// A flood (a sync after a reconnect) is one summary.
+	notes = nil
+	s.apply(Update{Notify: []Row{msg, msg, msg, msg, msg}})
+	if len(notes) != 1 || notes[0] != "Parley: 5 new messages" {
+		t.Errorf("flood notifications %v", notes)
+	}
 	// Presence lights the direct room's dot.
 	s.apply(Update{Presence: map[string]bool{"u-bob": true}})
 	if r, _ := s.rooms.room("dm"); !r.Online {
