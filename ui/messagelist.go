@@ -208,7 +208,6 @@ func (l *messageList) restore(id string, delta float32) {
 // relayout recomputes the views and heights of the window's rows.
 func (l *messageList) relayout() {
 	now := l.now()
-	n := len(l.rows)
 	l.views = l.views[:0]
 	l.heights = l.heights[:0]
 	l.tops = append(l.tops[:0], 0)
@@ -221,7 +220,6 @@ func (l *messageList) relayout() {
 		y += h
 		l.tops = append(l.tops, y)
 	}
-	_ = n
 	if len(l.cache) > heightsKeyCap {
 		l.cache = map[heightKey]float32{}
 	}
