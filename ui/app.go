@@ -95,6 +95,8 @@ type parley struct {
 	cancel  context.CancelFunc
 	runDone chan struct{}
 	shell   *shell
+	// relogging is set while the local account signs itself in again.
+	relogging bool
 }
 
 // start decides the server (remote, an already running local one, or our own), starts
@@ -316,6 +318,24 @@ func (p *parley) signedOut(reason string) {
 		return
 	}
 	acct, _, _ := p.client.Account()
+	if p.opts.Server == "" && !p.relogging {
+		// The local account signs itself in again (the server's data may have been reset).
+		p.relogging = true
+		c, user := p.client, foldUsername(p.opts.Profile)
+		go func() {
+			err := p.localAccount(c, user)
+			fyne.Do(func() {
+				p.relogging = false
+				if err != nil {
+					p.showSignIn(c.ServerURL(), user, "You were signed out: "+err.Error())
+					return
+				}
+				p.showShell() // afresh: signing in again may have dropped the old history
+
+			})
+		}()
+		return
+	}
 	msg := "You were signed out"
 	if reason != "" && reason != "signed out" {
 		msg += ": " + reason
