@@ -412,6 +412,11 @@ func (s *session) handle(frames []model.Frame) error {
 		switch f.Type {
 		case model.TypeMessage:
 			msgs = append(msgs, f.AsMessage())
+			if len(msgs) >= ingestChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
 			continue
 		case model.TypeAck:
 			acks = append(acks, storage.Ack{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, Timestamp: f.Timestamp.Time})
@@ -436,6 +441,10 @@ func (s *session) handle(frames []model.Frame) error {
 	}
 	return flush()
 }
+
+// ingestChunk bounds the messages stored in one transaction, so that a flood never
+// holds the store's write lock (which Send needs) for long.
+const ingestChunk = 500
 
 // receiptKey names one member's receipt in one room.
 type receiptKey struct{ roomID, userID string }
