@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,14 +97,15 @@ func messageOf(m storage.Message) messageOut {
 		Status: status, Own: m.Own, Error: m.Error}
 }
 
-// emit prints v as one JSON line.
+// emit prints v as one JSON line (with &, < and > as they are: this is not HTML).
 func emit(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("encode output: %w", err)
 	}
-	b = append(b, '\n')
-	if _, err := w.Write(b); err != nil {
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}
 	return nil
