@@ -29,6 +29,9 @@
 //	func (c *Client) Nudge()                          // skip the reconnect wait (foreground, network change)
 //	func (c *Client) WaitSynced(ctx) error            // online and first sync done
 //	func (c *Client) Events() <-chan Batch
+//	func (c *Client) Store() *storage.Store           // read messages and rooms from here
+//	func (c *Client) ServerURL() string
+//	func (c *Client) API() *API                       // the raw HTTP client (NewAPI for one without a Client)
 //
 // Messages (all return at once; the store is the truth, Events reports changes):
 //
