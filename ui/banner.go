@@ -43,6 +43,7 @@ func newConnBanner(onRetry func()) *connBanner {
 	}}
 	b.box = container.NewStack(b.bg, container.NewHBox(layout.NewSpacer(), b.label, b.retry, layout.NewSpacer()))
 	b.ExtendBaseWidget(b)
+	b.tick(time.Now())
 	return b
 }
 

@@ -3,14 +3,12 @@
 package ui
 
 import (
-	"image/png"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/parleychat/parley/model"
 )
@@ -19,6 +17,7 @@ import (
 // and writes docs/screenshots/mobile.png when PARLEY_SCREENSHOTS=1.
 func TestMobileLayout(t *testing.T) {
 	test.NewTempApp(t)
+	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme()) // the real look, for the screenshot
 	if !fyne.CurrentDevice().IsMobile() {
 		t.Fatal("the mobile build tag does not make a mobile device")
 	}
@@ -52,23 +51,7 @@ func TestMobileLayout(t *testing.T) {
 	if ids[len(ids)-1] != "general-000008" {
 		t.Errorf("chat does not open at the newest: %v", ids)
 	}
-	if os.Getenv("PARLEY_SCREENSHOTS") == "1" {
-		img := w.Canvas().Capture()
-		dir := filepath.Join("..", "docs", "screenshots")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Create(filepath.Join(dir, "mobile.png"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(f, img); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	saveScreenshot(t, w, "mobile.png")
 	test.Tap(s.chat.back)
 	if s.body.Objects[0] != s.rooms.content || s.chat != nil {
 		t.Errorf("back does not return to the rooms list")

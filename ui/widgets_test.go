@@ -8,6 +8,9 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/parleychat/parley/model"
 )
 
 func TestBannerStates(t *testing.T) {
@@ -207,9 +210,14 @@ func TestRunsAndDays(t *testing.T) {
 
 func TestDesktopShellSideBySideTitleAndNotifications(t *testing.T) {
 	test.NewTempApp(t)
+	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme()) // the real look, for the screenshot
 	eng := newFakeEngine()
-	eng.fill("general", 3, t0)
-	eng.rooms = []RoomItem{{ID: "general", Name: "general", Unread: 0}, {ID: "dm", Name: "bob", Direct: true, PeerID: "u-bob"}}
+	eng.fill("general", 9, time.Now().Add(-20*time.Minute))
+	eng.rows["general"][4].Text = "Has anyone tried the new build? It starts its own server when none is running 🎉"
+	eng.rows["general"][5].Text = "Yes! Two profiles on one machine: go run . -profile bob"
+	eng.rows["general"][8].Status = model.StatusDelivered
+	eng.rooms = []RoomItem{{ID: "general", Name: "general", Preview: "Me: message 9", PreviewTime: time.Now()},
+		{ID: "dm", Name: "bob", Direct: true, PeerID: "u-bob", Preview: "see you at 6", PreviewTime: time.Now().Add(-time.Hour)}}
 	w := test.NewTempWindow(t, nil)
 	s := newShell(w, eng, inlineRunner(), false)
 	w.SetContent(s.content)
@@ -220,20 +228,23 @@ func TestDesktopShellSideBySideTitleAndNotifications(t *testing.T) {
 	if s.chat == nil || len(s.chatHolder.Objects) != 1 || s.chatHolder.Objects[0] != s.chat.content {
 		t.Fatalf("desktop does not show the chat beside the rooms")
 	}
+	s.apply(Update{Conn: &ConnState{Phase: PhaseOnline}})
+	s.content.(*fyne.Container).Refresh() // the canvas would lay out again without the banner
+	saveScreenshot(t, w, "desktop.png")
 	if w.Title() != "Parley" {
 		t.Errorf("title %q", w.Title())
 	}
 	msg := Row{ID: "x1", RoomID: "dm", Seq: 1, SenderID: "u-bob", SenderName: "bob", Text: "psst", Time: t0}
 	// Focused: no notification.
 	s.apply(Update{Rows: []Row{msg}, Notify: []Row{msg},
-		Rooms: []RoomItem{{ID: "dm", Name: "bob", Direct: true, PeerID: "u-bob", Unread: 3, Preview: "psst", PreviewTime: t0}}})
+		Rooms: []RoomItem{{ID: "dm", Name: "bob", Direct: true, PeerID: "u-bob", Unread: 3, Preview: "psst", PreviewTime: time.Now()}}})
 	if len(notes) != 0 {
 		t.Errorf("notified while focused: %v", notes)
 	}
 	if w.Title() != "Parley (3)" {
 		t.Errorf("title %q, want the unread total", w.Title())
 	}
-	if s.rooms.rooms[0].ID != "dm" {
+	if s.rooms.rooms[0].ID != "dm" || s.rooms.rooms[0].Preview != "psst" {
 		t.Errorf("the room with the newest message is not first: %v", s.rooms.rooms[0].ID)
 	}
 	// Not focused: others' messages notify, own ones never.
