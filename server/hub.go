@@ -201,18 +201,43 @@ func (h *hub) loadUser(ctx context.Context, userID, name string) error {
 	if ok {
 		return nil
 	}
-	rooms, err := h.store.RoomsOf(ctx, userID)
+	// Only the rooms not cached yet are read with their members: a big room such as
+	// general is read once, not at every member's first connect.
+	ids, err := h.store.RoomIDsOf(ctx, userID)
 	if err != nil {
 		return err
+	}
+	h.mu.RLock()
+	var missing []string
+	for _, id := range ids {
+		if _, ok := h.rooms[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	h.mu.RUnlock()
+	loaded := make([]RoomRecord, 0, len(missing))
+	for _, id := range missing {
+		r, err := h.store.Room(ctx, id)
+		if err == ErrNotFound {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		loaded = append(loaded, r)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := &userState{id: userID, name: name, sessions: make(map[*session]struct{}),
-		rooms: make(map[string]struct{}), typing: make(map[string]*typingState)}
+		rooms: make(map[string]struct{}, len(ids)), typing: make(map[string]*typingState)}
 	h.users[userID] = u
-	for _, r := range rooms {
-		h.cacheRoomLocked(r.RoomRecord)
-		u.rooms[r.ID] = struct{}{}
+	for _, r := range loaded {
+		h.cacheRoomLocked(r)
+	}
+	for _, id := range ids {
+		if _, ok := h.rooms[id]; ok {
+			u.rooms[id] = struct{}{}
+		}
 	}
 	return nil
 }

@@ -101,6 +101,8 @@ type Store interface {
 	Room(ctx context.Context, roomID string) (RoomRecord, error)
 	DirectRoom(ctx context.Context, directKey string) (RoomRecord, error)
 	RoomsOf(ctx context.Context, userID string) ([]MemberRoom, error)
+	// RoomIDsOf answers the ids of the rooms userID belongs to, without loading them.
+	RoomIDsOf(ctx context.Context, userID string) ([]string, error)
 
 	// AppendMessages stores a batch of messages in one transaction, assigning each new
 	// message the next seq of its room; answers are in the order of msgs.

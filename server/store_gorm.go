@@ -344,6 +344,14 @@ func (s *gormStore) RoomsOf(ctx context.Context, userID string) ([]MemberRoom, e
 	return out, nil
 }
 
+func (s *gormStore) RoomIDsOf(ctx context.Context, userID string) ([]string, error) {
+	var ids []string
+	if err := s.db.WithContext(ctx).Model(&memberRow{}).Where("user_id = ?", userID).Pluck("room_id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("room ids of %s: %w", userID, err)
+	}
+	return ids, nil
+}
+
 func toMessage(r messageRow) model.Message {
 	m := model.Message{ID: r.ID, RoomID: r.RoomID, Seq: r.Seq, SenderID: r.SenderID, SenderName: r.SenderName,
 		Content: r.Content, Timestamp: model.NewTime(msTime(r.AtMs))}

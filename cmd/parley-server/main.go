@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/parleychat/parley/server"
 )
 
@@ -33,6 +35,8 @@ type options struct {
 	secret   string
 	origins  string
 	logLevel string
+	cpuProf  string
+	memProf  string
 }
 
 // parse reads flags, then fills every flag not given from its PARLEY_ variable.
@@ -53,6 +57,9 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.cfg.TLSCert, "tls-cert", "", "TLS certificate file (with -tls-key: serve HTTPS)")
 	fs.StringVar(&o.cfg.TLSKey, "tls-key", "", "TLS key file")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file until shutdown (for load tests)")
+	fs.StringVar(&o.memProf, "memprofile", "", "write a heap profile to this file at shutdown (for load tests)")
+	fs.IntVar(&o.cfg.BcryptCost, "bcrypt-cost", 0, "password hashing cost, for load tests only (4 registers thousands of users quickly); 0 means the safe default")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -95,6 +102,8 @@ func (o *options) check() error {
 		return errors.New("-jwt-secret must be at least 16 bytes")
 	case c.DataDir == "":
 		return errors.New("-data must name a folder")
+	case c.BcryptCost != 0 && (c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost):
+		return fmt.Errorf("-bcrypt-cost must be 0 or between %d and %d", bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	if c.PresenceGrace == 0 {
 		c.PresenceGrace = -1 // zero in Config means the default; here it means none
@@ -130,6 +139,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	_ = lvl.UnmarshalText([]byte(o.logLevel))
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lvl}))
 	o.cfg.Logger = log
+	stopProfiles, err := startProfiles(o.cpuProf, o.memProf)
+	if err != nil {
+		fmt.Fprintf(stderr, "parley-server: %v\n", err)
+		return 2
+	}
+	defer stopProfiles()
 
 	srv, err := server.New(o.cfg)
 	if err != nil {

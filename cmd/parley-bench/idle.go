@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// runIdle: C connections doing nothing but heartbeats. It answers the server's memory
+// per connection: its RSS with every connection open and settled, less its RSS with
+// the same users registered and none connected, over C.
+func runIdle(ctx context.Context, e *env) (Report, error) {
+	o := e.opts
+	r := newReport(map[string]string{"conns": itoa(o.conns), "duration": dtoa(o.duration), "settle": dtoa(o.settle)})
+	setup := time.Now()
+	cs, err := e.users(ctx, o.conns)
+	if err != nil {
+		return r, err
+	}
+	settle(ctx, time.Second)
+	before := readProc(e.serverPID())
+	e.logf("idle: %d users registered in %.1fs; server RSS %.1f MiB", len(cs), time.Since(setup).Seconds(), float64(before.rss)/(1<<20))
+
+	w := openWindow(e.serverPID())
+	if err := e.connect(ctx, cs); err != nil {
+		closeAll(cs)
+		return r, err
+	}
+	defer closeAll(cs)
+	r.SetupSeconds = time.Since(setup).Seconds()
+	e.logf("idle: %d connected in %.1fs", len(cs), time.Since(w.start).Seconds())
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, c := range cs {
+		go c.heartbeat(hctx, 30*time.Second)
+	}
+	settle(ctx, o.settle)
+	runtime.GC() // the bench's own garbage, not the server's: keeps the machine quiet
+	settle(ctx, o.duration)
+	w.close(&r)
+	after := readProc(e.serverPID())
+	if e.proc != nil && strings.Contains(o.serverCmd, "-memprofile") {
+		_ = e.proc.cmd.Process.Signal(syscall.SIGUSR1)
+		settle(ctx, 2*time.Second)
+	}
+	r.Connections = len(cs)
+	if before.read && after.read {
+		r.BytesPerConn = float64(after.rss-before.rss) / float64(len(cs))
+	}
+	tally(&r, roomSet{}, cs, 0, nil)
+	var pings int64
+	for _, c := range cs {
+		pings += c.pings.Load()
+	}
+	r.Sent = int(pings)
+	r.Note = "sent counts heartbeat pings"
+	return r, ctx.Err()
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleychat/parley/model"
+)
+
+// stormBefore is how many messages are sent (and acked) before the kill.
+const stormBefore = 20
+
+// stormAfter is how many are sent once every client is back, to check the live path.
+const stormAfter = 10
+
+// stormLimit bounds the wait for every client to come back.
+const stormLimit = 60 * time.Second
+
+// backoff is the wait before reconnect attempt n (0 first), as the real client does:
+// 1 s doubling to 30 s, plus 0-30 % jitter.
+func backoff(n int) time.Duration {
+	d := time.Second << min(n, 5)
+	d = min(d, 30*time.Second)
+	return d + time.Duration(rand.Float64()*0.3*float64(d))
+}
+
+// stayConnected reconnects c whenever its connection ends and syncs general after
+// each hello, reporting each time it is back and synced, until ctx ends.
+func stayConnected(ctx context.Context, c *client, back func(*client, time.Time), reconnects *atomic.Int64) {
+	for {
+		c.mu.Lock()
+		ended := c.ended
+		c.mu.Unlock()
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return
+		}
+		for attempt := 0; ; attempt++ {
+			t := time.NewTimer(backoff(attempt))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			if err := connectAndSync(ctx, c); err == nil {
+				reconnects.Add(1)
+				back(c, time.Now())
+				break
+			}
+		}
+	}
+}
+
+// connectAndSync dials, waits for hello and syncs general until synced says no more.
+func connectAndSync(ctx context.Context, c *client) error {
+	c.mu.Lock()
+	hellos := c.hellos
+	c.mu.Unlock()
+	dctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := c.dial(dctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	ended := c.ended
+	c.mu.Unlock()
+	if err := c.waitFor(dctx, func() bool { return c.hellos > hellos || isClosed(ended) }); err != nil || isClosed(ended) {
+		return errNotConnected
+	}
+	for {
+		c.mu.Lock()
+		delete(c.synced, "general")
+		top := int64(0)
+		if rl := c.rooms["general"]; rl != nil {
+			top = rl.top
+		}
+		c.mu.Unlock()
+		if err := c.writeFrame(dctx, model.SyncFrame{Type: model.TypeSync, RoomID: "general", AfterSeq: top}); err != nil {
+			return err
+		}
+		var more bool
+		err := c.waitFor(dctx, func() bool {
+			f, ok := c.synced["general"]
+			more = f.More
+			return ok || isClosed(ended)
+		})
+		if err != nil || isClosed(ended) {
+			return errNotConnected
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// runStorm: C connected clients; the server is killed (SIGKILL) and started again.
+// It answers the time from the restart until every client is back, has synced and
+// holds every message acked before the kill; then it checks the live path.
+func runStorm(ctx context.Context, e *env) (Report, error) {
+	o := e.opts
+	r := newReport(map[string]string{"conns": itoa(o.conns)})
+	setup := time.Now()
+	cs, err := e.users(ctx, o.conns)
+	if err != nil {
+		return r, err
+	}
+	if err := e.connect(ctx, cs); err != nil {
+		closeAll(cs)
+		return r, err
+	}
+	defer closeAll(cs)
+	r.SetupSeconds = time.Since(setup).Seconds()
+	e.logf("storm: %d connected in %.1fs", len(cs), r.SetupSeconds)
+	settle(ctx, time.Second)
+
+	sender := cs[0]
+	var sent atomic.Int64
+	for range stormBefore {
+		if err := sender.send(ctx, "general"); err != nil {
+			return r, err
+		}
+		sent.Add(1)
+	}
+	if err := sender.waitFor(ctx, func() bool { return len(sender.pending) == 0 }); err != nil {
+		return r, err
+	}
+	rooms := roomSet{"general": cs}
+	// Everyone holds the messages before the kill, so the sync after it has little to
+	// replay: the storm is the reconnects.
+	drain(ctx, rooms, cs)
+
+	var mu sync.Mutex
+	backAt := map[*client]time.Time{}
+	allBack := make(chan struct{})
+	var once sync.Once
+	back := func(c *client, at time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		backAt[c] = at
+		if len(backAt) == len(cs) {
+			once.Do(func() { close(allBack) })
+		}
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var reconnects atomic.Int64
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() { defer wg.Done(); stayConnected(sctx, c, back, &reconnects) }()
+	}
+	defer func() { stop(); wg.Wait() }()
+
+	killed := time.Now()
+	e.proc.kill()
+	restart := time.Now()
+	if err := e.proc.start(ctx); err != nil {
+		stop()
+		return r, fmt.Errorf("restart: %w", err)
+	}
+	w := openWindow(e.serverPID())
+	e.logf("storm: killed, restarted in %.2fs", time.Since(restart).Seconds())
+	select {
+	case <-allBack:
+	case <-time.After(stormLimit):
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	var last time.Time
+	for _, t := range backAt {
+		if t.After(last) {
+			last = t
+		}
+	}
+	r.Reconnected = len(backAt)
+	mu.Unlock()
+	if !last.IsZero() {
+		r.RecoverySecs = last.Sub(restart).Seconds()
+	}
+	e.logf("storm: %d of %d back %.1fs after the restart (%.1fs after the kill)", r.Reconnected, len(cs), r.RecoverySecs, last.Sub(killed).Seconds())
+	w.close(&r)
+
+	setRecord(cs, true)
+	for range stormAfter {
+		if err := sender.send(ctx, "general"); err != nil {
+			break
+		}
+		sent.Add(1)
+	}
+	drain(ctx, rooms, cs)
+	stop()
+	tally(&r, rooms, cs, sent.Load(), nil)
+	if r.Reconnected < len(cs) {
+		return r, errors.Join(ctx.Err(), fmt.Errorf("only %d of %d clients came back within %s", r.Reconnected, len(cs), stormLimit))
+	}
+	return r, ctx.Err()
+}
