@@ -67,11 +67,7 @@ func newRoomsScreen(onOpen func(RoomItem)) *roomsScreen {
 func (s *roomsScreen) setRooms(rooms []RoomItem) {
 	s.rooms = rooms
 	s.list.Refresh()
-	for i, r := range rooms {
-		if r.ID == s.selected {
-			s.list.Select(i)
-		}
-	}
+	s.reselect()
 }
 
 // merge applies changed rooms: known ones are replaced, new ones added; the list is
@@ -94,6 +90,17 @@ func (s *roomsScreen) merge(changed []RoomItem) {
 	}
 	sortRooms(s.rooms)
 	s.list.Refresh()
+	s.reselect()
+}
+
+// reselect keeps the highlight on the open room after the order changed.
+func (s *roomsScreen) reselect() {
+	for i, r := range s.rooms {
+		if r.ID == s.selected {
+			s.list.Select(i)
+			return
+		}
+	}
 }
 
 // setOnline marks direct rooms' online dots from presence changes; memberOf says whether

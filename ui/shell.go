@@ -53,7 +53,7 @@ func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
 		s.body = container.NewStack(s.rooms.content)
 	} else {
 		split := container.NewHSplit(s.rooms.content, s.chatHolder)
-		split.Offset = 0.3
+		split.Offset = 0.32
 		s.body = container.NewStack(split)
 	}
 	s.content = container.NewBorder(s.banner, nil, nil, nil, s.body)
@@ -113,6 +113,7 @@ func (s *shell) open(r RoomItem) {
 		s.chatHolder.Objects = []fyne.CanvasObject{s.chat.content}
 		s.chatHolder.Refresh()
 		s.rooms.selected = r.ID
+		s.rooms.reselect()
 	}
 	if s.win != nil {
 		s.win.Canvas().Focus(s.chat.composer)

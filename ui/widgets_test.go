@@ -247,6 +247,12 @@ func TestDesktopShellSideBySideTitleAndNotifications(t *testing.T) {
 	if s.rooms.rooms[0].ID != "dm" || s.rooms.rooms[0].Preview != "psst" {
 		t.Errorf("the room with the newest message is not first: %v", s.rooms.rooms[0].ID)
 	}
+	// The open room stays highlighted when the order changes.
+	s.rooms.list.Unselect(0)
+	s.rooms.list.Select(1)
+	if s.rooms.selected != "general" || s.chat.room.ID != "general" {
+		t.Errorf("selected %q, open %q", s.rooms.selected, s.chat.room.ID)
+	}
 	// Not focused: others' messages notify, own ones never.
 	s.focused = false
 	own := Row{ID: "x2", RoomID: "general", Seq: 4, SenderID: eng.me, Own: true, Text: "mine", Time: t0}
