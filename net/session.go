@@ -51,8 +51,21 @@ func (s *session) fail(err error) {
 // serve waits for hello, then runs the session until it ends.
 func (s *session) serve(parent context.Context) outcome {
 	c := s.c
-	s.ctx, s.cancel = context.WithCancelCause(parent)
+	// The session's context does not end with parent: when the Client stops, the
+	// connection is first closed politely (1000), then everything ends.
+	s.ctx, s.cancel = context.WithCancelCause(context.WithoutCancel(parent))
 	defer s.cancel(nil)
+	stopped := make(chan struct{})
+	stopWatch := context.AfterFunc(parent, func() {
+		defer close(stopped)
+		s.closePolitely()
+		s.fail(context.Cause(parent))
+	})
+	defer func() {
+		if !stopWatch() {
+			<-stopped
+		}
+	}()
 
 	hctx, hcancel := context.WithTimeout(s.ctx, helloTimeout)
 	hello, err := s.readHello(hctx)
@@ -91,7 +104,7 @@ func (s *session) serve(parent context.Context) outcome {
 		s.fail(err)
 	}
 	s.process()
-	s.close(parent)
+	s.conn.CloseNow()
 	wg.Wait()
 
 	c.mu.Lock()
@@ -105,12 +118,9 @@ func (s *session) serve(parent context.Context) outcome {
 	return outcome{err: cause, hello: true, code: websocket.CloseStatus(cause)}
 }
 
-// close closes the connection: politely (1000) when the Client is stopping, at once otherwise.
-func (s *session) close(parent context.Context) {
-	if parent.Err() == nil {
-		s.conn.CloseNow()
-		return
-	}
+// closePolitely closes the connection with 1000, waiting at most closeTimeout for the
+// server's answer.
+func (s *session) closePolitely() {
 	done := make(chan struct{})
 	go func() {
 		s.conn.Close(websocket.StatusNormalClosure, "")
