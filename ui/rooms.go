@@ -173,6 +173,7 @@ type roomRow struct {
 	preview *widget.Label
 	badge   *canvas.Text
 	badgeBg *canvas.Circle
+	top     *fyne.Container // name, dot and time: laid out again when the time's width changes
 	content fyne.CanvasObject
 }
 
@@ -190,8 +191,8 @@ func newRoomRow() *roomRow {
 	r.badge.Alignment = fyne.TextAlignCenter
 	dotBox := container.New(&fixedLayout{size: fyne.NewSquareSize(10)}, r.dot)
 	badge := container.New(&fixedLayout{size: fyne.NewSquareSize(22)}, r.badgeBg, container.NewCenter(r.badge))
-	r.content = container.NewBorder(nil, nil, nil, nil, container.NewVBox(
-		container.NewBorder(nil, nil, dotBox, r.when, r.name),
+	r.top = container.NewBorder(nil, nil, nil, r.when, r.name)
+	r.content = container.NewBorder(nil, nil, dotBox, nil, container.NewVBox(r.top,
 		container.NewBorder(nil, nil, nil, badge, r.preview)))
 	r.ExtendBaseWidget(r)
 	return r
@@ -216,6 +217,7 @@ func (r *roomRow) bind(it RoomItem, now time.Time) {
 		r.badgeBg.Hide()
 	}
 	r.badge.Refresh()
+	r.top.Refresh()
 }
 
 func (r *roomRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.content) }
