@@ -21,10 +21,13 @@ type composerEntry struct {
 	onTyping func()            // called on every edit
 	shift    bool
 	rows     int
+	// newlineOnEnter makes Enter start a new line: on mobile, whose keyboards have no
+	// Shift+Enter, the send button is the way to send.
+	newlineOnEnter bool
 }
 
 func newComposerEntry() *composerEntry {
-	c := &composerEntry{rows: 1}
+	c := &composerEntry{rows: 1, newlineOnEnter: fyne.CurrentDevice().IsMobile()}
 	c.MultiLine = true
 	c.Wrapping = fyne.TextWrapWord
 	c.PlaceHolder = "Message"
@@ -53,7 +56,7 @@ func (c *composerEntry) KeyUp(ev *fyne.KeyEvent) {
 // TypedKey sends on Enter and leaves Shift+Enter to the entry, which inserts a newline
 // (it submits on Shift+Enter only when OnSubmitted is set, which it never is here).
 func (c *composerEntry) TypedKey(ev *fyne.KeyEvent) {
-	if (ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter) && !c.shift {
+	if (ev.Name == fyne.KeyReturn || ev.Name == fyne.KeyEnter) && !c.shift && !c.newlineOnEnter {
 		c.send()
 		return
 	}

@@ -52,6 +52,18 @@ func TestMobileLayout(t *testing.T) {
 		t.Errorf("chat does not open at the newest: %v", ids)
 	}
 	saveScreenshot(t, w, "mobile.png")
+	// Enter makes a new line on a phone; the button sends.
+	e := s.chat.composer
+	test.Type(e, "one")
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	test.Type(e, "two")
+	if e.Text != "one\ntwo" || len(eng.sent) != 0 {
+		t.Errorf("Enter on mobile: field %q, sent %q", e.Text, eng.sent)
+	}
+	test.Tap(s.chat.sendBtn)
+	if len(eng.sent) != 1 || eng.sent[0] != "one\ntwo" {
+		t.Errorf("send button on mobile: sent %q", eng.sent)
+	}
 	test.Tap(s.chat.back)
 	if s.body.Objects[0] != s.rooms.content || s.chat != nil {
 		t.Errorf("back does not return to the rooms list")
