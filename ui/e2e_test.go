@@ -115,6 +115,7 @@ func TestEndToEndWithRealServerEngineAndStore(t *testing.T) {
 	// Alice answers with the composer; it goes sending → sent → delivered, then read
 	// once Bob has read it.
 	e := s.chat.composer
+	e.newlineOnEnter = false // desktop behaviour, also under -tags mobile
 	win.Canvas().Focus(e)
 	test.Type(e, "hello bob")
 	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})

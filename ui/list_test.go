@@ -21,6 +21,7 @@ func newTestChat(t *testing.T, eng *fakeEngine, direct bool) (*chatScreen, fyne.
 	test.NewTempApp(t)
 	c := newChatScreen(eng, inlineRunner(), RoomItem{ID: "r", Name: "general", Direct: direct}, nil)
 	c.list.now = func() time.Time { return t0.Add(24 * time.Hour) }
+	c.composer.newlineOnEnter = false // desktop behaviour, also under -tags mobile
 	w := test.NewTempWindow(t, c.content)
 	w.Resize(fyne.NewSize(400, 600))
 	c.loadLatest()
