@@ -232,9 +232,6 @@ func (p *parley) showShell() {
 				open = r.ID
 			}
 		}
-		if p.mobile {
-			open = ""
-		}
 		fyne.Do(func() {
 			if p.shell == s {
 				s.loadRooms(open)
