@@ -41,6 +41,9 @@ type Config struct {
 	SendQueue int
 	// WriteTimeout bounds one frame write to a client; default 10s.
 	WriteTimeout time.Duration
+	// ReadHeaderTimeout bounds how long a client may take to send its request headers;
+	// a connection that is slower is closed. Default 10s.
+	ReadHeaderTimeout time.Duration
 	// TypingExpiry is how long a typing mark lives without a refresh; default 6s.
 	TypingExpiry time.Duration
 	// LoginFailures is how many failed logins a minute per username and per address
@@ -101,6 +104,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
 	}
 	if c.TypingExpiry <= 0 {
 		c.TypingExpiry = 6 * time.Second
