@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/parleychat/parley/model"
+
 	"context"
 	"errors"
 	"fmt"
@@ -142,7 +144,8 @@ func (c *committer) commit(batch []any) {
 		res, err := c.store.AppendMessages(ctx, msgs)
 		for i, j := range sends {
 			if err != nil {
-				j.done(StoredMessage{Err: err})
+				// The failed message keeps its id so that the sender's error frame names it.
+				j.done(StoredMessage{Message: model.Message{ID: j.msg.ID, RoomID: j.msg.RoomID}, Err: err})
 				continue
 			}
 			j.done(res[i])
