@@ -1,14 +1,14 @@
 package server
 
 import (
-	"github.com/parleychat/parley/model"
-
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"sync"
+
+	"github.com/parleychat/parley/model"
 )
 
 // defaultBatch bounds one group commit unless configured.
