@@ -130,6 +130,9 @@ func (p *parley) start() {
 			c = p.client
 		}
 	})
+	if err == nil && c == nil {
+		err = errors.New("the app's event loop is not running")
+	}
 	if err != nil {
 		fyne.Do(func() { p.showSignIn(url, "", err.Error()) })
 		return
