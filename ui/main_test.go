@@ -7,11 +7,13 @@ import (
 )
 
 // TestMain checks that no test leaves a goroutine of ours behind. Fyne's test app keeps a
-// few of its own (the animation runner, the settings watcher), which are ignored.
+// few of its own (the animation runner, the settings watcher), and gorm's statement cache
+// keeps an expiry goroutine per store for the life of the process; those are ignored.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("fyne.io/fyne/v2/internal/animation.(*Runner).runAnimations"),
 		goleak.IgnoreAnyFunction("fyne.io/fyne/v2/internal/async.(*UnboundedChan[...]).processing"),
 		goleak.IgnoreTopFunction("fyne.io/fyne/v2/internal/async.(*UnboundedChan[...]).processing"),
+		goleak.IgnoreAnyFunction("gorm.io/gorm/internal/lru.NewLRU[...].func1"),
 	)
 }
