@@ -591,20 +591,25 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.sessions.Add(1)
 	s.mu.Unlock()
-	defer s.sessions.Done()
 
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hw := &hijackWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the Origin was checked above, against our own list
 		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
+		s.sessions.Done()
 		s.log.Info("websocket upgrade failed", "user", uid, "err", err)
 		return
 	}
-	ss := &session{
-		srv: s, conn: conn, userID: u.ID, displayName: u.DisplayName, remote: r.RemoteAddr, tokenExp: exp,
-		out: make(chan outFrame, s.cfg.SendQueue), done: make(chan struct{}),
-		closeCode: websocket.StatusNormalClosure,
-	}
-	ss.run()
+	ss := newSession(s, conn, hw.wire)
+	ss.userID, ss.displayName, ss.remote, ss.tokenExp = u.ID, u.DisplayName, r.RemoteAddr, exp
+	ss.join()
+	// The session runs on a goroutine of its own and the handler returns, so that
+	// net/http lets go of its connection state and buffers: an idle connection then
+	// costs one small goroutine.
+	go func() {
+		defer s.sessions.Done()
+		ss.run()
+	}()
 }

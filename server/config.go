@@ -36,7 +36,8 @@ type Config struct {
 	TLSCert, TLSKey string // serve HTTPS when both are set
 
 	// SendQueue bounds each connection's outgoing queue, in frames; default 4096.
-	// The frames are shared, so a slot costs a few words.
+	// The frames are shared and the queue grows only as frames wait, so an idle
+	// connection keeps none of it.
 	// A client that lets it fill is closed with 1008 "slow consumer".
 	SendQueue int
 	// WriteTimeout bounds one frame write to a client; default 10s.

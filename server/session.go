@@ -21,62 +21,108 @@ type outFrame struct {
 	data []byte
 }
 
-// session is one WebSocket connection: the HTTP handler's goroutine reads, a writer
-// goroutine drains a bounded queue, and a keepalive goroutine pings.
+// session is one WebSocket connection. The HTTP handler's goroutine reads; a writer
+// goroutine exists only while frames wait, and writes all that wait in one system
+// call; a timer (no goroutine) pings and watches for stuck writes. An idle connection
+// therefore costs one goroutine and a few small buffers.
 type session struct {
 	srv         *Server
 	conn        *websocket.Conn
+	wire        *corkConn // the socket under conn, for writing several frames at once
 	userID      string
 	displayName string
 	remote      string
 	tokenExp    time.Time
 
-	out  chan outFrame
 	done chan struct{}
+
+	qmu      sync.Mutex
+	queue    []outFrame
+	spare    []outFrame // the writer's last batch, reused
+	flushing bool       // a writer goroutine runs
+	ended    bool       // no more frames are queued (set with done)
+	drained  chan struct{}
+	wg       sync.WaitGroup // the writer and ping goroutines
+
+	writeMu sync.Mutex // held while frames are written to conn
 
 	// writing is when the write in progress began (Unix ns), 0 when none: the
 	// keepalive drops a connection whose write is stuck.
-	writing    atomic.Int64
-	writerDone chan struct{}
-	wg         sync.WaitGroup
+	writing  atomic.Int64
+	pinging  atomic.Bool
+	lastPing time.Time // keepalive timer only
+	alive    *time.Timer
 
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
 	closeReason string
 	flush       bool
+	closed      chan struct{} // the closing handshake is over
 
 	refused []time.Time // rate-limited messages in the last minute; reader only
+	joined  bool        // join succeeded; set before run
+}
+
+// newSession makes a session for an accepted connection.
+func newSession(srv *Server, conn *websocket.Conn, wire *corkConn) *session {
+	return &session{srv: srv, conn: conn, wire: wire, done: make(chan struct{}), drained: make(chan struct{}, 1),
+		closed: make(chan struct{}), closeCode: websocket.StatusNormalClosure}
+}
+
+// enqueueLocked appends f and makes sure a writer runs; the caller holds qmu.
+func (s *session) enqueueLocked(f outFrame) {
+	s.queue = append(s.queue, f)
+	if !s.flushing {
+		s.flushing = true
+		s.wg.Add(1)
+		go s.writeLoop()
+	}
 }
 
 // push queues a frame without waiting. A full queue means the client cannot keep up:
 // it is closed (1008 "slow consumer") so it does not slow anyone else; it recovers
 // by reconnecting and syncing.
 func (s *session) push(typ string, data []byte) {
-	select {
-	case <-s.done:
+	s.qmu.Lock()
+	if s.ended {
+		s.qmu.Unlock()
 		return
-	default:
 	}
-	select {
-	case s.out <- outFrame{typ, data}:
-	default:
-		if s.close(websocket.StatusPolicyViolation, "slow consumer", false) {
-			s.srv.metrics.slowClosed.Inc()
-			// Let a write that is stuck on a full socket give up now; a writer that
-			// is not stuck still sends the close frame.
-			go s.abortIfStuck()
-		}
+	if len(s.queue) < s.srv.cfg.SendQueue {
+		s.enqueueLocked(outFrame{typ, data})
+		s.qmu.Unlock()
+		return
+	}
+	s.qmu.Unlock()
+	if s.close(websocket.StatusPolicyViolation, "slow consumer", false) {
+		s.srv.metrics.slowClosed.Inc()
+		// Let a write that is stuck on a full socket give up now; a writer that
+		// is not stuck still sends the close frame.
+		go s.abortIfStuck()
 	}
 }
 
 // reply queues an answer to the client's own frame, waiting for room in the queue:
 // the reader may be held back by its own client, never the hub.
 func (s *session) reply(typ string, v any) bool {
-	select {
-	case s.out <- outFrame{typ, encode(v)}:
-		return true
-	case <-s.done:
-		return false
+	f := outFrame{typ, encode(v)}
+	for {
+		s.qmu.Lock()
+		if s.ended {
+			s.qmu.Unlock()
+			return false
+		}
+		if len(s.queue) < s.srv.cfg.SendQueue {
+			s.enqueueLocked(f)
+			s.qmu.Unlock()
+			return true
+		}
+		s.qmu.Unlock()
+		select {
+		case <-s.drained:
+		case <-s.done:
+			return false
+		}
 	}
 }
 
@@ -86,15 +132,35 @@ func (s *session) close(code websocket.StatusCode, reason string, flush bool) bo
 	first := false
 	s.closeOnce.Do(func() {
 		first = true
+		s.qmu.Lock()
 		s.closeCode, s.closeReason, s.flush = code, reason, flush
+		s.ended = true
 		close(s.done)
+		s.qmu.Unlock()
+		go s.finish()
 	})
 	return first
 }
 
-// abortIfStuck drops the connection if the writer is still stuck on one frame a
-// moment after the session was closed; a writer that is not stuck sends the close
-// frame itself.
+// finish writes what is queued when the close asked for it, then closes the
+// connection with the session's code.
+func (s *session) finish() {
+	defer close(s.closed)
+	defer s.recoverPanic("close")
+	s.writeMu.Lock()
+	s.qmu.Lock()
+	batch, flush := s.queue, s.flush
+	s.queue = nil
+	s.qmu.Unlock()
+	if flush && len(batch) > 0 {
+		_ = s.writeBatch(batch)
+	}
+	s.writeMu.Unlock()
+	_ = s.conn.Close(s.closeCode, s.closeReason)
+}
+
+// abortIfStuck drops the connection if a write is still stuck a moment after the
+// session was closed; a writer that is not stuck sends the close frame itself.
 func (s *session) abortIfStuck() {
 	t := time.NewTimer(100 * time.Millisecond)
 	defer t.Stop()
@@ -103,7 +169,7 @@ func (s *session) abortIfStuck() {
 		if s.writing.Load() != 0 {
 			_ = s.conn.CloseNow()
 		}
-	case <-s.writerDone:
+	case <-s.closed:
 	}
 }
 
@@ -123,10 +189,10 @@ func (s *session) run() {
 	m.connections.Inc()
 	defer m.connections.Dec()
 
-	s.writerDone = make(chan struct{})
-	s.wg.Add(2)
-	go func() { defer s.wg.Done(); defer close(s.writerDone); s.writeLoop() }()
-	go func() { defer s.wg.Done(); s.keepalive() }()
+	s.qmu.Lock()
+	s.lastPing = time.Now()
+	s.alive = time.AfterFunc(s.keepaliveEvery(), s.keepalive)
+	s.qmu.Unlock()
 
 	expiry := time.AfterFunc(s.tokenExp.Sub(s.srv.cfg.Now()), func() {
 		s.close(model.CloseTokenExpired, "token expired", false)
@@ -137,6 +203,10 @@ func (s *session) run() {
 	readErr := s.serve()
 	s.close(websocket.StatusNormalClosure, "", false)
 	s.srv.hub.disconnect(s)
+	<-s.closed
+	s.qmu.Lock()
+	s.alive.Stop()
+	s.qmu.Unlock()
 	s.wg.Wait()
 
 	reason := s.closeReason
@@ -161,9 +231,12 @@ func closeReasonOf(err error) string {
 	return err.Error()
 }
 
-// serve registers with the hub and reads frames until the connection ends.
-func (s *session) serve() (err error) {
-	defer s.recoverPanic("reader")
+// join registers the session with the hub (which queues hello); on failure it closes
+// the session. It runs on the HTTP handler's goroutine, before run: the store reads it
+// needs grow a goroutine's stack, and that goroutine then ends, leaving the reader's
+// stack small for the life of the connection.
+func (s *session) join() {
+	defer s.recoverPanic("join")
 	if err := s.srv.hub.connect(context.Background(), s); err != nil {
 		if errors.Is(err, errStopped) {
 			s.close(websocket.StatusGoingAway, "server going away", false)
@@ -171,6 +244,15 @@ func (s *session) serve() (err error) {
 			s.srv.log.Error("connect", "user", s.userID, "err", err)
 			s.close(websocket.StatusInternalError, "internal error", false)
 		}
+		return
+	}
+	s.joined = true
+}
+
+// serve reads frames until the connection ends.
+func (s *session) serve() (err error) {
+	defer s.recoverPanic("reader")
+	if !s.joined {
 		return nil
 	}
 	for {
@@ -192,94 +274,111 @@ func (s *session) serve() (err error) {
 	}
 }
 
-// writeLoop writes queued frames until the session ends, then closes the connection.
+// writeLoop writes the queued frames, all that wait at a time, until the queue is
+// empty or the session ends; then the goroutine exits.
 func (s *session) writeLoop() {
+	defer s.wg.Done()
 	defer s.recoverPanic("writer")
-	defer func() {
-		_ = s.conn.Close(s.closeCode, s.closeReason)
-	}()
 	for {
-		select {
-		case f := <-s.out:
-			if err := s.write(f); err != nil {
-				s.close(websocket.StatusGoingAway, "write failed", false)
-				_ = s.conn.CloseNow()
-				return
-			}
-		case <-s.done:
-			if s.flush {
-				s.drain()
-			}
+		s.writeMu.Lock()
+		s.qmu.Lock()
+		if len(s.queue) == 0 || s.ended {
+			s.flushing = false
+			s.qmu.Unlock()
+			s.writeMu.Unlock()
 			return
 		}
-	}
-}
-
-// drain writes what is queued, for a graceful close.
-func (s *session) drain() {
-	for {
+		batch := s.queue
+		s.queue = s.spare[:0]
+		s.spare = nil
+		s.qmu.Unlock()
 		select {
-		case f := <-s.out:
-			if s.write(f) != nil {
-				return
-			}
+		case s.drained <- struct{}{}:
 		default:
+		}
+		err := s.writeBatch(batch)
+		s.writeMu.Unlock()
+		if err != nil {
+			s.close(websocket.StatusGoingAway, "write failed", false)
+			_ = s.conn.CloseNow()
+			s.qmu.Lock()
+			s.flushing = false
+			s.qmu.Unlock()
 			return
 		}
+		clear(batch)
+		s.qmu.Lock()
+		// Keep a small batch's array for the next one; let a burst's go.
+		if cap(batch) <= 8 {
+			s.spare = batch[:0]
+		}
+		s.qmu.Unlock()
 	}
 }
 
-// write writes one frame. It passes no context (coder/websocket then arms no timer
-// per frame); a write that hangs is ended by the keepalive's watchdog instead.
-func (s *session) write(f outFrame) error {
+// writeBatch writes frames in one system call (coder/websocket flushes each frame; the
+// corked socket holds them until the last). It passes no context (coder/websocket then
+// arms no timer per frame); a write that hangs is ended by the keepalive's watchdog.
+func (s *session) writeBatch(batch []outFrame) error {
 	s.writing.Store(time.Now().UnixNano())
-	err := s.conn.Write(context.Background(), websocket.MessageText, f.data)
-	s.writing.Store(0)
-	if err != nil {
+	defer s.writing.Store(0)
+	s.wire.cork()
+	for _, f := range batch {
+		if err := s.conn.Write(context.Background(), websocket.MessageText, f.data); err != nil {
+			_ = s.wire.uncork()
+			return err
+		}
+	}
+	if err := s.wire.uncork(); err != nil {
 		return err
 	}
-	s.srv.metrics.frameOut(f.typ)
+	for _, f := range batch {
+		s.srv.metrics.frameOut(f.typ)
+	}
 	return nil
 }
 
-// keepalive pings the client every PingInterval and drops it when a ping is not
-// answered within PingTimeout or a write hangs longer than WriteTimeout.
+// keepaliveEvery is how often the keepalive timer fires.
+func (s *session) keepaliveEvery() time.Duration {
+	cfg := s.srv.cfg
+	return min(cfg.PingInterval, cfg.WriteTimeout/2)
+}
+
+// keepalive runs on the session's timer: it pings the client every PingInterval and
+// drops it when a ping is not answered within PingTimeout or a write hangs longer
+// than WriteTimeout.
 func (s *session) keepalive() {
 	defer s.recoverPanic("keepalive")
 	cfg := s.srv.cfg
-	t := time.NewTicker(min(cfg.PingInterval, cfg.WriteTimeout/2))
-	defer t.Stop()
-	var pinging atomic.Bool
-	lastPing := time.Now()
-	for {
-		select {
-		case <-s.done:
-			return
-		case now := <-t.C:
-			if started := s.writing.Load(); started != 0 && now.Sub(time.Unix(0, started)) > cfg.WriteTimeout {
-				s.close(websocket.StatusGoingAway, "write timeout", false)
-				_ = s.conn.CloseNow()
-				return
-			}
-			if now.Sub(lastPing) < cfg.PingInterval || pinging.Load() {
-				continue
-			}
-			lastPing = now
-			pinging.Store(true)
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer s.recoverPanic("ping")
-				ctx, cancel := context.WithTimeout(context.Background(), cfg.PingTimeout)
-				defer cancel()
-				if err := s.conn.Ping(ctx); err != nil {
-					s.close(websocket.StatusGoingAway, "ping timeout", false)
-					_ = s.conn.CloseNow()
-				}
-				pinging.Store(false)
-			}()
-		}
+	now := time.Now()
+	if started := s.writing.Load(); started != 0 && now.Sub(time.Unix(0, started)) > cfg.WriteTimeout {
+		s.close(websocket.StatusGoingAway, "write timeout", false)
+		_ = s.conn.CloseNow()
+		return
 	}
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if s.ended {
+		return
+	}
+	s.alive.Reset(s.keepaliveEvery())
+	if now.Sub(s.lastPing) < cfg.PingInterval || s.pinging.Load() {
+		return
+	}
+	s.lastPing = now
+	s.pinging.Store(true)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.recoverPanic("ping")
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.PingTimeout)
+		defer cancel()
+		if err := s.conn.Ping(ctx); err != nil {
+			s.close(websocket.StatusGoingAway, "ping timeout", false)
+			_ = s.conn.CloseNow()
+		}
+		s.pinging.Store(false)
+	}()
 }
 
 // sendError answers a refused frame; id names the client message it refers to.

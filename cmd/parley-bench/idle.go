@@ -20,6 +20,7 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 		return r, err
 	}
 	settle(ctx, time.Second)
+	heap0, stack0, gr0, _ := goMetrics(e.base)
 	before := readProc(e.serverPID())
 	e.logf("idle: %d users registered in %.1fs; server RSS %.1f MiB", len(cs), time.Since(setup).Seconds(), float64(before.rss)/(1<<20))
 
@@ -42,12 +43,22 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 	w.close(&r)
 	after := readProc(e.serverPID())
 	if e.proc != nil && strings.Contains(o.serverCmd, "-memprofile") {
+		// The server writes a heap profile after a collection: RSS then shows what
+		// the connections hold rather than what the collector has not yet freed.
 		_ = e.proc.cmd.Process.Signal(syscall.SIGUSR1)
-		settle(ctx, 2*time.Second)
+		settle(ctx, 3*time.Second)
+		if gc := readProc(e.serverPID()); gc.read && before.read {
+			r.BytesPerConnGC = float64(gc.rss-before.rss) / float64(len(cs))
+		}
 	}
 	r.Connections = len(cs)
 	if before.read && after.read {
 		r.BytesPerConn = float64(after.rss-before.rss) / float64(len(cs))
+	}
+	if heap1, stack1, gr1, ok := goMetrics(e.base); ok {
+		r.HeapPerConn = (heap1 - heap0) / float64(len(cs))
+		r.StackPerConn = (stack1 - stack0) / float64(len(cs))
+		r.GoroutinesPerConn = (gr1 - gr0) / float64(len(cs))
 	}
 	tally(&r, roomSet{}, cs, 0, nil)
 	var pings int64

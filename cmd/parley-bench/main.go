@@ -195,6 +195,7 @@ func runOne(ctx context.Context, o options, name string, stderr io.Writer) (Repo
 		e.base = strings.TrimSuffix(o.url, "/")
 	}
 	e.api = newAPI(e.base)
+	defer e.api.http.CloseIdleConnections()
 	e.wsURL = "ws" + strings.TrimPrefix(e.base, "http") + "/ws"
 	fmt.Fprintf(stderr, "parley-bench: %s against %s\n", name, e.base)
 	r, err := scenarios[name](ctx, e)

@@ -52,26 +52,30 @@ type Report struct {
 	LoadEnd  float64           `json:"loadAverage1mEnd"`
 	Seconds  float64           `json:"seconds"` // the measured window
 
-	Sent          int     `json:"sent"`
-	Acked         int     `json:"acked"`
-	Deliveries    int     `json:"deliveries"`
-	Expected      int     `json:"expectedDeliveries"`
-	Lost          int     `json:"lost"`
-	Doubled       int     `json:"doubled"`
-	DeliveriesPS  float64 `json:"deliveriesPerSecond"`
-	AcksPS        float64 `json:"acksPerSecond"`
-	Latency       Latency `json:"sendToReceive"`
-	AckLatency    Latency `json:"sendToAck"`
-	ClientErrors  int     `json:"clientErrors"`
-	FirstError    string  `json:"firstError,omitempty"`
-	Server        Server  `json:"server"`
-	Connections   int     `json:"connections,omitempty"`
-	BytesPerConn  float64 `json:"serverBytesPerConnection,omitempty"`
-	RecoverySecs  float64 `json:"recoverySeconds,omitempty"` // storm: restart → every client synced
-	Reconnected   int     `json:"reconnected,omitempty"`
-	Note          string  `json:"note,omitempty"`
-	SetupSeconds  float64 `json:"setupSeconds"`
-	LatencySample int     `json:"-"`
+	Sent              int     `json:"sent"`
+	Acked             int     `json:"acked"`
+	Deliveries        int     `json:"deliveries"`
+	Expected          int     `json:"expectedDeliveries"`
+	Lost              int     `json:"lost"`
+	Doubled           int     `json:"doubled"`
+	DeliveriesPS      float64 `json:"deliveriesPerSecond"`
+	AcksPS            float64 `json:"acksPerSecond"`
+	Latency           Latency `json:"sendToReceive"`
+	AckLatency        Latency `json:"sendToAck"`
+	ClientErrors      int     `json:"clientErrors"`
+	FirstError        string  `json:"firstError,omitempty"`
+	Server            Server  `json:"server"`
+	Connections       int     `json:"connections,omitempty"`
+	BytesPerConn      float64 `json:"serverBytesPerConnection,omitempty"`        // RSS
+	HeapPerConn       float64 `json:"serverHeapPerConnection,omitempty"`         // Go heap in use
+	BytesPerConnGC    float64 `json:"serverBytesPerConnectionAfterGC,omitempty"` // RSS after a collection (-memprofile servers)
+	StackPerConn      float64 `json:"serverStackPerConnection,omitempty"`        // goroutine stacks
+	GoroutinesPerConn float64 `json:"serverGoroutinesPerConnection,omitempty"`
+	RecoverySecs      float64 `json:"recoverySeconds,omitempty"` // storm: restart → every client synced
+	Reconnected       int     `json:"reconnected,omitempty"`
+	Note              string  `json:"note,omitempty"`
+	SetupSeconds      float64 `json:"setupSeconds"`
+	LatencySample     int     `json:"-"`
 }
 
 // writeTable prints the reports as one aligned table.
@@ -86,7 +90,11 @@ func writeTable(w io.Writer, reports []Report) {
 		extra := ""
 		switch {
 		case r.Scenario == "idle":
-			extra = fmt.Sprintf("%d conns, %.1f KiB/conn", r.Connections, r.BytesPerConn/1024)
+			extra = fmt.Sprintf("%d conns, RSS %.1f KiB/conn (heap %.1f, stacks %.1f), %.2f goroutines/conn",
+				r.Connections, r.BytesPerConn/1024, r.HeapPerConn/1024, r.StackPerConn/1024, r.GoroutinesPerConn)
+			if r.BytesPerConnGC != 0 {
+				extra += fmt.Sprintf(", RSS after GC %.1f KiB/conn", r.BytesPerConnGC/1024)
+			}
 		case r.Scenario == "storm":
 			extra = fmt.Sprintf("%d back in %.1f s", r.Reconnected, r.RecoverySecs)
 		}

@@ -231,3 +231,37 @@ func raiseFileLimit() uint64 {
 	}
 	return r.Cur
 }
+
+// goMetrics reads a few of the Go runtime's figures from the server's /metrics.
+func goMetrics(base string) (heapInuse, stackInuse, goroutines float64, ok bool) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	found := 0
+	for sc.Scan() {
+		name, val, okc := strings.Cut(sc.Text(), " ")
+		if !okc {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "go_memstats_heap_inuse_bytes":
+			heapInuse = v
+			found++
+		case "go_memstats_stack_inuse_bytes":
+			stackInuse = v
+			found++
+		case "go_goroutines":
+			goroutines = v
+			found++
+		}
+	}
+	return heapInuse, stackInuse, goroutines, found == 3
+}
