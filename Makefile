@@ -8,10 +8,10 @@ GO ?= go
 # Debian packages: cgo and the OpenGL/X11 headers Fyne needs, Xvfb and xdotool for the
 # end-to-end window test, ImageMagick for its screenshots.
 APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
-APT_E2E := xvfb xdotool imagemagick
+APT_E2E := xvfb xdotool imagemagick sqlite3 curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run server test test-short vet deps deps-e2e bench fuzz package clean
+.PHONY: run server test test-short vet e2e screenshots deps deps-e2e bench fuzz package clean
 
 run: deps
 	$(GO) run .
@@ -21,6 +21,14 @@ server:
 
 test: deps deps-e2e vet
 	$(GO) test -race -count=1 ./...
+
+# The real app in two windows under Xvfb, driven by xdotool (scripts/e2e.sh).
+e2e: deps deps-e2e
+	scripts/e2e.sh
+
+# e2e, then refresh the README's screenshots.
+screenshots: deps deps-e2e
+	scripts/e2e.sh --screenshots
 
 test-short: deps
 	$(GO) test -race -short ./...
@@ -45,6 +53,11 @@ deps-e2e:
 		echo "Installing system packages: $$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+
+# Linux tar.xz and Windows .exe files in dist/, and the mobile-ready packages checked for
+# android, ios and darwin (scripts/package.sh; it installs the fyne CLI and mingw-w64).
+package:
+	scripts/package.sh
 
 clean:
 	rm -rf bin dist

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# End-to-end test of the real app: two app instances (profiles ada and bob) in real windows
+# under Xvfb, on one embedded server that ada's instance hosts and bob's joins. xdotool types
+# into each window; the other profile's store must receive the message, exactly once. A
+# screenshot of each window is saved. With --screenshots the README's pictures are
+# refreshed too: docs/screenshots/desktop.png from the real window, mobile.png from the
+# Fyne test driver (a -tags mobile build renders black under Xvfb).
+#
+# Needs xvfb, xdotool, imagemagick and sqlite3 (make deps-e2e installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+update_docs=0
+[ "${1:-}" = "--screenshots" ] && update_docs=1
+
+if [ -z "${E2E_UNDER_XVFB:-}" ]; then
+	export E2E_UNDER_XVFB=1
+	exec xvfb-run -a -s "-screen 0 2000x700x24" "$0" "$@"
+fi
+
+work=$(mktemp -d /tmp/parley-e2e.XXXXXX)
+out=${E2E_OUT:-$root/e2e-out}
+mkdir -p "$out"
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "e2e: FAIL: $*" >&2
+	for f in "$work"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
+	exit 1
+}
+
+# wait_until SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds.
+wait_until() {
+	local secs=$1 what=$2
+	shift 2
+	local deadline=$((SECONDS + secs))
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what"
+		sleep 0.2
+	done
+}
+
+echo "e2e: building the app"
+go build -o "$work/parley" .
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18787)
+addr=127.0.0.1:$port
+export HOME=$work/home LANG=en_US.UTF-8
+mkdir -p "$HOME"
+appdir=$HOME/.config/fyne/chat.parley.app
+db() { echo "$appdir/profiles/$1/parley.db"; }
+
+count() { # count PROFILE TEXT: how many stored messages of general hold exactly TEXT
+	sqlite3 -cmd '.timeout 2000' "$(db "$1")" "select count(*) from messages where room_id='general' and content='$2' and seq>0" 2>/dev/null || echo 0
+}
+has() { [ "$(count "$1" "$2")" -ge 1 ]; }
+
+windows_at_least() { [ "$(xdotool search --name '^Parley' 2>/dev/null | wc -l)" -ge "$1" ]; }
+
+echo "e2e: starting ada (hosts $addr)"
+"$work/parley" -profile ada -listen "$addr" >"$work/ada.log" 2>&1 &
+pids+=($!)
+wait_until 90 "ada's server" curl -fsS "http://$addr/healthz"
+wait_until 60 "ada's window" windows_at_least 1
+ada_win=$(xdotool search --name '^Parley' | head -n 1)
+
+echo "e2e: starting bob (joins $addr)"
+"$work/parley" -profile bob -listen "$addr" >"$work/bob.log" 2>&1 &
+pids+=($!)
+wait_until 60 "bob's window" windows_at_least 2
+bob_win=$(xdotool search --name '^Parley' | grep -vx "$ada_win" | head -n 1)
+xdotool windowmove "$bob_win" 1000 0
+wait_until 60 "both profiles signed in and synced" bash -c "[ -s '$(db ada)' ] && [ -s '$(db bob)' ] && \
+	sqlite3 -cmd '.timeout 2000' '$(db bob)' \"select count(*) from rooms where id='general'\" | grep -qx 1 && \
+	sqlite3 -cmd '.timeout 2000' '$(db ada)' \"select count(*) from rooms where id='general'\" | grep -qx 1"
+
+# type_into WINDOW TEXT: focus the window, click its composer (bottom left of the window), type, Enter.
+type_into() {
+	local win=$1 text=$2 x y w h
+	eval "$(xdotool getwindowgeometry --shell "$win" | sed -n 's/^\(X\|Y\|WIDTH\|HEIGHT\)=/&/p')"
+	x=$((X + WIDTH / 2)) y=$((Y + HEIGHT - 22))
+	xdotool windowfocus "$win" 2>/dev/null || true
+	xdotool mousemove "$x" "$y" click 1
+	sleep 0.3
+	xdotool type --delay 25 "$text"
+	xdotool key Return
+}
+
+msg1="Hi Bob, the build is green"
+msg2="Great, shipping it tonight"
+echo "e2e: ada types: $msg1"
+type_into "$ada_win" "$msg1"
+wait_until 30 "bob's store to hold ada's message" has bob "$msg1"
+echo "e2e: bob types: $msg2"
+type_into "$bob_win" "$msg2"
+wait_until 30 "ada's store to hold bob's message" has ada "$msg2"
+for p in ada bob; do
+	for m in "$msg1" "$msg2"; do
+		wait_until 30 "$p's store to hold \"$m\"" has "$p" "$m"
+		n=$(count "$p" "$m")
+		[ "$n" = 1 ] || fail "$p holds \"$m\" $n times"
+	done
+done
+# Ada's own message must be acknowledged (sent or better) in her store.
+status=$(sqlite3 -cmd '.timeout 2000' "$(db ada)" "select status from messages where content='$msg1'")
+case $status in sent | delivered | read) ;; *) fail "ada's message has status '$status'" ;; esac
+
+# Focus ada's window again: what it shows is read, and both windows paint their last frame.
+xdotool windowfocus "$ada_win" 2>/dev/null || true
+eval "$(xdotool getwindowgeometry --shell "$ada_win" | sed -n 's/^\(X\|Y\|WIDTH\|HEIGHT\)=/&/p')"
+xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT / 2)) click 1
+sleep 1.5
+import -window "$ada_win" "$out/ada.png"
+import -window "$bob_win" "$out/bob.png"
+echo "e2e: screenshots in $out (ada.png, bob.png)"
+
+echo "e2e: stopping both apps"
+for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+pids=()
+
+if [ $update_docs = 1 ]; then
+	cp "$out/ada.png" docs/screenshots/desktop.png
+	PARLEY_SCREENSHOTS=1 go test -tags mobile -count=1 -run TestMobileLayout ./ui >/dev/null
+	echo "e2e: refreshed docs/screenshots/desktop.png and mobile.png"
+fi
+echo "e2e: 2 passed, 0 failed"
