@@ -22,12 +22,15 @@ type Room struct {
 	LastSeq int64
 	// ReadSeq is our own read mark.
 	ReadSeq int64
-	// Preview, PreviewSender and PreviewAt describe the room's newest message (a pending
-	// own one when there is one): its text (or "📎 name" for an attachment without
-	// text), its sender's display name and its time. Empty for a room without messages.
-	Preview       string
-	PreviewSender string
-	PreviewAt     time.Time
+	// Preview, PreviewSender, PreviewSenderID, PreviewOwn and PreviewAt describe the
+	// room's newest message (a pending own one when there is one): its text (or
+	// "📎 name" for an attachment without text), its sender's display name and user id,
+	// whether it is the account user's own, and its time. Empty for a room without messages.
+	Preview         string
+	PreviewSender   string
+	PreviewSenderID string
+	PreviewOwn      bool
+	PreviewAt       time.Time
 }
 
 // Unread returns how many messages are not read yet: max(0, LastSeq-ReadSeq).
@@ -109,13 +112,15 @@ type roomWithPreview struct {
 	PreviewContent    *string `gorm:"column:p_content"`
 	PreviewAttachment *string `gorm:"column:p_attachment"`
 	PreviewSender     *string `gorm:"column:p_sender"`
+	PreviewSenderID   *string `gorm:"column:p_sender_id"`
+	PreviewOwn        *bool   `gorm:"column:p_own"`
 	PreviewMS         *int64  `gorm:"column:p_ts"`
 }
 
 // roomsQuery selects rooms with their newest message: the newest pending one if any,
 // else the one with the highest seq. Each sub-select is one lookup in idx_messages_room_seq.
 const roomsQuery = `SELECT r.*, p.content AS p_content, p.attachment AS p_attachment,
-	p.sender_name AS p_sender, p.ts_ms AS p_ts
+	p.sender_name AS p_sender, p.sender_id AS p_sender_id, p.own AS p_own, p.ts_ms AS p_ts
 FROM rooms r LEFT JOIN messages p ON p.id = COALESCE(
 	(SELECT id FROM messages WHERE room_id = r.id AND seq = 0 ORDER BY local_order DESC LIMIT 1),
 	(SELECT id FROM messages WHERE room_id = r.id AND seq > 0 ORDER BY seq DESC LIMIT 1))`
@@ -164,6 +169,12 @@ func (r roomWithPreview) room() Room {
 	}
 	if r.PreviewSender != nil {
 		room.PreviewSender = *r.PreviewSender
+	}
+	if r.PreviewSenderID != nil {
+		room.PreviewSenderID = *r.PreviewSenderID
+	}
+	if r.PreviewOwn != nil {
+		room.PreviewOwn = *r.PreviewOwn
 	}
 	if r.PreviewMS != nil {
 		room.PreviewAt = fromMS(*r.PreviewMS)

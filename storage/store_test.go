@@ -274,6 +274,35 @@ func TestUpsertRoomsAndRooms(t *testing.T) {
 	}
 }
 
+// TestRoomPreviewNamesItsSender checks that the preview carries its sender's id and
+// whether the message is the account user's own: a message from another member, an own
+// message echoed by the server (sent from another device), and a pending own one.
+func TestRoomPreviewNamesItsSender(t *testing.T) {
+	s := openTest(t)
+	signIn(t, s)
+	if _, err := s.UpsertRooms([]model.Room{{ID: "r", Name: "R", Epoch: "e1"}}); err != nil {
+		t.Fatal(err)
+	}
+	mustIngest(t, s, []model.Message{msg("r", 1, "bob")})
+	r, _, _ := s.Room("r")
+	if r.PreviewSenderID != "bob" || r.PreviewSender != "Nbob" || r.PreviewOwn {
+		t.Errorf("bob's preview = id %q name %q own %v; want bob, Nbob, not own", r.PreviewSenderID, r.PreviewSender, r.PreviewOwn)
+	}
+	mustIngest(t, s, []model.Message{msg("r", 2, "me")})
+	r, _, _ = s.Room("r")
+	if r.PreviewSenderID != "me" || !r.PreviewOwn {
+		t.Errorf("own echoed preview = id %q own %v; want me, own", r.PreviewSenderID, r.PreviewOwn)
+	}
+	mustEnqueue(t, s, "r", "pending words")
+	rooms, err := s.Rooms()
+	if err != nil || len(rooms) != 1 {
+		t.Fatalf("Rooms = %v, %v", rooms, err)
+	}
+	if r := rooms[0]; r.Preview != "pending words" || r.PreviewSenderID != "me" || !r.PreviewOwn {
+		t.Errorf("pending preview = %q id %q own %v; want pending words, me, own", r.Preview, r.PreviewSenderID, r.PreviewOwn)
+	}
+}
+
 func TestRoomKnownOnlyFromMessagesTakesServerFigures(t *testing.T) {
 	s := openTest(t)
 	mustIngest(t, s, msgs("r", 1, 5, "bob"))
