@@ -164,11 +164,8 @@ func (e *clientEngine) roomItems(rs []storage.Room) []RoomItem {
 
 // roomItem is the rooms list's view of a stored room.
 func (e *clientEngine) roomItem(r storage.Room) RoomItem {
-	it := RoomItem{ID: r.ID, Name: r.Name, Direct: r.Direct, Public: r.Public, Preview: oneLine(r.Preview),
+	it := RoomItem{ID: r.ID, Name: r.Name, Direct: r.Direct, Public: r.Public, Preview: previewLine(r, e.c.UserID()),
 		PreviewTime: r.PreviewAt, Unread: r.Unread(), LastSeq: r.LastSeq}
-	if !r.Direct && r.PreviewSender != "" && r.Preview != "" {
-		it.Preview = r.PreviewSender + ": " + it.Preview
-	}
 	if r.Direct {
 		it.Name = peerName(r.Name, e.username)
 		me := e.c.UserID()
@@ -238,6 +235,22 @@ func connStateOf(s pnet.StateEvent) ConnState {
 
 // oneLine folds a preview onto one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// previewLine is the rooms list's line for a room's newest message: "You: text" for the
+// user's own (told by the sender's id, not the display name, which others may share),
+// "Name: text" for another member's in a group, the bare text in a direct room.
+func previewLine(r storage.Room, me string) string {
+	text := oneLine(r.Preview)
+	switch {
+	case text == "":
+		return ""
+	case r.PreviewOwn || (me != "" && r.PreviewSenderID == me):
+		return "You: " + text
+	case !r.Direct && r.PreviewSender != "":
+		return r.PreviewSender + ": " + text
+	}
+	return text
+}
 
 // peerName names a direct room after the other member: the server calls it "ann & bob".
 func peerName(name, me string) string {

@@ -18,8 +18,12 @@ import (
 type roomsScreen struct {
 	rooms    []RoomItem
 	selected string
-	now      func() time.Time
-	onOpen   func(RoomItem)
+	// highlighted is the list row drawn selected (-1 for none): its preview and time
+	// take the foreground colour, the low-importance grey being unreadable on the
+	// selection's background.
+	highlighted widget.ListItemID
+	now         func() time.Time
+	onOpen      func(RoomItem)
 
 	server  *widget.Label
 	list    *widget.List
@@ -31,7 +35,7 @@ type roomsScreen struct {
 }
 
 func newRoomsScreen(onOpen func(RoomItem)) *roomsScreen {
-	s := &roomsScreen{onOpen: onOpen, now: time.Now}
+	s := &roomsScreen{onOpen: onOpen, now: time.Now, highlighted: -1}
 	s.server = &widget.Label{Importance: widget.LowImportance, SizeName: theme.SizeNameCaptionText,
 		Truncation: fyne.TextTruncateEllipsis}
 	s.list = &widget.List{
@@ -39,16 +43,25 @@ func newRoomsScreen(onOpen func(RoomItem)) *roomsScreen {
 		CreateItem: func() fyne.CanvasObject { return newRoomRow() },
 		UpdateItem: func(id widget.ListItemID, o fyne.CanvasObject) {
 			if id < len(s.rooms) {
-				o.(*roomRow).bind(s.rooms[id], s.now())
+				o.(*roomRow).bind(s.rooms[id], s.now(), id == s.highlighted)
 			}
 		},
 		OnSelected: func(id widget.ListItemID) {
+			// The list has drawn its rows before telling: draw this one again, selected.
+			s.highlighted = id
+			s.list.RefreshItem(id)
 			if id < len(s.rooms) {
 				s.selected = s.rooms[id].ID
 				if s.onOpen != nil {
 					s.onOpen(s.rooms[id])
 				}
 			}
+		},
+		OnUnselected: func(id widget.ListItemID) {
+			if s.highlighted == id {
+				s.highlighted = -1
+			}
+			s.list.RefreshItem(id)
 		},
 	}
 	s.list.ExtendBaseWidget(s.list)
@@ -198,9 +211,17 @@ func newRoomRow() *roomRow {
 	return r
 }
 
-func (r *roomRow) bind(it RoomItem, now time.Time) {
+// bind shows a room in the row; selected rows draw the preview and time in the
+// foreground colour, readable on the selection's background.
+func (r *roomRow) bind(it RoomItem, now time.Time, selected bool) {
 	r.name.SetText(roomTitle(it))
+	secondary := widget.LowImportance
+	if selected {
+		secondary = widget.MediumImportance
+	}
+	r.when.Importance = secondary
 	r.when.SetText(shortTime(it.PreviewTime, now))
+	r.preview.Importance = secondary
 	r.preview.SetText(it.Preview)
 	r.dot.Hidden = !(it.Direct && it.Online)
 	r.dot.Refresh()
