@@ -1,6 +1,7 @@
 package net
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/servertest"
 )
 
 // rawClient is a light WebSocket client that follows the engine's reconnect rule
@@ -167,9 +169,9 @@ func TestGracefulRestartManyClients(t *testing.T) {
 	}
 	clients := make([]*rawClient, n)
 	wsURL := srv.WSURL
+	tokens := registerMany(t, srv, n)
 	for i := range clients {
-		a := srv.Register(t, fmt.Sprintf("user%04d", i), testPassword)
-		clients[i] = &rawClient{url: wsURL, token: a.AccessToken, seqs: map[int64]bool{}, changed: notify}
+		clients[i] = &rawClient{url: wsURL, token: tokens[i], seqs: map[int64]bool{}, changed: notify}
 	}
 	for _, rc := range clients {
 		wg.Add(1)
@@ -244,4 +246,45 @@ func TestGracefulRestartManyClients(t *testing.T) {
 	}
 	t.Logf("graceful restart with %d clients: %d reconnects, %d failed attempts, peak %d reconnects/s, all caught up %v after the restart",
 		n, len(times), failures, peakPerSecond(times), spread.Round(time.Millisecond))
+}
+
+// registerMany registers n users with 8 workers and answers their access tokens.
+func registerMany(t *testing.T, srv *servertest.Instance, n int) []string {
+	t.Helper()
+	tokens := make([]string, n)
+	errs := make(chan error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				body, _ := json.Marshal(model.RegisterRequest{Username: fmt.Sprintf("user%04d", i), Password: testPassword})
+				resp, err := http.Post(srv.URL+"/api/register", "application/json", bytes.NewReader(body))
+				if err != nil {
+					errs <- fmt.Errorf("register %d: %w", i, err)
+					continue
+				}
+				var a model.AuthResponse
+				err = json.NewDecoder(resp.Body).Decode(&a)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusCreated {
+					errs <- fmt.Errorf("register %d: %d %v", i, resp.StatusCode, err)
+					continue
+				}
+				tokens[i] = a.AccessToken
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return tokens
 }
