@@ -34,6 +34,7 @@ type userState struct {
 	graceGen int // bumped by every connect, so a stale grace timer does nothing
 	grace    *time.Timer
 	typing   map[string]*typingState
+	mark     uint64 // the hub's visit that last reached this user (eachSharerLocked)
 }
 
 // typingState is one user's typing mark in one room.
@@ -58,6 +59,7 @@ type hub struct {
 	rooms  map[string]*roomState
 	users  map[string]*userState
 	closed bool
+	visit  uint64 // eachSharerLocked's mark; under mu
 
 	unsubscribe func()
 }
@@ -296,30 +298,38 @@ func (h *hub) online(userID string) bool {
 	return ok && u.online
 }
 
-// sharersLocked answers the users who share a room with u, u excluded.
-func (h *hub) sharersLocked(u *userState) map[string]struct{} {
-	out := make(map[string]struct{})
+// eachSharerLocked calls fn once for every user with a state who shares a room with
+// u, u excluded. It marks the users it visits instead of building a set: a user in a
+// big room reaches every member at each connect, and a set per connect was most of
+// a reconnect storm's cost. The caller holds mu for writing.
+func (h *hub) eachSharerLocked(u *userState, fn func(*userState)) {
+	h.visit++
+	mark := h.visit
+	u.mark = mark
 	for id := range u.rooms {
-		if rs, ok := h.rooms[id]; ok {
-			for m := range rs.members {
-				if m != u.id {
-					out[m] = struct{}{}
-				}
+		rs, ok := h.rooms[id]
+		if !ok {
+			continue
+		}
+		for m := range rs.members {
+			o, ok := h.users[m]
+			if !ok || o.mark == mark {
+				continue
 			}
+			o.mark = mark
+			fn(o)
 		}
 	}
-	return out
 }
 
-// sendLocked queues data to every session of the given users; the caller holds mu.
-func (h *hub) sendLocked(users map[string]struct{}, typ string, data []byte) {
-	for id := range users {
-		if u, ok := h.users[id]; ok {
-			for s := range u.sessions {
-				s.push(typ, data)
-			}
+// sendSharersLocked queues data to every session of the users who share a room with
+// u; the caller holds mu for writing.
+func (h *hub) sendSharersLocked(u *userState, typ string, data []byte) {
+	h.eachSharerLocked(u, func(o *userState) {
+		for s := range o.sessions {
+			s.push(typ, data)
 		}
-	}
+	})
 }
 
 // connect registers a session: the user becomes online (telling those who share a
@@ -341,17 +351,22 @@ func (h *hub) connect(ctx context.Context, s *session) error {
 		u.grace.Stop()
 		u.grace = nil
 	}
-	sharers := h.sharersLocked(u)
+	var joined []byte
 	if !u.online {
 		u.online = true
-		h.sendLocked(sharers, model.TypeUserJoined, encode(model.PresenceFrame{Type: model.TypeUserJoined, UserID: u.id, DisplayName: u.name}))
+		joined = encode(model.PresenceFrame{Type: model.TypeUserJoined, UserID: u.id, DisplayName: u.name})
 	}
 	online := make([]string, 0)
-	for id := range sharers {
-		if o, ok := h.users[id]; ok && o.online {
-			online = append(online, id)
+	h.eachSharerLocked(u, func(o *userState) {
+		if o.online {
+			online = append(online, o.id)
 		}
-	}
+		if joined != nil {
+			for s := range o.sessions {
+				s.push(model.TypeUserJoined, joined)
+			}
+		}
+	})
 	sort.Strings(online)
 	s.push(model.TypeHello, encode(model.HelloFrame{Type: model.TypeHello, UserID: s.userID, DisplayName: s.displayName,
 		HeartbeatSeconds: h.cfg.HeartbeatSeconds, ServerTime: model.NewTime(h.cfg.Now()), Online: online}))
@@ -400,7 +415,7 @@ func (h *hub) leaveLocked(u *userState) {
 		return
 	}
 	u.online = false
-	h.sendLocked(h.sharersLocked(u), model.TypeUserLeft, encode(model.PresenceFrame{Type: model.TypeUserLeft, UserID: u.id, DisplayName: u.name}))
+	h.sendSharersLocked(u, model.TypeUserLeft, encode(model.PresenceFrame{Type: model.TypeUserLeft, UserID: u.id, DisplayName: u.name}))
 }
 
 // deliver is the broker's subscriber: it queues an event to the sessions it names.

@@ -15,6 +15,15 @@ import (
 	"github.com/parleychat/parley/model"
 )
 
+// A writer that wrote less than lingerBusy ago waits linger before its next batch, so
+// that a stream of frames costs a system call per few frames, not per frame.
+const (
+	lingerBusy = 5 * time.Millisecond
+	linger     = 2 * time.Millisecond
+	// presenceDelay is how long a presence frame may wait for others to go with it.
+	presenceDelay = 100 * time.Millisecond
+)
+
 // outFrame is an encoded frame waiting in a session's queue.
 type outFrame struct {
 	typ  string
@@ -36,22 +45,27 @@ type session struct {
 
 	done chan struct{}
 
-	qmu      sync.Mutex
-	queue    []outFrame
-	spare    []outFrame // the writer's last batch, reused
-	flushing bool       // a writer goroutine runs
-	ended    bool       // no more frames are queued (set with done)
-	drained  chan struct{}
-	wg       sync.WaitGroup // the writer and ping goroutines
+	qmu       sync.Mutex
+	queue     []outFrame
+	spare     []outFrame // the writer's last batch, reused
+	flushing  bool       // a writer goroutine runs
+	ended     bool       // no more frames are queued (set with done)
+	drained   chan struct{}
+	lazy      *time.Timer // flushes presence frames that wait alone
+	lazyArmed bool
+	wg        sync.WaitGroup // the writer and ping goroutines
 
 	writeMu sync.Mutex // held while frames are written to conn
 
 	// writing is when the write in progress began (Unix ns), 0 when none: the
 	// keepalive drops a connection whose write is stuck.
-	writing  atomic.Int64
-	pinging  atomic.Bool
-	lastPing time.Time // keepalive timer only
-	alive    *time.Timer
+	writing atomic.Int64
+	pinging atomic.Bool
+	// lastWrite is when the last batch went out (Unix ns): the writer lingers when
+	// frames come faster than lingerBusy.
+	lastWrite atomic.Int64
+	lastPing  time.Time // keepalive timer only
+	alive     *time.Timer
 
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
@@ -70,12 +84,44 @@ func newSession(srv *Server, conn *websocket.Conn, wire *corkConn) *session {
 }
 
 // enqueueLocked appends f and makes sure a writer runs; the caller holds qmu.
+// Presence frames are in no hurry: they wait up to presenceDelay for company, so that
+// a burst of joins (a reconnect storm) costs one write per many frames; any other
+// frame takes them along at once.
 func (s *session) enqueueLocked(f outFrame) {
 	s.queue = append(s.queue, f)
-	if !s.flushing {
-		s.flushing = true
-		s.wg.Add(1)
-		go s.writeLoop()
+	if s.flushing {
+		return
+	}
+	if f.typ == model.TypeUserJoined || f.typ == model.TypeUserLeft {
+		if s.lazy == nil {
+			s.lazy = time.AfterFunc(presenceDelay, s.flushLazy)
+		} else if !s.lazyArmed {
+			s.lazy.Reset(presenceDelay)
+		}
+		s.lazyArmed = true
+		return
+	}
+	s.startWriterLocked()
+}
+
+// startWriterLocked starts the writer goroutine; the caller holds qmu.
+func (s *session) startWriterLocked() {
+	s.flushing = true
+	s.lazyArmed = false
+	s.wg.Add(1)
+	go s.writeLoop()
+}
+
+// flushLazy starts the writer for presence frames that waited presenceDelay.
+func (s *session) flushLazy() {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if !s.lazyArmed || s.ended {
+		return
+	}
+	s.lazyArmed = false
+	if !s.flushing && len(s.queue) > 0 {
+		s.startWriterLocked()
 	}
 }
 
@@ -206,6 +252,9 @@ func (s *session) run() {
 	<-s.closed
 	s.qmu.Lock()
 	s.alive.Stop()
+	if s.lazy != nil {
+		s.lazy.Stop()
+	}
 	s.qmu.Unlock()
 	s.wg.Wait()
 
@@ -280,6 +329,11 @@ func (s *session) writeLoop() {
 	defer s.wg.Done()
 	defer s.recoverPanic("writer")
 	for {
+		// Under a stream of frames (a presence or reconnect storm) wait a moment so
+		// that they go out together; a lone frame goes at once.
+		if last := s.lastWrite.Load(); last != 0 && time.Since(time.Unix(0, last)) < lingerBusy {
+			time.Sleep(linger)
+		}
 		s.writeMu.Lock()
 		s.qmu.Lock()
 		if len(s.queue) == 0 || s.ended {
@@ -297,6 +351,7 @@ func (s *session) writeLoop() {
 		default:
 		}
 		err := s.writeBatch(batch)
+		s.lastWrite.Store(time.Now().UnixNano())
 		s.writeMu.Unlock()
 		if err != nil {
 			s.close(websocket.StatusGoingAway, "write failed", false)

@@ -114,8 +114,18 @@ func OpenGorm(d gorm.Dialector) (Store, error) {
 		}
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
+	if sqlDB, err := db.DB(); err == nil {
+		// Keep the connections a burst opened (the default keeps two, and opening a
+		// SQLite connection reads the schema again), but no more than a machine's
+		// cores can use.
+		sqlDB.SetMaxOpenConns(maxDBConns)
+		sqlDB.SetMaxIdleConns(maxDBConns)
+	}
 	return &gormStore{db: db}, nil
 }
+
+// maxDBConns bounds the database connections.
+const maxDBConns = 16
 
 func (s *gormStore) Close() error {
 	sqlDB, err := s.db.DB()

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,9 @@ import (
 
 	"github.com/parleychat/parley/model"
 )
+
+// debugDoubled prints every doubled delivery (PARLEY_BENCH_DEBUG=1).
+var debugDoubled = os.Getenv("PARLEY_BENCH_DEBUG") == "1"
 
 // benchPassword is every simulated user's password.
 const benchPassword = "bench-password"
@@ -241,6 +245,9 @@ func (c *client) read(conn *websocket.Conn, ended chan struct{}) {
 			}
 			if _, dup := rl.seqs[f.Seq]; dup {
 				rl.doubled++
+				if debugDoubled {
+					fmt.Fprintf(os.Stderr, "doubled seq %d at %s (synced %v)\n", f.Seq, c.auth.Username, c.synced)
+				}
 			} else {
 				rl.seqs[f.Seq] = struct{}{}
 				for {

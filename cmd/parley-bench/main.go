@@ -45,6 +45,7 @@ type options struct {
 
 const usage = `usage: parley-bench [flags] SCENARIO...
        parley-bench plot -out FILE.png REPORT.json...
+       parley-bench summary REPORT.json... GOBENCH.txt...
 
 Scenarios: fanout, rooms, acks, idle, storm (storm needs -server-cmd).
 Give -server-cmd (the bench starts a fresh server per scenario, on a free loopback port
@@ -129,6 +130,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if len(args) > 0 && args[0] == "summary" {
+		if err := runSummary(args[1:], stdout); err != nil {
+			fmt.Fprintf(stderr, "parley-bench summary: %v\n", err)
+			return 1
+		}
+		return 0
+	}
 	o, names, err := parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(stderr, usage)
@@ -202,10 +210,14 @@ func runOne(ctx context.Context, o options, name string, stderr io.Writer) (Repo
 	r.Scenario = name
 	r.LoadEnd = loadAverage()
 	if e.proc != nil {
-		r.Server.Errors = len(e.proc.errorLines())
-		for _, l := range e.proc.errorLines() {
+		lines := e.proc.errorLines()
+		r.Server.Errors = len(lines)
+		for i, l := range lines {
+			if i == 3 {
+				fmt.Fprintf(stderr, "server: ... %d more\n", len(lines)-i)
+				break
+			}
 			fmt.Fprintf(stderr, "server: %s\n", l)
-			break
 		}
 	}
 	return r, err

@@ -59,7 +59,18 @@ func stayConnected(ctx context.Context, c *client, back func(*client, time.Time)
 }
 
 // connectAndSync dials, waits for hello and syncs general until synced says no more.
-func connectAndSync(ctx context.Context, c *client) error {
+// A failed attempt drops its connection, so that a client never reads two.
+func connectAndSync(ctx context.Context, c *client) (err error) {
+	defer func() {
+		if err != nil {
+			c.mu.Lock()
+			conn := c.conn
+			c.mu.Unlock()
+			if conn != nil {
+				_ = conn.CloseNow()
+			}
+		}
+	}()
 	c.mu.Lock()
 	hellos := c.hellos
 	c.mu.Unlock()
@@ -193,7 +204,7 @@ func runStorm(ctx context.Context, e *env) (Report, error) {
 	if !last.IsZero() {
 		r.RecoverySecs = last.Sub(restart).Seconds()
 	}
-	e.logf("storm: %d of %d back %.1fs after the restart (%.1fs after the kill)", r.Reconnected, len(cs), r.RecoverySecs, last.Sub(killed).Seconds())
+	e.logf("storm: %d of %d back %.1fs after the restart (%.1fs after the kill), %d reconnects", r.Reconnected, len(cs), r.RecoverySecs, last.Sub(killed).Seconds(), reconnects.Load())
 	w.close(&r)
 
 	setRecord(cs, true)
@@ -205,6 +216,7 @@ func runStorm(ctx context.Context, e *env) (Report, error) {
 	}
 	drain(ctx, rooms, cs)
 	stop()
+	e.logf("storm: %d reconnects in all", reconnects.Load())
 	tally(&r, rooms, cs, sent.Load(), nil)
 	if r.Reconnected < len(cs) {
 		return r, errors.Join(ctx.Err(), fmt.Errorf("only %d of %d clients came back within %s", r.Reconnected, len(cs), stormLimit))
