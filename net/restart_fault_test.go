@@ -28,6 +28,7 @@ type rawClient struct {
 	mu         sync.Mutex
 	seqs       map[int64]bool
 	hellos     int
+	online     bool        // between a hello and the end of its connection
 	reconnects []time.Time // each hello after the first
 	failures   int         // dials refused or broken
 	changed    func()
@@ -65,6 +66,11 @@ func (rc *rawClient) session(ctx context.Context) (time.Duration, bool) {
 		return -1, false
 	}
 	defer conn.CloseNow()
+	defer func() {
+		rc.mu.Lock()
+		rc.online = false
+		rc.mu.Unlock()
+	}()
 	conn.SetReadLimit(1 << 20)
 	helloed := false
 	for {
@@ -90,6 +96,7 @@ func (rc *rawClient) session(ctx context.Context) (time.Duration, bool) {
 				rc.reconnects = append(rc.reconnects, time.Now())
 			}
 			rc.hellos++
+			rc.online = true
 			after := int64(0)
 			for rc.seqs[after+1] {
 				after++
@@ -173,14 +180,18 @@ func TestGracefulRestartManyClients(t *testing.T) {
 	for i := range clients {
 		clients[i] = &rawClient{url: wsURL, token: tokens[i], seqs: map[int64]bool{}, changed: notify}
 	}
-	for _, rc := range clients {
+	// The first connections come in waves of 200, so that the storm measured is the
+	// restart's, not the start's.
+	for i, rc := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rc.run(ctx)
 		}()
+		if (i+1)%200 == 0 || i == n-1 {
+			waitConns(t, srv, i+1)
+		}
 	}
-	waitConns(t, srv, n)
 
 	say := func(k int) {
 		c := srv.Dial(t, talker.AccessToken)
@@ -199,19 +210,26 @@ func TestGracefulRestartManyClients(t *testing.T) {
 		c.Close()
 	}
 	waitAll := func(seq int64) {
-		deadline := time.Now().Add(2 * waitLong)
+		// A client whose tries failed while the server was down waits up to
+		// BackoffMax (+30 %) before the next.
+		deadline := time.Now().Add(2*waitLong + BackoffMax)
 		for {
-			missing := 0
+			missing, online := 0, 0
 			for _, rc := range clients {
 				if !rc.holds(seq) {
 					missing++
+					rc.mu.Lock()
+					if rc.online {
+						online++
+					}
+					rc.mu.Unlock()
 				}
 			}
 			if missing == 0 {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%d of %d clients lack some of seqs 1..%d", missing, n, seq)
+				t.Fatalf("%d of %d clients lack some of seqs 1..%d (%d of them connected)", missing, n, seq, online)
 			}
 			select {
 			case <-progress:
@@ -230,7 +248,7 @@ func TestGracefulRestartManyClients(t *testing.T) {
 	}
 	say(10)
 	waitAll(20)
-	waitConns(t, srv, n)
+	waitConnsFor(t, srv, n, 2*waitLong)
 	spread := time.Since(restarted)
 
 	var times []time.Time

@@ -40,7 +40,13 @@ func openConns(t *testing.T, srv *servertest.Instance) int {
 // waitConns waits until the server counts want open connections.
 func waitConns(t *testing.T, srv *servertest.Instance, want int) {
 	t.Helper()
-	deadline := time.Now().Add(waitLong)
+	waitConnsFor(t, srv, want, waitLong)
+}
+
+// waitConnsFor waits up to d until the server counts want open connections.
+func waitConnsFor(t *testing.T, srv *servertest.Instance, want int, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for {
 		n := openConns(t, srv)
 		if n == want {
