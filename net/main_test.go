@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 const testPassword = "correct horse"
 
 // waitLong bounds every wait for an event in these tests.
-const waitLong = 30 * time.Second
+const waitLong = 2 * time.Minute
 
 // startServer runs a test server with a rate limit that tests can flood.
 func startServer(t *testing.T, cfg server.Config) *servertest.Instance {
