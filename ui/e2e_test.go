@@ -38,7 +38,7 @@ func startClient(t *testing.T, url, user string) *pnet.Client {
 		<-done
 		st.Close()
 	})
-	rctx, rcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	rctx, rcancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer rcancel()
 	if _, err := c.Register(rctx, user, "password123", ""); err != nil {
 		t.Fatalf("register %s: %v", user, err)
@@ -53,7 +53,7 @@ func startClient(t *testing.T, url, user string) *pnet.Client {
 // does through fyne.Do) until cond holds, failing after a deadline.
 func pump(t *testing.T, c *pnet.Client, eng *clientEngine, s *shell, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(60 * time.Second)
 	for !cond() {
 		select {
 		case b := <-c.Events():

@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultWait is how long Client waits for an expected frame.
-const DefaultWait = 15 * time.Second
+const DefaultWait = 60 * time.Second
 
 // Client is a raw WebSocket client for tests. A goroutine reads continuously (so pings
 // are answered) and keeps every frame until the test takes it.
