@@ -55,6 +55,7 @@ func drawLatency(points []Report, title, out string) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "deliveries per second"
+	p.X.Tick.Marker = wholeTicks{}
 	p.Y.Label.Text = "latency (ms), log scale"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
@@ -88,11 +89,25 @@ func drawLatency(points []Report, title, out string) error {
 	}
 	target := plotter.NewFunction(func(float64) float64 { return 50 })
 	target.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
-	target.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0x80}
+	target.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 	p.Add(target)
 	p.Legend.Add("p99 target (50 ms)", target)
 	if err := p.Save(8*vg.Inch, 5*vg.Inch, out); err != nil {
 		return fmt.Errorf("save %s: %w", out, err)
 	}
 	return nil
+}
+
+// wholeTicks are the default ticks labelled as whole numbers.
+type wholeTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (wholeTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = fmt.Sprintf("%.0f", ts[i].Value)
+		}
+	}
+	return ts
 }

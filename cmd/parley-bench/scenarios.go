@@ -325,8 +325,8 @@ func runFanout(ctx context.Context, e *env) (Report, error) {
 	drain(ctx, rooms, cs)
 	w.close(&r)
 	tally(&r, rooms, cs, sent.Load(), errs)
-	r.DeliveriesPS = float64(r.Deliveries) / r.Seconds
-	r.AcksPS = float64(r.Acked) / r.Seconds
+	r.DeliveriesPS = float64(r.Deliveries) / o.duration.Seconds()
+	r.AcksPS = float64(r.Acked) / o.duration.Seconds()
 	return r, ctx.Err()
 }
 
@@ -389,8 +389,8 @@ func runRooms(ctx context.Context, e *env) (Report, error) {
 	drain(ctx, rooms, cs)
 	w.close(&r)
 	tally(&r, rooms, cs, sent.Load(), errs)
-	r.DeliveriesPS = float64(r.Deliveries) / r.Seconds
-	r.AcksPS = float64(r.Acked) / r.Seconds
+	r.DeliveriesPS = float64(r.Deliveries) / o.duration.Seconds()
+	r.AcksPS = float64(r.Acked) / o.duration.Seconds()
 	return r, ctx.Err()
 }
 
