@@ -20,8 +20,10 @@ import (
 const (
 	lingerBusy = 5 * time.Millisecond
 	linger     = 2 * time.Millisecond
-	// presenceDelay is how long a presence frame may wait for others to go with it.
-	presenceDelay = 100 * time.Millisecond
+	// presenceDelay is how long a presence frame may wait for others to go with it:
+	// a second late is soon enough to see someone come online, and it bounds a
+	// connection's presence writes to one a second however many users join.
+	presenceDelay = time.Second
 )
 
 // outFrame is an encoded frame waiting in a session's queue.

@@ -204,6 +204,9 @@ type inFrame struct {
 	Message string `json:"message"`
 }
 
+// helloPrefix starts the hello frame.
+var helloPrefix = []byte(`{"type":"hello"`)
+
 // skipPrefixes are frames the bench counts nowhere: decoding them would only cost.
 var skipPrefixes = [][]byte{[]byte(`{"type":"user_`), []byte(`{"type":"receipt"`), []byte(`{"type":"typing"`), []byte(`{"type":"stop_typing"`), []byte(`{"type":"pong"`)}
 
@@ -224,6 +227,15 @@ func (c *client) read(conn *websocket.Conn, ended chan struct{}) {
 			}
 		}
 		if skip {
+			continue
+		}
+		if bytes.HasPrefix(b, helloPrefix) {
+			// hello lists every online room-mate: with everyone in general it is
+			// large, and the bench needs only to know it came.
+			c.mu.Lock()
+			c.hellos++
+			c.mu.Unlock()
+			c.signal()
 			continue
 		}
 		var f inFrame
