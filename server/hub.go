@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -367,7 +366,8 @@ func (h *hub) connect(ctx context.Context, s *session) error {
 			}
 		}
 	})
-	sort.Strings(online)
+	// Not sorted: the protocol names no order, and with everyone in one room the
+	// list is every online user (sorting it was a fifth of a connect).
 	s.push(model.TypeHello, encode(model.HelloFrame{Type: model.TypeHello, UserID: s.userID, DisplayName: s.displayName,
 		HeartbeatSeconds: h.cfg.HeartbeatSeconds, ServerTime: model.NewTime(h.cfg.Now()), Online: online}))
 	u.sessions[s] = struct{}{}

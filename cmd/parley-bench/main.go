@@ -186,7 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // hard bound on its time, and stops the server.
 func runOne(ctx context.Context, o options, name string, stderr io.Writer) (Report, error) {
 	// Set-up (registering thousands of users) comes on top of the measured window.
-	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 6*time.Minute)
 	defer cancel()
 	e := &env{opts: o, log: stderr, prefix: fmt.Sprintf("b%s", time.Now().Format("150405.000")[:6]+fmt.Sprint(time.Now().Nanosecond()%1000))}
 	e.prefix = strings.ReplaceAll(e.prefix, ".", "")
