@@ -153,10 +153,11 @@ step "FyneApp.toml metadata" check_metadata
 step "linux: fyne package -os linux -release" linux_package
 step "windows: mingw-w64 cross compiler" windows_deps
 step "windows: go build parley.exe (cgo), parley-server.exe, parley-cli.exe" windows_build
-step "windows: fyne package -os windows -release" windows_package
 step "android/arm64: build and vet model, net, storage (no cgo)" mobile_ready android
 step "ios/arm64: build model, net, storage (no cgo; vet as darwin)" mobile_ready ios
 step "darwin/arm64: model, net, storage; parley-server and parley-cli" darwin_build
+# Last: its cgo build with fyne's hardening flags shares no cache with the plain one.
+step "windows: fyne package -os windows -release" windows_package
 
 echo
 echo "==> dist/"
