@@ -115,11 +115,13 @@ windows_deps() {
 	command -v "$MINGW_CC"
 }
 
+# windows_build builds the three Windows binaries, each even when another failed.
 windows_build() {
-	CC=$MINGW_CC GOOS=windows GOARCH=amd64 CGO_ENABLED=1 go build -trimpath -o "$DIST/parley.exe" .
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -o "$DIST/parley-server.exe" ./cmd/parley-server
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -o "$DIST/parley-cli.exe" ./cmd/parley-cli
-	file "$DIST/parley.exe" "$DIST/parley-server.exe" "$DIST/parley-cli.exe" 2>/dev/null || true
+	local rc=0
+	CC=$MINGW_CC GOOS=windows GOARCH=amd64 CGO_ENABLED=1 go build -trimpath -o "$DIST/parley.exe" . || rc=1
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -o "$DIST/parley-server.exe" ./cmd/parley-server || rc=1
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -trimpath -o "$DIST/parley-cli.exe" ./cmd/parley-cli || rc=1
+	return "$rc"
 }
 
 windows_package() {
