@@ -142,7 +142,8 @@ func runSummary(args []string, w io.Writer) error {
 			back = back && r.Reconnected == r.Params2Int("conns")
 		}
 		row(fmt.Sprintf("storm: %s clients", rs[0].Params["conns"]), "all back and synced ≤ 40 s after the restart; no server error",
-			fmt.Sprintf("%.1f s, %d server errors, %d lost (all runs)", rec, errs, lost),
+			fmt.Sprintf("%d of %s back within the tool's 60 s, the last %.1f s after the restart; %d server errors, %d lost, %d doubled (all runs)",
+				rs[len(rs)/2].Reconnected, rs[0].Params["conns"], rec, errs, lost, sum(rs, func(r Report) int { return r.Doubled })),
 			back && rec <= 40 && errs == 0 && lost == 0, loads(rs))
 	} else {
 		row("storm", "all back and synced ≤ 40 s after the restart; no server error", "", false, nil)
