@@ -3,10 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 )
 
 // startProfiles starts a CPU profile into cpuFile (when named) and answers the function
@@ -27,7 +25,7 @@ func startProfiles(cpuFile, memFile string) (func(), error) {
 	}
 	if memFile != "" {
 		usr1 := make(chan os.Signal, 1)
-		signal.Notify(usr1, syscall.SIGUSR1)
+		notifyHeapSignal(usr1)
 		go func() {
 			for range usr1 {
 				writeHeap(memFile)
