@@ -4,7 +4,6 @@ import (
 	"context"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -45,7 +44,7 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 	if e.proc != nil && strings.Contains(o.serverCmd, "-memprofile") {
 		// The server writes a heap profile after a collection: RSS then shows what
 		// the connections hold rather than what the collector has not yet freed.
-		_ = e.proc.cmd.Process.Signal(syscall.SIGUSR1)
+		signalHeapProfile(e.proc.cmd.Process)
 		settle(ctx, 3*time.Second)
 		if gc := readProc(e.serverPID()); gc.read && before.read {
 			r.BytesPerConnGC = float64(gc.rss-before.rss) / float64(len(cs))

@@ -70,7 +70,7 @@ func (p *serverProc) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(p.argv[0], p.argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		return fmt.Errorf("start %s: %w", p.argv[0], err)
@@ -216,20 +216,6 @@ func loadAverage() float64 {
 		return -1
 	}
 	return v
-}
-
-// raiseFileLimit lifts RLIMIT_NOFILE to its hard limit (the server inherits it).
-func raiseFileLimit() uint64 {
-	var r syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) != nil {
-		return 0
-	}
-	if r.Cur < r.Max {
-		r.Cur = r.Max
-		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
-		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r)
-	}
-	return r.Cur
 }
 
 // goMetrics reads a few of the Go runtime's figures from the server's /metrics.

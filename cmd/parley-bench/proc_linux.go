@@ -1,0 +1,28 @@
+package main
+
+import (
+	"os"
+	"syscall"
+)
+
+// childAttr makes a started server die with the bench, whatever ends the bench.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
+
+// raiseFileLimit lifts RLIMIT_NOFILE to its hard limit (the server inherits it).
+func raiseFileLimit() uint64 {
+	var r syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) != nil {
+		return 0
+	}
+	if r.Cur < r.Max {
+		r.Cur = r.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+		_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r)
+	}
+	return r.Cur
+}
+
+// signalHeapProfile asks a server started with -memprofile for a heap profile.
+func signalHeapProfile(p *os.Process) { _ = p.Signal(syscall.SIGUSR1) }
