@@ -13,6 +13,16 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# fyne package raises Build in FyneApp.toml and may leave fyne_metadata_init.go behind:
+# put the tree back as it was, whatever happens.
+toml_saved=$(mktemp)
+cp FyneApp.toml "$toml_saved"
+restore_tree() {
+	cp "$toml_saved" FyneApp.toml
+	rm -f "$toml_saved" fyne_metadata_init.go
+}
+trap restore_tree EXIT
 export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
 
 readonly FYNE_TOOLS=fyne.io/tools/cmd/fyne@v1.7.4
