@@ -17,7 +17,6 @@ import (
 	"github.com/parleychat/parley/model"
 	pnet "github.com/parleychat/parley/net"
 	"github.com/parleychat/parley/server"
-	"github.com/parleychat/parley/storage"
 )
 
 // TestSmokeRealWindow builds the app, runs it in a real window under Xvfb (hosting its
@@ -118,39 +117,14 @@ func TestSmokeRealWindow(t *testing.T) {
 	})
 }
 
+// smokeClient is startClient with its events drained: nobody pumps them into a shell here.
 func smokeClient(t *testing.T, url, user string) *pnet.Client {
 	t.Helper()
-	st, err := storage.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := pnet.New(pnet.Config{ServerURL: url, Store: st, MarkInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = c.Run(ctx)
-	}()
+	c := startClient(t, url, user)
 	go func() {
 		for range c.Events() {
 		}
 	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		st.Close()
-	})
-	rctx, rcancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer rcancel()
-	if _, err := c.Register(rctx, user, "password123", ""); err != nil {
-		t.Fatalf("register %s: %v", user, err)
-	}
-	if err := c.WaitSynced(rctx); err != nil {
-		t.Fatal(err)
-	}
 	return c
 }
 
