@@ -36,17 +36,21 @@ func TestSendReceiveStatuses(t *testing.T) {
 	b.waitUntil("bob gets 5", func() bool { return len(b.order) == 5 })
 	// bob's client reports delivered by itself: alice sees it.
 	a.waitUntil("delivered", func() bool { return a.countStatus(model.StatusDelivered) == 5 })
+	b.mu.Lock()
 	last := b.msgs[b.order[4]]
+	b.mu.Unlock()
 	if err := b.MarkRead(room, last.Seq); err != nil {
 		t.Fatal(err)
 	}
 	a.waitUntil("read", func() bool { return a.countStatus(model.StatusRead) == 5 })
+	b.mu.Lock()
 	for i, id := range b.order {
 		m := b.msgs[id]
 		if m.ID != ids[i] || m.Content != fmt.Sprintf("hello %d", i) || m.Seq != int64(i+1) || m.Own {
 			t.Errorf("bob's message %d: %+v", i, m)
 		}
 	}
+	b.mu.Unlock()
 
 	// Validation and unknown rooms fail at once.
 	if _, err := a.Send(room, " \n "); !errors.Is(err, model.ErrBlank) {

@@ -124,7 +124,10 @@ func TestResetMidStream(t *testing.T) {
 	b.waitUntil("all received", func() bool { return len(b.order) == n })
 	checkExactlyOnce(t, b, room, ids)
 	checkExactlyOnce(t, a, room, ids)
-	if got := len(b.order); got != n {
+	b.mu.Lock()
+	got := len(b.order)
+	b.mu.Unlock()
+	if got != n {
 		t.Fatalf("bob was told of %d messages", got)
 	}
 }

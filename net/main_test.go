@@ -174,7 +174,7 @@ func (tc *tclient) waitUntil(what string, cond func() bool) {
 	}
 }
 
-// countStatus counts reported own messages with status s.
+// countStatus counts reported own messages with status s; the caller holds tc.mu.
 func (tc *tclient) countStatus(s model.Status) int {
 	n := 0
 	for _, m := range tc.msgs {

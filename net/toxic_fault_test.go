@@ -138,7 +138,10 @@ func TestToxicPath(t *testing.T) {
 	}
 	checkExactlyOnce(t, a, room, ids)
 	checkExactlyOnce(t, b, room, ids)
-	if n := a.countStatus(model.StatusSending); n != 0 {
+	a.mu.Lock()
+	n := a.countStatus(model.StatusSending)
+	a.mu.Unlock()
+	if n != 0 {
 		t.Fatalf("%d of alice's messages still sending", n)
 	}
 }
