@@ -60,6 +60,8 @@ type hub struct {
 	closed bool
 	visit  uint64 // eachSharerLocked's mark; under mu
 
+	presenceChanged bool // someone came or left since the presence file was written; under mu
+
 	unsubscribe func()
 }
 
@@ -353,6 +355,7 @@ func (h *hub) connect(ctx context.Context, s *session) error {
 	var joined []byte
 	if !u.online {
 		u.online = true
+		h.presenceChanged = true
 		joined = encode(model.PresenceFrame{Type: model.TypeUserJoined, UserID: u.id, DisplayName: u.name})
 	}
 	online := make([]string, 0)
@@ -415,6 +418,7 @@ func (h *hub) leaveLocked(u *userState) {
 		return
 	}
 	u.online = false
+	h.presenceChanged = true
 	h.sendSharersLocked(u, model.TypeUserLeft, encode(model.PresenceFrame{Type: model.TypeUserLeft, UserID: u.id, DisplayName: u.name}))
 }
 

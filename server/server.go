@@ -46,6 +46,8 @@ type Server struct {
 	shutOnce sync.Once
 	shutErr  error
 	shutDone chan struct{}
+
+	presence *presenceKeeper
 }
 
 // New opens the store (creating DataDir), loads or generates the JWT secret, and
@@ -84,6 +86,12 @@ func New(cfg Config) (*Server, error) {
 		shutDone: make(chan struct{}),
 	}
 	s.hub = newHub(cfg, store, s.broker, s.metrics)
+	if n, err := s.hub.restorePresence(ctx, cfg.DataDir); err != nil {
+		s.log.Warn("restore presence", "err", err)
+	} else if n > 0 {
+		s.log.Info("restored presence", "users", n, "grace", cfg.PresenceGrace)
+	}
+	s.presence = s.hub.keepPresence(cfg.DataDir)
 	s.committer = newCommitter(store, cfg.CommitBatch, cfg.Logger, func(n int) { s.metrics.batchSize.Observe(float64(n)) })
 	s.handler = s.routes()
 	s.http = &http.Server{
@@ -169,6 +177,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	go func() { httpDone <- s.http.Shutdown(ctx) }()
 
 	sessions := s.hub.close()
+	s.presence.close()
 	for _, ss := range sessions {
 		ss.close(websocket.StatusGoingAway, "server going away", true)
 	}
