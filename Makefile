@@ -6,9 +6,10 @@ export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
 GO ?= go
 
 # Debian packages: cgo and the OpenGL/X11 headers Fyne needs, Xvfb and xdotool for the
-# end-to-end window test, ImageMagick for its screenshots.
+# end-to-end window test, ImageMagick for its screenshots, e2fsprogs (chattr) for the
+# unwritable-disk test.
 APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
-APT_E2E := xvfb xdotool imagemagick sqlite3 curl
+APT_E2E := xvfb xdotool imagemagick sqlite3 curl e2fsprogs
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run server test test-short vet e2e screenshots deps deps-e2e bench fuzz package clean
