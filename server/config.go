@@ -50,8 +50,9 @@ type Config struct {
 	// LoginFailures is how many failed logins a minute per username and per address
 	// are allowed before 429; default 10.
 	LoginFailures int
-	// RefusedLimit is how many rate-limited messages within a minute close the
-	// connection with 1008; default 200.
+	// RefusedLimit is how many rate-limited messages of one user within a minute close
+	// the connection (and every later one of that user at its next refusal until the
+	// minute has passed) with 1008; default 200.
 	RefusedLimit int
 	// CommitBatch is the most messages and receipts written in one group commit;
 	// default 500. 1 turns group commit off (a baseline for benchmarks).

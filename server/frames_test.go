@@ -194,10 +194,19 @@ func TestRateLimit(t *testing.T) {
 	in := servertest.Start(t, cfg)
 	alice := connect(t, in, "alice")
 	ids := []string{alice.send(t, "general", "1"), alice.send(t, "general", "2"), alice.send(t, "general", "3")}
-	if f := alice.ackOf(t, ids[2]); f.Type != model.TypeError || f.Code != model.CodeRateLimited {
+	// The refusal is immediate and the ack waits for the commit: they may come in
+	// either order.
+	got := map[string]model.Frame{}
+	for len(got) < 2 {
+		f := alice.c.WaitFor(t, "the answers to the second and third", func(f model.Frame) bool {
+			return (f.Type == model.TypeAck || f.Type == model.TypeError) && (f.ID == ids[1] || f.ID == ids[2])
+		})
+		got[f.ID] = f
+	}
+	if f := got[ids[2]]; f.Type != model.TypeError || f.Code != model.CodeRateLimited {
 		t.Fatalf("third send: %+v", f)
 	}
-	if f := alice.ackOf(t, ids[1]); f.Type != model.TypeAck {
+	if f := got[ids[1]]; f.Type != model.TypeAck {
 		t.Fatalf("second send: %+v", f)
 	}
 	// 200 refusals within a minute close the connection.
@@ -206,6 +215,16 @@ func TestRateLimit(t *testing.T) {
 	}
 	if st := alice.c.WaitClosed(t); st != websocket.StatusPolicyViolation {
 		t.Fatalf("close %d, want 1008", st)
+	}
+	// The count is the user's, not the connection's: coming back within the minute,
+	// the first refusal closes again.
+	again := reconnect(t, in, alice)
+	id := again.send(t, "general", "once more")
+	if f := again.ackOf(t, id); f.Type != model.TypeError || f.Code != model.CodeRateLimited {
+		t.Fatalf("after reconnecting: %+v", f)
+	}
+	if st := again.c.WaitClosed(t); st != websocket.StatusPolicyViolation {
+		t.Fatalf("after reconnecting: close %d, want 1008", st)
 	}
 }
 

@@ -81,7 +81,7 @@ func New(cfg Config) (*Server, error) {
 		broker:   NewMemoryBroker(),
 		metrics:  newMetrics(),
 		tokens:   &tokens{secret: secret, ttl: cfg.AccessTTL, now: cfg.Now},
-		limiter:  &sendLimiter{rate: cfg.MsgRate, burst: cfg.MsgBurst, buckets: make(map[string]*tokenBucket)},
+		limiter:  &sendLimiter{rate: cfg.MsgRate, burst: cfg.MsgBurst, buckets: make(map[string]*userLimit)},
 		logins:   newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
 		shutDone: make(chan struct{}),
 	}
@@ -228,23 +228,52 @@ func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
 	}
 }
 
-// sendLimiter is the per-user message rate limit, shared by the user's connections.
+// sendLimiter is the per-user message rate limit, shared by the user's connections,
+// with each user's refusals of the last minute (also shared: a flooder that reconnects
+// finds its count where it left it).
 type sendLimiter struct {
 	mu      sync.Mutex
 	rate    float64
 	burst   int
-	buckets map[string]*tokenBucket
+	buckets map[string]*userLimit
+}
+
+type userLimit struct {
+	tokenBucket
+	refused []time.Time // refusals in the last minute, oldest first; at most RefusedLimit
+}
+
+func (l *sendLimiter) get(userID string) *userLimit {
+	b, ok := l.buckets[userID]
+	if !ok {
+		b = &userLimit{}
+		l.buckets[userID] = b
+	}
+	return b
 }
 
 func (l *sendLimiter) allow(userID string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.buckets[userID]
-	if !ok {
-		b = &tokenBucket{}
-		l.buckets[userID] = b
+	return l.get(userID).take(now, l.rate, l.burst)
+}
+
+// refuse records a refused message of userID and answers how many were refused in
+// the minute up to now, counting at most limit.
+func (l *sendLimiter) refuse(userID string, now time.Time, limit int) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.get(userID)
+	i := 0
+	for i < len(b.refused) && now.Sub(b.refused[i]) >= time.Minute {
+		i++
 	}
-	return b.take(now, l.rate, l.burst)
+	if len(b.refused)-i >= limit {
+		i = len(b.refused) - limit + 1
+	}
+	b.refused = append(b.refused[:0], b.refused[i:]...)
+	b.refused = append(b.refused, now)
+	return len(b.refused)
 }
 
 // hashPassword hashes a password with the configured bcrypt cost.

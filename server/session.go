@@ -75,8 +75,7 @@ type session struct {
 	flush       bool
 	closed      chan struct{} // the closing handshake is over
 
-	refused []time.Time // rate-limited messages in the last minute; reader only
-	joined  bool        // join succeeded; set before run
+	joined bool // join succeeded; set before run
 }
 
 // newSession makes a session for an accepted connection.
@@ -505,13 +504,7 @@ func (s *session) onMessage(f *model.Frame) {
 	if !s.srv.limiter.allow(s.userID, now) {
 		s.srv.metrics.rateLimited.Inc()
 		s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
-		s.refused = append(s.refused, now)
-		i := 0
-		for i < len(s.refused) && now.Sub(s.refused[i]) >= time.Minute {
-			i++
-		}
-		s.refused = s.refused[i:]
-		if len(s.refused) >= s.srv.cfg.RefusedLimit {
+		if limit := s.srv.cfg.RefusedLimit; s.srv.limiter.refuse(s.userID, now, limit) >= limit {
 			s.close(websocket.StatusPolicyViolation, "too many messages", true)
 		}
 		return
