@@ -161,9 +161,14 @@ func runSummary(args []string, w io.Writer) error {
 				}
 			}
 		}
+		// CPU when the benchmark measured it (cpu-ms/op), else the wall clock stands in.
+		cpuMS, what := median(unit(runs, "cpu-ms/op")), "of CPU"
+		if cpuMS <= 0 {
+			cpuMS, what = ns/1e6, "wall clock"
+		}
 		row("client ingest: a 10,000-message burst", "≤ 1 s of CPU, ≤ 60 UI refreshes a second",
-			fmt.Sprintf("%.0f ms a burst, wall clock (%.0f msgs/s)%s", ns/1e6, median(unit(runs, "msgs/s")), refresh),
-			ns <= 1e9 && refresh != "" && perSec <= 60, nil)
+			fmt.Sprintf("%.0f ms %s a burst (%.0f ms wall clock, %.0f msgs/s)%s", cpuMS, what, ns/1e6, median(unit(runs, "msgs/s")), refresh),
+			cpuMS <= 1000 && refresh != "" && perSec <= 60, nil)
 	}
 	for _, c := range []struct{ name, target string }{
 		{"BenchmarkLatest100k", "opens to the newest in ≤ 200 ms"},
