@@ -2,7 +2,11 @@ package server
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -62,4 +66,44 @@ func TestAppendMessagesResendAmongNew(t *testing.T) {
 	if err != nil || r.LastSeq != 1 {
 		t.Fatalf("room s last seq %d, %v", r.LastSeq, err)
 	}
+}
+
+// TestCheckpointerCopiesTheLog: with SQLite's automatic checkpoints off, the store's
+// checkpointer is what moves committed pages from the write-ahead log into the
+// database file; without it the file would not grow until the store closed.
+func TestCheckpointerCopiesTheLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	st, err := OpenSQLite("file:" + filepath.ToSlash(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if err := st.EnsureRoom(ctx, RoomRecord{ID: "r", Name: "r", Epoch: "e"}); err != nil {
+		t.Fatal(err)
+	}
+	before := fileSize(t, path)
+	batch := make([]NewMessage, 500)
+	for i := range batch {
+		batch[i] = NewMessage{ID: uuid.NewString(), RoomID: "r", Content: strings.Repeat("x", 200)}
+	}
+	if _, err := st.AppendMessages(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for fileSize(t, path) <= before+100<<10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("database file still %d bytes a minute after 500 messages were committed", fileSize(t, path))
+		}
+		time.Sleep(10 * time.Millisecond) // polling a file's size: nothing announces the checkpoint
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

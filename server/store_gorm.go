@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/glebarez/sqlite"
 	"gorm.io/gorm"
@@ -16,9 +17,15 @@ import (
 )
 
 // sqlitePragmas are appended to a SQLite DSN that names none of its own: WAL,
-// synchronous=NORMAL, a busy timeout, and write transactions that take the write
-// lock when they begin (so a transaction never fails upgrading a read lock).
-const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+// synchronous=NORMAL, a busy timeout, write transactions that take the write lock
+// when they begin (so a transaction never fails upgrading a read lock), and no
+// automatic checkpoints: the store's checkpointer does them beside the writer instead
+// of inside its commits (a tenth of the group commit's time went to them).
+const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
+
+// checkpointEvery is how often the checkpointer copies the write-ahead log into the
+// database (PASSIVE: it never waits for, nor blocks, the writer).
+const checkpointEvery = 200 * time.Millisecond
 
 type userRow struct {
 	ID           string `gorm:"primaryKey;size:64"`
@@ -81,6 +88,9 @@ func (refreshRow) TableName() string { return "refresh_tokens" }
 // SQLite and PostgreSQL.
 type gormStore struct {
 	db *gorm.DB
+
+	ckptStop chan struct{} // nil: no checkpointer (not SQLite)
+	ckptDone chan struct{}
 }
 
 // OpenSQLite opens (creating if needed) the SQLite database at dsn, which is a file
@@ -93,7 +103,32 @@ func OpenSQLite(dsn string) (Store, error) {
 		}
 		dsn += sep + sqlitePragmas
 	}
-	return OpenGorm(sqlite.Open(dsn))
+	st, err := OpenGorm(sqlite.Open(dsn))
+	if err != nil {
+		return nil, err
+	}
+	gs := st.(*gormStore)
+	gs.ckptStop, gs.ckptDone = make(chan struct{}), make(chan struct{})
+	go gs.checkpointer()
+	return gs, nil
+}
+
+// checkpointer checkpoints the write-ahead log every checkpointEvery until Close. With
+// a DSN that keeps SQLite's own automatic checkpoints, it only adds a few more.
+func (s *gormStore) checkpointer() {
+	defer close(s.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			// An error (the file unwritable, say) is the writer's to report; the
+			// next tick tries again.
+			_ = s.db.Exec("PRAGMA wal_checkpoint(PASSIVE)").Error
+		case <-s.ckptStop:
+			return
+		}
+	}
 }
 
 // OpenGorm opens a Store on any gorm dialector and migrates its tables.
@@ -128,6 +163,11 @@ func OpenGorm(d gorm.Dialector) (Store, error) {
 const maxDBConns = 16
 
 func (s *gormStore) Close() error {
+	if s.ckptStop != nil {
+		close(s.ckptStop)
+		<-s.ckptDone
+		s.ckptStop = nil
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return fmt.Errorf("close database: %w", err)
