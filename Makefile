@@ -40,6 +40,18 @@ vet: deps
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Every fuzz target for FUZZTIME each (default 3m); new corpus entries land in each
+# package's testdata/fuzz/, which the default suite replays. Not run by CI.
+FUZZTIME ?= 3m
+FUZZ_TARGETS := model:FuzzDecodeFrame model:FuzzCleanContent server:FuzzSessionFrames \
+	server:FuzzAPIBodies server:FuzzVerifyToken net:FuzzDecodeAPIError
+fuzz: deps
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; \
+		echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/; \
+	done
+
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and run make again" >&2; exit 1; }
 	@missing=$$(for p in $(APT_BUILD); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
