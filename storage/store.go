@@ -17,8 +17,12 @@ import (
 const FileName = "parley.db"
 
 // dsnPragmas are applied to every connection: WAL so that reads run beside a write,
-// synchronous=NORMAL (safe with WAL, much faster), a busy timeout, and foreign keys.
-const dsnPragmas = "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)"
+// synchronous=NORMAL (safe with WAL, much faster), a busy timeout, foreign keys, and
+// transactions that take the write lock when they begin. Without the last, a
+// transaction that read and then wrote while another process wrote to the same
+// profile (parley-cli listen and send on one profile) failed at once with
+// SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out.
+const dsnPragmas = "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
 
 // batchSize bounds the rows of one INSERT and the ids of one IN list, well below
 // SQLite's limit on bound variables.
@@ -110,7 +114,7 @@ func (s *Store) Close() error {
 }
 
 // write runs fn in one transaction, one writer at a time: SQLite has a single writer,
-// and serialising here avoids busy errors when a read transaction would upgrade.
+// and serialising here keeps this process's writers from queueing on the file lock.
 func (s *Store) write(fn func(tx *gorm.DB) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

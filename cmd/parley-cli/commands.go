@@ -226,11 +226,22 @@ func (s *session) send(ctx context.Context, ref, text string, stdout io.Writer) 
 			if b.State != nil && b.State.State == parleynet.StateSignedOut {
 				return fmt.Errorf("signed out (%v); the message stays queued: log in again", b.State.Err)
 			}
-			for _, x := range b.Messages {
-				if x.ID != m.ID || x.Status == model.StatusSending {
-					continue
+			var got *storage.Message
+			for i, x := range b.Messages {
+				if x.ID == m.ID && x.Status != model.StatusSending {
+					got = &b.Messages[i]
 				}
-				if err := emit(stdout, messageOf(x)); err != nil {
+			}
+			if got == nil {
+				// Another process on this profile (a listen) may have stored the
+				// message's own echo first: the ack then changes nothing here and
+				// reports no message. The store says how it stands.
+				if cur, ok, err := s.st.Get(m.ID); err == nil && ok && cur.Status != model.StatusSending {
+					got = &cur
+				}
+			}
+			if x := got; x != nil {
+				if err := emit(stdout, messageOf(*x)); err != nil {
 					return err
 				}
 				if x.Status == model.StatusFailed {

@@ -241,3 +241,41 @@ func TestErrors(t *testing.T) {
 		t.Errorf("no password: %d %q", code, errBuf.String())
 	}
 }
+
+// TestListenAndSendOnOneProfile runs listen and several sends on the same profile at
+// once, as a tester at two terminals would: every send is stored and answered, and
+// the listener stays online throughout (two stores on one file used to make its
+// transaction fail with SQLITE_BUSY_SNAPSHOT and drop the connection).
+func TestListenAndSendOnOneProfile(t *testing.T) {
+	srv := servertest.Start(t, server.Config{PresenceGrace: -1})
+	home := t.TempDir()
+	mustCLI(t, "-home", home, "-server", srv.URL, "register", "alice")
+
+	lctx, stopListen := context.WithCancel(context.Background())
+	listenOut, listenErr := newSyncBuffer(), newSyncBuffer()
+	listenDone := make(chan int)
+	go func() {
+		listenDone <- run(lctx, []string{"-home", home, "listen", "general"}, testEnv, listenOut, listenErr)
+	}()
+	listenOut.waitFor(t, "online", func(l map[string]any) bool { return l["event"] == "state" && l["synced"] == true })
+
+	for i := range 8 {
+		sent := mustCLI(t, "-home", home, "-wait", "1m", "send", "general", "note", string(rune('a'+i)))
+		if len(sent) != 1 || (sent[0]["status"] != "sent" && sent[0]["status"] != "delivered") {
+			t.Fatalf("send %d: %v", i, sent)
+		}
+	}
+	stopListen()
+	if code := <-listenDone; code != 0 {
+		t.Fatalf("listen: exit %d: %s", code, listenErr.String())
+	}
+	for _, l := range lines(t, listenOut.String()) {
+		if l["event"] == "state" && l["state"] == "offline" {
+			t.Fatalf("the listener went offline while the sends ran: %v", l)
+		}
+	}
+	hist := mustCLI(t, "-home", home, "history", "general")
+	if len(hist) != 8 {
+		t.Fatalf("history holds %d messages, want 8", len(hist))
+	}
+}
