@@ -29,7 +29,18 @@ type user struct {
 
 func connect(t testing.TB, in *servertest.Instance, name string) *user {
 	t.Helper()
-	a := in.Register(t, name, password)
+	return dialAs(t, in, in.Register(t, name, password))
+}
+
+// reconnect dials again with u's token and reads the hello.
+func reconnect(t testing.TB, in *servertest.Instance, u *user) *user {
+	t.Helper()
+	return dialAs(t, in, u.auth)
+}
+
+// dialAs opens a WebSocket with a's token and reads the hello.
+func dialAs(t testing.TB, in *servertest.Instance, a model.AuthResponse) *user {
+	t.Helper()
 	c := in.Dial(t, a.AccessToken)
 	h := c.Next(t)
 	if h.Type != model.TypeHello {

@@ -155,12 +155,7 @@ func (k *presenceKeeper) save(force bool) {
 func (k *presenceKeeper) close() {
 	close(k.stop)
 	<-k.done
-	k.h.mu.Lock()
-	snap := k.h.presenceSnapshotLocked()
-	k.h.mu.Unlock()
-	if err := writePresence(k.path, snap); err != nil {
-		k.h.log.Warn("presence file", "err", err)
-	}
+	k.save(true)
 }
 
 // writePresence replaces the file atomically (a crash leaves the old or the new one).

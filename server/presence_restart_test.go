@@ -11,17 +11,6 @@ import (
 	"github.com/parleychat/parley/server/servertest"
 )
 
-// reconnect dials again with u's token and reads the hello.
-func reconnect(t *testing.T, in *servertest.Instance, u *user) *user {
-	t.Helper()
-	c := in.Dial(t, u.auth.AccessToken)
-	h := c.Next(t)
-	if h.Type != model.TypeHello {
-		t.Fatalf("first frame %q, want hello", h.Type)
-	}
-	return &user{auth: u.auth, c: c, hello: h}
-}
-
 func isPresenceOrMessage(f model.Frame) bool {
 	return f.Type == model.TypeUserJoined || f.Type == model.TypeUserLeft || f.Type == model.TypeMessage
 }
