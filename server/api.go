@@ -605,6 +605,9 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	ss := newSession(s, conn, hw.wire)
 	ss.userID, ss.displayName, ss.remote, ss.tokenExp = u.ID, u.DisplayName, r.RemoteAddr, exp
 	ss.join()
+	// Logged here: formatting a line takes more stack than the session's reader ever
+	// needs, and a goroutine's stack does not shrink until a collection.
+	s.log.Info("connection opened", "user", ss.userID, "name", ss.displayName, "remote", ss.remote)
 	// The session runs on a goroutine of its own and the handler returns, so that
 	// net/http lets go of its connection state and buffers: an idle connection then
 	// costs one small goroutine.

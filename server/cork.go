@@ -11,10 +11,13 @@ import (
 )
 
 // Buffer sizes of a WebSocket's socket. Frames are small, and an idle connection
-// keeps these for as long as it lives.
+// keeps these for as long as it lives. The write buffer only needs to hold a frame's
+// header: frames are written while the socket is corked (writeBatch), so the corkConn
+// gathers them; a control frame written uncorked (a close, a ping) costs at most one
+// more small write.
 const (
 	wsReadBuf  = 512
-	wsWriteBuf = 512
+	wsWriteBuf = 16 // bufio's smallest
 )
 
 // maxCorkKeep is the largest write buffer a connection keeps between batches; a burst's

@@ -232,7 +232,7 @@ func (h *hub) loadUser(ctx context.Context, userID, name string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := &userState{id: userID, name: name, sessions: make(map[*session]struct{}),
-		rooms: make(map[string]struct{}, len(ids)), typing: make(map[string]*typingState)}
+		rooms: make(map[string]struct{}, len(ids))} // typing is made at the first mark
 	h.users[userID] = u
 	for _, r := range loaded {
 		h.cacheRoomLocked(r)
@@ -475,6 +475,9 @@ func (h *hub) typing(userID, name, roomID string) {
 	t := u.typing[roomID]
 	if t == nil {
 		t = &typingState{}
+		if u.typing == nil {
+			u.typing = make(map[string]*typingState)
+		}
 		u.typing[roomID] = t
 	}
 	now := h.cfg.Now()

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -149,10 +150,24 @@ func (s *session) push(typ string, data []byte) {
 	}
 }
 
+// pingFrame is a ping as clients encode it; pongFrame is the answer, encoded once.
+var (
+	pingFrame = encode(model.TypeFrame{Type: model.TypePing})
+	pongFrame = encode(model.TypeFrame{Type: model.TypePong})
+)
+
+// queuePong answers a ping.
+func (s *session) queuePong() { s.replyEncoded(model.TypePong, pongFrame) }
+
 // reply queues an answer to the client's own frame, waiting for room in the queue:
 // the reader may be held back by its own client, never the hub.
 func (s *session) reply(typ string, v any) bool {
-	f := outFrame{typ, encode(v)}
+	return s.replyEncoded(typ, encode(v))
+}
+
+// replyEncoded is reply with the frame already encoded.
+func (s *session) replyEncoded(typ string, data []byte) bool {
+	f := outFrame{typ, data}
 	for {
 		s.qmu.Lock()
 		if s.ended {
@@ -246,7 +261,6 @@ func (s *session) run() {
 	})
 	defer expiry.Stop()
 
-	s.srv.log.Info("connection opened", "user", s.userID, "name", s.displayName, "remote", s.remote)
 	readErr := s.serve()
 	s.close(websocket.StatusNormalClosure, "", false)
 	s.srv.hub.disconnect(s)
@@ -448,6 +462,13 @@ func (s *session) sendError(code, msg, id string) {
 
 // handle acts on one client frame. Bad input answers an error frame and never closes.
 func (s *session) handle(data []byte) {
+	if bytes.Equal(data, pingFrame) {
+		// The heartbeat, every idle client's only frame: answered without a decode,
+		// which keeps an idle connection's goroutine stack small as well as cheap.
+		s.srv.metrics.frameIn(model.TypePing)
+		s.queuePong()
+		return
+	}
 	f, err := model.DecodeFrame(data)
 	if err != nil {
 		s.srv.metrics.frameIn("other")
@@ -470,7 +491,7 @@ func (s *session) handle(data []byte) {
 	case model.TypeTyping, model.TypeStopTyping:
 		s.onTyping(&f)
 	case model.TypePing:
-		s.reply(model.TypePong, model.TypeFrame{Type: model.TypePong})
+		s.queuePong()
 	default:
 		s.sendError(model.CodeInvalid, "unknown frame type", "")
 	}
