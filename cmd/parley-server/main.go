@@ -37,6 +37,7 @@ type options struct {
 	logLevel string
 	cpuProf  string
 	memProf  string
+	memTrim  time.Duration
 }
 
 // parse reads flags, then fills every flag not given from its PARLEY_ variable.
@@ -59,6 +60,7 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file until shutdown (for load tests)")
 	fs.StringVar(&o.memProf, "memprofile", "", "write a heap profile to this file at shutdown (for load tests)")
+	fs.DurationVar(&o.memTrim, "mem-trim", 30*time.Second, "how often to give free heap memory (32 MiB or more) back to the system; 0: never")
 	fs.IntVar(&o.cfg.BcryptCost, "bcrypt-cost", 0, "password hashing cost, for load tests only (4 registers thousands of users quickly); 0 means the safe default")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -100,6 +102,8 @@ func (o *options) check() error {
 		return errors.New("-tls-cert and -tls-key go together")
 	case o.secret != "" && len(o.secret) < 16:
 		return errors.New("-jwt-secret must be at least 16 bytes")
+	case o.memTrim < 0:
+		return errors.New("-mem-trim must not be negative")
 	case c.DataDir == "":
 		return errors.New("-data must name a folder")
 	case c.BcryptCost != 0 && (c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost):
@@ -159,6 +163,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	if o.memTrim > 0 {
+		tctx, stopTrim := context.WithCancel(ctx)
+		defer stopTrim()
+		go trimMemory(tctx, o.memTrim, log)
+	}
 	log.Info("serving", "url", srv.URL(ln), "data", o.cfg.DataDir)
 
 	select {
