@@ -115,9 +115,31 @@ type delivery struct {
 
 // roomLog is what one client received in one room.
 type roomLog struct {
-	seqs    map[int64]struct{}
+	seen    []uint64 // bit s: seq s received (seqs are dense from 1: a bitset, not a map)
 	doubled int
 	top     int64 // highest seq below which every seq was received
+}
+
+// has answers whether seq was received.
+func (rl *roomLog) has(seq int64) bool {
+	i := seq >> 6
+	return seq >= 0 && i < int64(len(rl.seen)) && rl.seen[i]&(1<<(seq&63)) != 0
+}
+
+// add records seq and answers false when it was received already.
+func (rl *roomLog) add(seq int64) bool {
+	if seq < 0 || rl.has(seq) {
+		return false
+	}
+	i := int(seq >> 6)
+	if i >= len(rl.seen) {
+		rl.seen = append(rl.seen, make([]uint64, i+1-len(rl.seen))...)
+	}
+	rl.seen[i] |= 1 << (seq & 63)
+	for rl.has(rl.top + 1) {
+		rl.top++
+	}
+	return true
 }
 
 // client is one simulated user: one WebSocket, a reader goroutine, and the counters
@@ -213,11 +235,17 @@ var skipPrefixes = [][]byte{[]byte(`{"type":"user_`), []byte(`{"type":"receipt"`
 func (c *client) read(conn *websocket.Conn, ended chan struct{}) {
 	defer close(ended)
 	defer c.signal()
+	var buf bytes.Buffer // reused: what the bench keeps of a frame it copies out
 	for {
-		_, b, err := conn.Read(context.Background())
+		_, r, err := conn.Reader(context.Background())
 		if err != nil {
 			return
 		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
+		}
+		b := buf.Bytes()
 		now := time.Now()
 		skip := false
 		for _, p := range skipPrefixes {
@@ -239,7 +267,7 @@ func (c *client) read(conn *websocket.Conn, ended chan struct{}) {
 			continue
 		}
 		var f inFrame
-		if err := json.Unmarshal(b, &f); err != nil {
+		if err := decodeFrame(b, &f); err != nil {
 			c.mu.Lock()
 			c.errors = append(c.errors, "undecodable frame: "+err.Error())
 			c.mu.Unlock()
@@ -250,30 +278,7 @@ func (c *client) read(conn *websocket.Conn, ended chan struct{}) {
 		case model.TypeHello:
 			c.hellos++
 		case model.TypeMessage:
-			rl := c.rooms[f.RoomID]
-			if rl == nil {
-				rl = &roomLog{seqs: map[int64]struct{}{}}
-				c.rooms[f.RoomID] = rl
-			}
-			if _, dup := rl.seqs[f.Seq]; dup {
-				rl.doubled++
-				if debugDoubled {
-					fmt.Fprintf(os.Stderr, "doubled seq %d at %s (synced %v)\n", f.Seq, c.auth.Username, c.synced)
-				}
-			} else {
-				rl.seqs[f.Seq] = struct{}{}
-				for {
-					if _, ok := rl.seqs[rl.top+1]; !ok {
-						break
-					}
-					rl.top++
-				}
-				if c.record {
-					if ns, err := strconv.ParseInt(strings.TrimPrefix(f.Content, "b"), 10, 64); err == nil {
-						c.latencies = append(c.latencies, now.Sub(time.Unix(0, ns)))
-					}
-				}
-			}
+			c.message(&f, now)
 		case model.TypeAck:
 			if t, ok := c.pending[f.ID]; ok {
 				delete(c.pending, f.ID)
@@ -290,6 +295,27 @@ func (c *client) read(conn *websocket.Conn, ended chan struct{}) {
 		}
 		c.mu.Unlock()
 		c.signal()
+	}
+}
+
+// message records a message frame; the caller holds c.mu.
+func (c *client) message(f *inFrame, now time.Time) {
+	rl := c.rooms[f.RoomID]
+	if rl == nil {
+		rl = &roomLog{}
+		c.rooms[f.RoomID] = rl
+	}
+	if !rl.add(f.Seq) {
+		rl.doubled++
+		if debugDoubled {
+			fmt.Fprintf(os.Stderr, "doubled seq %d at %s (synced %v)\n", f.Seq, c.auth.Username, c.synced)
+		}
+		return
+	}
+	if c.record {
+		if ns, err := strconv.ParseInt(strings.TrimPrefix(f.Content, "b"), 10, 64); err == nil {
+			c.latencies = append(c.latencies, now.Sub(time.Unix(0, ns)))
+		}
 	}
 }
 

@@ -41,6 +41,18 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 	settle(ctx, o.duration)
 	w.close(&r)
 	after := readProc(e.serverPID())
+	if before.read && o.steady > 0 {
+		// What the connect burst left behind (its garbage, the pages the heap grew
+		// to) goes at the server's next collection, which the runtime makes at least
+		// every two minutes even with nothing to do: the RSS a little after it is
+		// what the idle connections cost for as long as they stay.
+		if rss, waited, ok := steadyRSS(ctx, e, o.steady); ok {
+			r.BytesPerConnIdle = float64(rss-before.rss) / float64(len(cs))
+			r.SteadyWaitSecs = waited.Seconds()
+		} else {
+			e.logf("idle: no collection in the server within %s: no steady figure", o.steady)
+		}
+	}
 	if e.proc != nil && strings.Contains(o.serverCmd, "-memprofile") {
 		// The server writes a heap profile after a collection: RSS then shows what
 		// the connections hold rather than what the collector has not yet freed.
@@ -67,4 +79,34 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 	r.Sent = int(pings)
 	r.Note = "sent counts heartbeat pings"
 	return r, ctx.Err()
+}
+
+// steadyRSS waits up to limit for the server to finish a garbage collection it
+// starts itself, then samples its RSS for a few seconds (the heartbeats go on) and
+// answers the largest sample and how long the collection took to come.
+func steadyRSS(ctx context.Context, e *env, limit time.Duration) (int64, time.Duration, bool) {
+	n0, ok := gcCount(e.base)
+	if !ok {
+		return 0, 0, false
+	}
+	start := time.Now()
+	for {
+		if n, ok := gcCount(e.base); ok && n > n0 {
+			break
+		}
+		if time.Since(start) > limit || ctx.Err() != nil {
+			return 0, 0, false
+		}
+		settle(ctx, time.Second)
+	}
+	waited := time.Since(start)
+	settle(ctx, 10*time.Second) // the scavenger returns what the collection freed, at its own pace
+	var top int64
+	for range 5 {
+		if p := readProc(e.serverPID()); p.read && p.rss > top {
+			top = p.rss
+		}
+		settle(ctx, time.Second)
+	}
+	return top, waited, top > 0
 }

@@ -40,6 +40,7 @@ type options struct {
 	conns    int
 	window   int
 	settle   time.Duration
+	steady   time.Duration
 	parallel int
 }
 
@@ -71,6 +72,7 @@ func parse(args []string) (options, []string, error) {
 	fs.IntVar(&o.conns, "conns", 1000, "idle and storm: connections")
 	fs.IntVar(&o.window, "window", 64, "acks: messages in flight per sender")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait after the last connection before measuring")
+	fs.DurationVar(&o.steady, "steady", 150*time.Second, "idle: then wait up to this long for the server's own next garbage collection and measure again (0: don't)")
 	fs.IntVar(&o.parallel, "parallel", 32, "concurrent registrations and dials during set-up")
 	if err := fs.Parse(args); err != nil {
 		return o, nil, err

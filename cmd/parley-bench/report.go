@@ -69,6 +69,8 @@ type Report struct {
 	BytesPerConn      float64 `json:"serverBytesPerConnection,omitempty"`        // RSS
 	HeapPerConn       float64 `json:"serverHeapPerConnection,omitempty"`         // Go heap in use
 	BytesPerConnGC    float64 `json:"serverBytesPerConnectionAfterGC,omitempty"` // RSS after a collection (-memprofile servers)
+	BytesPerConnIdle  float64 `json:"serverBytesPerConnectionSteady,omitempty"`  // RSS after the server's own next collection
+	SteadyWaitSecs    float64 `json:"steadyWaitSeconds,omitempty"`               // how long that collection took to come
 	StackPerConn      float64 `json:"serverStackPerConnection,omitempty"`        // goroutine stacks
 	GoroutinesPerConn float64 `json:"serverGoroutinesPerConnection,omitempty"`
 	RecoverySecs      float64 `json:"recoverySeconds,omitempty"` // storm: restart → every client synced
@@ -92,6 +94,9 @@ func writeTable(w io.Writer, reports []Report) {
 		case r.Scenario == "idle":
 			extra = fmt.Sprintf("%d conns, RSS %.1f KiB/conn (heap %.1f, stacks %.1f), %.2f goroutines/conn",
 				r.Connections, r.BytesPerConn/1024, r.HeapPerConn/1024, r.StackPerConn/1024, r.GoroutinesPerConn)
+			if r.BytesPerConnIdle != 0 {
+				extra += fmt.Sprintf("; steady %.1f KiB/conn (after the server's next GC, %.0f s later)", r.BytesPerConnIdle/1024, r.SteadyWaitSecs)
+			}
 			if r.BytesPerConnGC != 0 {
 				extra += fmt.Sprintf(", RSS after GC %.1f KiB/conn", r.BytesPerConnGC/1024)
 			}

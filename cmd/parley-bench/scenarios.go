@@ -168,7 +168,7 @@ func drain(ctx context.Context, rooms roomSet, all []*client) {
 					return len(want) == 0
 				}
 				for s := range want {
-					if _, ok := rl.seqs[s]; !ok {
+					if !rl.has(s) {
 						return false
 					}
 				}
@@ -199,7 +199,7 @@ func tally(r *Report, rooms roomSet, all []*client, sent int64, errs *errorList)
 					r.Lost++
 					continue
 				}
-				if _, ok := rl.seqs[s]; ok {
+				if rl.has(s) {
 					r.Deliveries++
 				} else {
 					r.Lost++

@@ -251,3 +251,21 @@ func goMetrics(base string) (heapInuse, stackInuse, goroutines float64, ok bool)
 	}
 	return heapInuse, stackInuse, goroutines, found == 3
 }
+
+// gcCount answers how many garbage collections the server has finished.
+func gcCount(base string) (int64, bool) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, false
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "go_gc_duration_seconds_count "); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
