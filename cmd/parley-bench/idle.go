@@ -43,9 +43,10 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 	after := readProc(e.serverPID())
 	if before.read && o.steady > 0 {
 		// What the connect burst left behind (its garbage, the pages the heap grew
-		// to) goes at the server's next collection, which the runtime makes at least
-		// every two minutes even with nothing to do: the RSS a little after it is
-		// what the idle connections cost for as long as they stay.
+		// to) goes at the server's next collection (the runtime makes one at least
+		// every two minutes, parley-server's -mem-trim every 30 s when it has memory
+		// to give back): the RSS after it is what the idle connections cost for as
+		// long as they stay.
 		if rss, waited, ok := steadyRSS(ctx, e, o.steady); ok {
 			r.BytesPerConnIdle = float64(rss-before.rss) / float64(len(cs))
 			r.SteadyWaitSecs = waited.Seconds()
@@ -82,8 +83,10 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 }
 
 // steadyRSS waits up to limit for the server to finish a garbage collection it
-// starts itself, then samples its RSS for a few seconds (the heartbeats go on) and
-// answers the largest sample and how long the collection took to come.
+// starts itself, then samples its RSS every second for steadySamples seconds while
+// the heartbeats go on, and answers the largest sample and how long the collection
+// took to come. After a collection the RSS climbs again as garbage piles up until
+// the next one: the largest sample is the top of that saw.
 func steadyRSS(ctx context.Context, e *env, limit time.Duration) (int64, time.Duration, bool) {
 	n0, ok := gcCount(e.base)
 	if !ok {
@@ -100,13 +103,15 @@ func steadyRSS(ctx context.Context, e *env, limit time.Duration) (int64, time.Du
 		settle(ctx, time.Second)
 	}
 	waited := time.Since(start)
-	settle(ctx, 10*time.Second) // the scavenger returns what the collection freed, at its own pace
 	var top int64
-	for range 5 {
+	for range steadySamples {
+		settle(ctx, time.Second)
 		if p := readProc(e.serverPID()); p.read && p.rss > top {
 			top = p.rss
 		}
-		settle(ctx, time.Second)
 	}
 	return top, waited, top > 0
 }
+
+// steadySamples is how many seconds steadyRSS samples.
+const steadySamples = 30

@@ -95,7 +95,7 @@ func writeTable(w io.Writer, reports []Report) {
 			extra = fmt.Sprintf("%d conns, RSS %.1f KiB/conn (heap %.1f, stacks %.1f), %.2f goroutines/conn",
 				r.Connections, r.BytesPerConn/1024, r.HeapPerConn/1024, r.StackPerConn/1024, r.GoroutinesPerConn)
 			if r.BytesPerConnIdle != 0 {
-				extra += fmt.Sprintf("; steady %.1f KiB/conn (after the server's next GC, %.0f s later)", r.BytesPerConnIdle/1024, r.SteadyWaitSecs)
+				extra += fmt.Sprintf("; steady %.1f KiB/conn (largest RSS of the %d s after the server's next GC, %.0f s later)", r.BytesPerConnIdle/1024, steadySamples, r.SteadyWaitSecs)
 			}
 			if r.BytesPerConnGC != 0 {
 				extra += fmt.Sprintf(", RSS after GC %.1f KiB/conn", r.BytesPerConnGC/1024)

@@ -133,8 +133,8 @@ func runSummary(args []string, w io.Writer) error {
 		if steady > 0 {
 			// The connect burst's garbage is gone at the server's next collection:
 			// the steady figure is what the connections cost while they stay.
-			text = fmt.Sprintf("steady %.1f KiB/conn (largest RSS sample after the server's own next GC, %.0f s later); ",
-				steady, med(rs, func(r Report) float64 { return r.SteadyWaitSecs })) + text
+			text = fmt.Sprintf("steady %.1f KiB/conn (largest RSS of the %d s after the server's own next GC, %.0f s later); ",
+				steady, steadySamples, med(rs, func(r Report) float64 { return r.SteadyWaitSecs })) + text
 			met = steady <= 20
 		}
 		row(fmt.Sprintf("idle: %d connections", rs[0].Connections), "server RSS ≤ 20 KiB per connection", text, met, loads(rs))
