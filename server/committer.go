@@ -12,13 +12,13 @@ import (
 )
 
 // defaultBatch bounds one group commit unless configured.
-const defaultBatch = 500
+const defaultBatch = 1000
 
 // errStopped answers work submitted after the committer stopped.
 var errStopped = errors.New("server is shutting down")
 
-// sendJob is a message waiting to be stored; done runs on the committer goroutine
-// after the commit and must not block.
+// sendJob is a message waiting to be stored; done runs on the committer's completer
+// goroutine after the commit, in commit order, and must not block.
 type sendJob struct {
 	msg  NewMessage
 	done func(StoredMessage)
@@ -31,31 +31,63 @@ type markJob struct {
 }
 
 // committer is the group commit: a single goroutine drains the pending sends and
-// marks and writes all that are waiting in one transaction, then completes them in
-// order. Concurrent senders therefore share one fsync.
+// marks and writes all that are waiting in one transaction; a second goroutine
+// completes them (acks, fan-out) in order while the first writes the next batch.
+// Concurrent senders therefore share one fsync, and under load the writing goroutine,
+// the one thing that cannot run on two cores, does nothing but write.
 type committer struct {
-	store   Store
-	jobs    chan any
-	stop    chan struct{}
-	stopped chan struct{}
-	once    sync.Once
-	onBatch func(n int)
-	log     *slog.Logger
-	batch   int
+	store       Store
+	jobs        chan any
+	completions chan []func() // each batch's done calls, in commit order
+	completed   chan struct{} // closed when the completer has run them all
+	stop        chan struct{}
+	stopped     chan struct{}
+	once        sync.Once
+	onBatch     func(n int)
+	log         *slog.Logger
+	batch       int
 }
 
 func newCommitter(store Store, batch int, log *slog.Logger, onBatch func(int)) *committer {
 	c := &committer{
-		store:   store,
-		log:     log,
-		batch:   batch,
-		jobs:    make(chan any, 4*defaultBatch),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
-		onBatch: onBatch,
+		store:       store,
+		log:         log,
+		batch:       batch,
+		jobs:        make(chan any, 4*defaultBatch),
+		completions: make(chan []func(), 2),
+		completed:   make(chan struct{}),
+		stop:        make(chan struct{}),
+		stopped:     make(chan struct{}),
+		onBatch:     onBatch,
 	}
+	go c.complete()
 	go c.run()
 	return c
+}
+
+// complete runs each committed batch's done calls, in order.
+func (c *committer) complete() {
+	defer close(c.completed)
+	for calls := range c.completions {
+		for i := 0; i < len(calls); {
+			i = c.callFrom(calls, i)
+		}
+	}
+}
+
+// callFrom runs calls from i on and answers where to go on: after a call that
+// panicked (its client then misses one answer and resends by id), the rest still run.
+func (c *committer) callFrom(calls []func(), i int) (next int) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("commit completion panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			next = i + 1
+		}
+	}()
+	for ; i < len(calls); i++ {
+		calls[i]()
+	}
+	return i
 }
 
 // submit queues a job, waiting while the queue is full.
@@ -82,7 +114,11 @@ func (c *committer) close() {
 }
 
 func (c *committer) run() {
-	defer close(c.stopped)
+	defer func() {
+		close(c.completions)
+		<-c.completed
+		close(c.stopped)
+	}()
 	for {
 		select {
 		case job := <-c.jobs:
@@ -115,11 +151,16 @@ func (c *committer) drain(first any) []any {
 }
 
 func (c *committer) commit(batch []any) {
-	// Last resort: a panic loses this batch's answers (the clients resend by id), not
-	// the server.
+	var calls []func()
 	defer func() {
+		// Last resort: a panic loses this batch's answers (the clients resend by
+		// id), not the server.
 		if r := recover(); r != nil {
 			c.log.Error("committer panic", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			return
+		}
+		if len(calls) > 0 {
+			c.completions <- calls
 		}
 	}()
 	var sends []*sendJob
@@ -143,22 +184,24 @@ func (c *committer) commit(batch []any) {
 		}
 		res, err := c.store.AppendMessages(ctx, msgs)
 		for i, j := range sends {
+			r := StoredMessage{}
 			if err != nil {
 				// The failed message keeps its id so that the sender's error frame names it.
-				j.done(StoredMessage{Message: model.Message{ID: j.msg.ID, RoomID: j.msg.RoomID}, Err: err})
-				continue
+				r = StoredMessage{Message: model.Message{ID: j.msg.ID, RoomID: j.msg.RoomID}, Err: err}
+			} else {
+				r = res[i]
 			}
-			j.done(res[i])
+			calls = append(calls, func() { j.done(r) })
 		}
 	}
 	if len(marks) > 0 {
-		c.commitMarks(ctx, marks)
+		calls = c.commitMarks(ctx, marks, calls)
 	}
 }
 
-// commitMarks merges the marks of one member and room (the highest wins) and stores
-// them in one transaction.
-func (c *committer) commitMarks(ctx context.Context, jobs []*markJob) {
+// commitMarks merges the marks of one member and room (the highest wins), stores
+// them in one transaction and appends the jobs' done calls to calls.
+func (c *committer) commitMarks(ctx context.Context, jobs []*markJob, calls []func()) []func() {
 	type key struct{ room, user string }
 	idx := make(map[key]int)
 	var merged []Mark
@@ -180,12 +223,14 @@ func (c *committer) commitMarks(ctx context.Context, jobs []*markJob) {
 	res, err := c.store.SetMarks(ctx, merged)
 	for _, j := range jobs {
 		if err != nil {
-			j.done(Mark{}, false, err)
+			calls = append(calls, func() { j.done(Mark{}, false, err) })
 			continue
 		}
 		k := key{j.mark.RoomID, j.mark.UserID}
 		r := res[idx[k]]
 		// Report a move once per member and room: to the batch's last job for them.
-		j.done(r.Mark, r.Moved && last[k] == j, nil)
+		moved := r.Moved && last[k] == j
+		calls = append(calls, func() { j.done(r.Mark, moved, nil) })
 	}
+	return calls
 }

@@ -55,7 +55,7 @@ type Config struct {
 	// minute has passed) with 1008; default 200.
 	RefusedLimit int
 	// CommitBatch is the most messages and receipts written in one group commit;
-	// default 500. 1 turns group commit off (a baseline for benchmarks).
+	// default 1000. 1 turns group commit off (a baseline for benchmarks).
 	CommitBatch int
 	// BcryptCost is the password hashing cost; default bcrypt.DefaultCost. Tests lower it.
 	BcryptCost int
