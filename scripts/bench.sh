@@ -3,7 +3,7 @@
 # runs fanout, rooms and acks RUNS times and idle and storm HEAVY_RUNS times (each
 # bounded in time, on loopback, against a fresh server per run), the Go benchmarks of the hot paths and of the client (storage, net,
 # ui when it has them), draws the fan-out plot and rewrites the results section of
-# docs/benchmarks.md between its markers. Not run by CI: it takes about 12 minutes on a quiet machine.
+# docs/benchmarks.md between its markers. Not run by CI: it takes about 15 minutes on a quiet machine.
 #
 #   scripts/bench.sh              # everything: RUNS=3, HEAVY_RUNS=1
 #   RUNS=1 QUICK=1 scripts/bench.sh   # one short run each, smaller scales (a smoke run)
