@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"sync"
 	"time"
 
@@ -426,74 +425,35 @@ func (h *hub) leaveLocked(u *userState) {
 // deliver is the broker's subscriber: it queues an event to the sessions it names.
 // A session whose queue is full is closed as a slow consumer; nobody waits for it.
 func (h *hub) deliver(ev Event) {
-	// The sessions are collected under the lock and written to after it: a delivery
-	// may write to the sockets itself (session.deliver), which must not hold up
-	// connects and disconnects.
-	targets := h.targets(ev)
-	// A big room's writes are shared among the cores: one part here, the others on a
-	// goroutine each; deliver returns when all are done, so that the next event of
-	// the room cannot overtake this one on any connection.
-	parts := 1
-	if len(targets) >= fanoutSplit {
-		parts = min(runtime.GOMAXPROCS(0), len(targets)/(fanoutSplit/2))
-	}
-	if parts <= 1 {
-		for _, s := range targets {
-			s.deliver(ev.Type, ev.Data)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	size := (len(targets) + parts - 1) / parts
-	for start := size; start < len(targets); start += size {
-		part := targets[start:min(start+size, len(targets))]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, s := range part {
-				s.deliver(ev.Type, ev.Data)
-			}
-		}()
-	}
-	for _, s := range targets[:size] {
-		s.deliver(ev.Type, ev.Data)
-	}
-	wg.Wait()
-}
-
-// fanoutSplit is the fan-out size from which deliver shares the writes among cores.
-const fanoutSplit = 128
-
-// targets answers the sessions an event goes to.
-func (h *hub) targets(ev Event) []*session {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	var out []*session
-	add := func(userID string) {
-		if userID == ev.Except {
-			return
-		}
-		if u, ok := h.users[userID]; ok {
-			for s := range u.sessions {
-				out = append(out, s)
-			}
-		}
-	}
 	if ev.RoomID != "" {
 		rs, ok := h.rooms[ev.RoomID]
 		if !ok {
-			return nil
+			return
 		}
-		out = make([]*session, 0, len(rs.members))
 		for m := range rs.members {
-			add(m)
+			if m == ev.Except {
+				continue
+			}
+			if u, ok := h.users[m]; ok {
+				for s := range u.sessions {
+					s.push(ev.Type, ev.Data)
+				}
+			}
 		}
-		return out
+		return
 	}
 	for _, id := range ev.UserIDs {
-		add(id)
+		if id == ev.Except {
+			continue
+		}
+		if u, ok := h.users[id]; ok {
+			for s := range u.sessions {
+				s.push(ev.Type, ev.Data)
+			}
+		}
 	}
-	return out
 }
 
 // publish hands an event to the broker, logging a failure.

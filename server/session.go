@@ -353,19 +353,8 @@ func (s *session) writeLoop() {
 		s.qmu.Lock()
 		if len(s.queue) == 0 || s.ended {
 			s.flushing = false
-			ended := s.ended
 			s.qmu.Unlock()
-			var err error
-			if !ended && s.wire.hasPending() {
-				// The rest of a frame that deliver's attempt could not finish (when the
-				// session ended, its close sends it).
-				err = s.flushPending()
-			}
 			s.writeMu.Unlock()
-			if err != nil {
-				s.close(websocket.StatusGoingAway, "write failed", false)
-				_ = s.conn.CloseNow()
-			}
 			return
 		}
 		batch := s.queue
@@ -394,60 +383,6 @@ func (s *session) writeLoop() {
 			s.spare = batch[:0]
 		}
 		s.qmu.Unlock()
-	}
-}
-
-// flushPending writes, blocking, what a non-blocking attempt left; the caller holds
-// writeMu. The keepalive's watchdog ends it if it hangs.
-func (s *session) flushPending() error {
-	s.writing.Store(time.Now().UnixNano())
-	defer s.writing.Store(0)
-	return s.wire.flushPending()
-}
-
-// deliver is push for a fan-out frame. When nothing waits for this connection and no
-// write is under way, the caller writes the frame itself with one non-blocking attempt
-// (corkConn.tryFrame), which costs no goroutine: a fan-out to a thousand members is a
-// thousand system calls, not a thousand goroutines. What the socket does not take at
-// once, a writer goroutine sends; a frame that cannot be tried is queued as push does.
-// Presence frames are always queued: they wait for company (enqueueLocked).
-func (s *session) deliver(typ string, data []byte) {
-	if s.wire.raw == nil || typ == model.TypeUserJoined || typ == model.TypeUserLeft {
-		s.push(typ, data)
-		return
-	}
-	s.qmu.Lock()
-	if s.ended || s.flushing || len(s.queue) > 0 || !s.writeMu.TryLock() {
-		s.qmu.Unlock()
-		s.push(typ, data)
-		return
-	}
-	s.flushing = true // pushes meanwhile queue behind this frame and start no writer
-	s.qmu.Unlock()
-	took, rest, err := s.wire.tryFrame(data)
-	if took && err == nil {
-		s.lastWrite.Store(time.Now().UnixNano())
-	}
-	s.writeMu.Unlock()
-	s.qmu.Lock()
-	s.flushing = false
-	switch {
-	case err != nil:
-	case !took:
-		if !s.ended {
-			s.enqueueLocked(outFrame{typ, data})
-		}
-	case (rest || len(s.queue) > 0) && !s.ended:
-		s.startWriterLocked()
-	}
-	s.qmu.Unlock()
-	if err != nil {
-		s.close(websocket.StatusGoingAway, "write failed", false)
-		_ = s.conn.CloseNow()
-		return
-	}
-	if took {
-		s.srv.metrics.frameOut(typ)
 	}
 }
 

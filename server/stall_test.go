@@ -16,8 +16,7 @@ import (
 )
 
 // TestStalledReaderGetsWholeFrames: a member that stops reading while a room is busy
-// fills its socket, so the fan-out's non-blocking attempts write part of a frame and
-// leave the rest to a writer goroutine. When it reads again it gets every message,
+// fills its socket and its writer blocks. When it reads again it gets every message,
 // whole and in order, and the member that kept reading got them all meanwhile.
 func TestStalledReaderGetsWholeFrames(t *testing.T) {
 	cfg := testConfig()
@@ -39,7 +38,6 @@ func TestStalledReaderGetsWholeFrames(t *testing.T) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(1 << 20)
 
-	_, partial0 := server.FrameAttempts()
 	// About 12 MiB of fan-out: more than loopback's socket buffers hold.
 	const n = 3000 // a multiple of 100: the last send is acked in the loop
 	content := strings.Repeat("abcdefghij", model.MaxContentRunes/10)
@@ -60,9 +58,6 @@ func TestStalledReaderGetsWholeFrames(t *testing.T) {
 		}
 		last = f.Seq
 		got++
-	}
-	if _, partial := server.FrameAttempts(); partial == partial0 {
-		t.Log("no partial write happened: the socket buffers took everything (the test still checks delivery)")
 	}
 
 	// The stalled member reads now: its hello, then every message whole and in order.
@@ -88,8 +83,5 @@ func TestStalledReaderGetsWholeFrames(t *testing.T) {
 		}
 		last = f.Seq
 		seen++
-	}
-	if whole, partial := server.FrameAttempts(); whole == 0 {
-		t.Fatalf("no frame went by the non-blocking attempt (whole %d, partial %d)", whole, partial)
 	}
 }
