@@ -220,52 +220,39 @@ func loadAverage() float64 {
 
 // goMetrics reads a few of the Go runtime's figures from the server's /metrics.
 func goMetrics(base string) (heapInuse, stackInuse, goroutines float64, ok bool) {
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		return 0, 0, 0, false
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	found := 0
-	for sc.Scan() {
-		name, val, okc := strings.Cut(sc.Text(), " ")
-		if !okc {
-			continue
-		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "go_memstats_heap_inuse_bytes":
-			heapInuse = v
-			found++
-		case "go_memstats_stack_inuse_bytes":
-			stackInuse = v
-			found++
-		case "go_goroutines":
-			goroutines = v
-			found++
-		}
-	}
-	return heapInuse, stackInuse, goroutines, found == 3
+	m, ok := scrapeMetrics(base, "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_goroutines")
+	return m["go_memstats_heap_inuse_bytes"], m["go_memstats_stack_inuse_bytes"], m["go_goroutines"], ok
 }
 
 // gcCount answers how many garbage collections the server has finished.
 func gcCount(base string) (int64, bool) {
+	m, ok := scrapeMetrics(base, "go_gc_duration_seconds_count")
+	return int64(m["go_gc_duration_seconds_count"]), ok
+}
+
+// scrapeMetrics reads the named unlabelled series from the server's /metrics, and
+// answers whether it found them all.
+func scrapeMetrics(base string, names ...string) (map[string]float64, bool) {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
 	defer resp.Body.Close()
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	out := make(map[string]float64, len(names))
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_gc_duration_seconds_count "); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-			return n, err == nil
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !want[name] {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			out[name] = v
 		}
 	}
-	return 0, false
+	return out, len(out) == len(names)
 }

@@ -40,15 +40,20 @@ func trimMemory(ctx context.Context, every time.Duration, log *slog.Logger) {
 // trimOnce returns the free heap to the system when it is at least threshold bytes,
 // and answers how much was free and whether it trimmed.
 func trimOnce(threshold uint64) (uint64, bool) {
+	free, ok := heapFreeBytes()
+	if !ok || free < threshold {
+		return free, false
+	}
+	debug.FreeOSMemory()
+	return free, true
+}
+
+// heapFreeBytes answers the runtime's free heap not yet returned to the system.
+func heapFreeBytes() (uint64, bool) {
 	s := []metrics.Sample{{Name: heapFree}}
 	metrics.Read(s)
 	if s[0].Value.Kind() != metrics.KindUint64 {
 		return 0, false
 	}
-	free := s[0].Value.Uint64()
-	if free < threshold {
-		return free, false
-	}
-	debug.FreeOSMemory()
-	return free, true
+	return s[0].Value.Uint64(), true
 }
