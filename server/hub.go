@@ -63,6 +63,8 @@ type hub struct {
 	presenceChanged bool // someone came or left since the presence file was written; under mu
 
 	unsubscribe func()
+
+	fan fanout // deliver's queue and its goroutine (fanout.go)
 }
 
 func newHub(cfg Config, store Store, broker Broker, m *metrics) *hub {
@@ -79,6 +81,7 @@ func newHub(cfg Config, store Store, broker Broker, m *metrics) *hub {
 // answers the registered ones.
 func (h *hub) close() []*session {
 	h.unsubscribe()
+	h.fan.wg.Wait() // the last events are written or queued
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
@@ -420,40 +423,6 @@ func (h *hub) leaveLocked(u *userState) {
 	u.online = false
 	h.presenceChanged = true
 	h.sendSharersLocked(u, model.TypeUserLeft, encode(model.PresenceFrame{Type: model.TypeUserLeft, UserID: u.id, DisplayName: u.name}))
-}
-
-// deliver is the broker's subscriber: it queues an event to the sessions it names.
-// A session whose queue is full is closed as a slow consumer; nobody waits for it.
-func (h *hub) deliver(ev Event) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if ev.RoomID != "" {
-		rs, ok := h.rooms[ev.RoomID]
-		if !ok {
-			return
-		}
-		for m := range rs.members {
-			if m == ev.Except {
-				continue
-			}
-			if u, ok := h.users[m]; ok {
-				for s := range u.sessions {
-					s.push(ev.Type, ev.Data)
-				}
-			}
-		}
-		return
-	}
-	for _, id := range ev.UserIDs {
-		if id == ev.Except {
-			continue
-		}
-		if u, ok := h.users[id]; ok {
-			for s := range u.sessions {
-				s.push(ev.Type, ev.Data)
-			}
-		}
-	}
 }
 
 // publish hands an event to the broker, logging a failure.

@@ -132,16 +132,30 @@ func (s *session) flushLazy() {
 // by reconnecting and syncing.
 func (s *session) push(typ string, data []byte) {
 	s.qmu.Lock()
-	if s.ended {
-		s.qmu.Unlock()
-		return
-	}
-	if len(s.queue) < s.srv.cfg.SendQueue {
-		s.enqueueLocked(outFrame{typ, data})
-		s.qmu.Unlock()
-		return
-	}
+	full := s.pushLocked(outFrame{typ, data})
 	s.qmu.Unlock()
+	if full {
+		s.closeSlow()
+	}
+}
+
+// pushLocked queues frames for push; the caller holds qmu. It answers true when the
+// queue is full: the caller then calls closeSlow, without qmu.
+func (s *session) pushLocked(frames ...outFrame) (full bool) {
+	for _, f := range frames {
+		if s.ended {
+			return false
+		}
+		if len(s.queue) >= s.srv.cfg.SendQueue {
+			return true
+		}
+		s.enqueueLocked(f)
+	}
+	return false
+}
+
+// closeSlow closes a session that cannot keep up with its frames.
+func (s *session) closeSlow() {
 	if s.close(websocket.StatusPolicyViolation, "slow consumer", false) {
 		s.srv.metrics.slowClosed.Inc()
 		// Let a write that is stuck on a full socket give up now; a writer that
@@ -353,8 +367,19 @@ func (s *session) writeLoop() {
 		s.qmu.Lock()
 		if len(s.queue) == 0 || s.ended {
 			s.flushing = false
+			ended := s.ended
 			s.qmu.Unlock()
+			var err error
+			if !ended && s.wire.hasPending() {
+				// The rest of what a fan-out's attempt could not finish (when the
+				// session ended, its close frame sends it first).
+				err = s.flushPending()
+			}
 			s.writeMu.Unlock()
+			if err != nil {
+				s.close(websocket.StatusGoingAway, "write failed", false)
+				_ = s.conn.CloseNow()
+			}
 			return
 		}
 		batch := s.queue
@@ -383,6 +408,65 @@ func (s *session) writeLoop() {
 			s.spare = batch[:0]
 		}
 		s.qmu.Unlock()
+	}
+}
+
+// flushPending writes, blocking, what a non-blocking attempt left; the caller holds
+// writeMu. The keepalive's watchdog ends it if it hangs.
+func (s *session) flushPending() error {
+	s.writing.Store(time.Now().UnixNano())
+	defer s.writing.Store(0)
+	return s.wire.flushPending()
+}
+
+// tryDeliver sends a fan-out pass's frames for this connection. When nothing waits
+// for it and no write is under way, the caller writes them itself, all in one
+// non-blocking system call (corkConn.tryFrames), which costs no goroutine: a fan-out
+// to a thousand members is a thousand system calls and no goroutines. What the socket
+// does not take at once, a writer goroutine sends; frames that cannot be tried are
+// queued as push does.
+func (s *session) tryDeliver(frames []outFrame) {
+	s.qmu.Lock()
+	if s.wire.raw == nil || s.ended || s.flushing || len(s.queue) > 0 || !s.writeMu.TryLock() {
+		full := s.pushLocked(frames...)
+		s.qmu.Unlock()
+		if full {
+			s.closeSlow()
+		}
+		return
+	}
+	s.flushing = true // pushes meanwhile queue behind these frames and start no writer
+	s.qmu.Unlock()
+	took, rest, err := s.wire.tryFrames(frames)
+	if took && err == nil {
+		s.lastWrite.Store(time.Now().UnixNano())
+	}
+	s.writeMu.Unlock()
+	s.qmu.Lock()
+	s.flushing = false
+	full := false
+	switch {
+	case !took:
+		full = s.pushLocked(frames...)
+	case err == nil && (rest || len(s.queue) > 0) && !s.ended:
+		s.startWriterLocked()
+	}
+	s.qmu.Unlock()
+	if full {
+		s.closeSlow()
+	}
+	if !took {
+		return
+	}
+	if err != nil {
+		s.close(websocket.StatusGoingAway, "write failed", false)
+		_ = s.conn.CloseNow()
+		return
+	}
+	if took {
+		for _, f := range frames {
+			s.srv.metrics.frameOut(f.typ)
+		}
 	}
 }
 
