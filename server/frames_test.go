@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -389,6 +390,43 @@ func TestServerPingDropsSilentClient(t *testing.T) {
 	live.Send(t, model.TypeFrame{Type: model.TypePing})
 	if f := live.WaitType(t, model.TypePong); f.Type != model.TypePong {
 		t.Fatal(f)
+	}
+}
+
+// TestHeartbeatingClientNotPinged: a client that sends its heartbeats shows it is
+// alive, so the server does not ping it. The client here never reads, so a server
+// ping would go unanswered and close it after PingTimeout; it is still open after
+// five times that, and its pongs are all there when it reads.
+func TestHeartbeatingClientNotPinged(t *testing.T) {
+	cfg := testConfig()
+	cfg.PingInterval, cfg.PingTimeout = 50*time.Millisecond, 200*time.Millisecond
+	in := servertest.Start(t, cfg)
+	a := in.Register(t, "alice", password)
+	conn, _, err := websocket.Dial(t.Context(), in.WSURL+"?token="+a.AccessToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	const beats = 20
+	for range beats {
+		if err := conn.Write(t.Context(), websocket.MessageText, []byte(`{"type":"ping"}`)); err != nil {
+			t.Fatalf("heartbeat: %v", err)
+		}
+		time.Sleep(cfg.PingTimeout / 4) // the client's heartbeat period, short for the test
+	}
+	pongs := 0
+	for pongs < beats {
+		_, b, err := conn.Read(t.Context())
+		if err != nil {
+			t.Fatalf("after %d pongs: %v (the server pinged a client that keeps its heartbeat)", pongs, err)
+		}
+		var f model.Frame
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Type == model.TypePong {
+			pongs++
+		}
 	}
 }
 

@@ -27,16 +27,21 @@ const (
 	presenceDelay = time.Second
 )
 
+// heartbeatGrace is how long past its heartbeat a silent client waits for a server
+// ping: as long as a client waits for the answer to its own ping.
+const heartbeatGrace = 10 * time.Second
+
 // outFrame is an encoded frame waiting in a session's queue.
 type outFrame struct {
 	typ  string
 	data []byte
 }
 
-// session is one WebSocket connection. The HTTP handler's goroutine reads; a writer
+// session is one WebSocket connection. A goroutine of its own reads; a writer
 // goroutine exists only while frames wait, and writes all that wait in one system
-// call; a timer (no goroutine) pings and watches for stuck writes. An idle connection
-// therefore costs one goroutine and a few small buffers.
+// call (a fan-out pass writes to an idle connection itself: tryDeliver); a timer (no
+// goroutine) pings, watches for stuck writes and ends the connection when its token
+// expires. An idle connection therefore costs one goroutine and a few small buffers.
 type session struct {
 	srv         *Server
 	conn        *websocket.Conn
@@ -68,7 +73,10 @@ type session struct {
 	// frames come faster than lingerBusy.
 	lastWrite atomic.Int64
 	lastPing  time.Time // keepalive timer only
-	alive     *time.Timer
+	// lastRecv is when the client's last frame came (Unix ns): a client that talks
+	// is alive, and the keepalive pings only one that has been silent.
+	lastRecv atomic.Int64
+	alive    *time.Timer
 
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
@@ -267,13 +275,8 @@ func (s *session) run() {
 
 	s.qmu.Lock()
 	s.lastPing = time.Now()
-	s.alive = time.AfterFunc(s.keepaliveEvery(), s.keepalive)
+	s.alive = time.AfterFunc(s.nextAlive(), s.keepalive)
 	s.qmu.Unlock()
-
-	expiry := time.AfterFunc(s.tokenExp.Sub(s.srv.cfg.Now()), func() {
-		s.close(model.CloseTokenExpired, "token expired", false)
-	})
-	defer expiry.Stop()
 
 	readErr := s.serve()
 	s.close(websocket.StatusNormalClosure, "", false)
@@ -338,6 +341,7 @@ func (s *session) serve() (err error) {
 		if err != nil {
 			return err
 		}
+		s.lastRecv.Store(time.Now().UnixNano())
 		select {
 		case <-s.done:
 			return nil
@@ -367,6 +371,9 @@ func (s *session) writeLoop() {
 		s.qmu.Lock()
 		if len(s.queue) == 0 || s.ended {
 			s.flushing = false
+			// An idle connection keeps no arrays: most connections are idle most of
+			// the time, and a busy one keeps its writer (and its arrays) running.
+			s.queue, s.spare = nil, nil
 			ended := s.ended
 			s.qmu.Unlock()
 			var err error
@@ -498,12 +505,23 @@ func (s *session) keepaliveEvery() time.Duration {
 	return min(cfg.PingInterval, cfg.WriteTimeout/2)
 }
 
-// keepalive runs on the session's timer: it pings the client every PingInterval and
-// drops it when a ping is not answered within PingTimeout or a write hangs longer
-// than WriteTimeout.
+// nextAlive is when the keepalive timer fires next: keepaliveEvery from now, or when
+// the access token expires if that is sooner.
+func (s *session) nextAlive() time.Duration {
+	return max(0, min(s.keepaliveEvery(), s.tokenExp.Sub(s.srv.cfg.Now())))
+}
+
+// keepalive runs on the session's timer (the one timer an idle connection has): it
+// closes the connection when its access token expires (4001), pings the client every
+// PingInterval and drops it when a ping is not answered within PingTimeout or a
+// write hangs longer than WriteTimeout.
 func (s *session) keepalive() {
 	defer s.recoverPanic("keepalive")
 	cfg := s.srv.cfg
+	if !cfg.Now().Before(s.tokenExp) {
+		s.close(model.CloseTokenExpired, "token expired", false)
+		return
+	}
 	now := time.Now()
 	if started := s.writing.Load(); started != 0 && now.Sub(time.Unix(0, started)) > cfg.WriteTimeout {
 		s.close(websocket.StatusGoingAway, "write timeout", false)
@@ -515,7 +533,14 @@ func (s *session) keepalive() {
 	if s.ended {
 		return
 	}
-	s.alive.Reset(s.keepaliveEvery())
+	s.alive.Reset(s.nextAlive())
+	// A client that keeps its heartbeat (a frame at least every HeartbeatSeconds)
+	// shows it is alive: pinging it as well would only cost both sides. A ping goes,
+	// every PingInterval, to a client that has missed its heartbeat and the 10 s it
+	// gives the answer, or has never sent one.
+	if r := s.lastRecv.Load(); r != 0 && now.Sub(time.Unix(0, r)) < time.Duration(cfg.HeartbeatSeconds)*time.Second+heartbeatGrace {
+		return
+	}
 	if now.Sub(s.lastPing) < cfg.PingInterval || s.pinging.Load() {
 		return
 	}
