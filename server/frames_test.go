@@ -473,3 +473,34 @@ func TestShutdownClosesWith1001(t *testing.T) {
 		t.Fatalf("close %d, want 1001", st)
 	}
 }
+
+// TestFrameSizesAroundTheSmallBuffer: the reader keeps frames of up to 16 bytes in a
+// buffer of the session's own and reads bigger ones into a buffer each; frames on
+// either side of that size are answered alike, in order, and a message sent right
+// after them arrives whole.
+func TestFrameSizesAroundTheSmallBuffer(t *testing.T) {
+	in := servertest.Start(t, testConfig())
+	alice := connect(t, in, "alice")
+	for _, raw := range []string{
+		`{"type":"ping"}`,   // 15 bytes: the heartbeat
+		`{"type":"ping"} `,  // 16
+		`{"type":"ping"}  `, // 17
+		" \n" + `{"type":"ping"}` + strings.Repeat(" ", 600), // more than the first buffer
+	} {
+		alice.c.SendRaw(t, []byte(raw))
+		if f := alice.c.Next(t); f.Type != model.TypePong {
+			t.Fatalf("%d bytes: %s, want pong", len(raw), f.Type)
+		}
+	}
+	for _, raw := range []string{`{"type":"x"}`, `{"type":"xyz1"}`, `{"type":"wxyz1"}`, `{}`} {
+		alice.c.SendRaw(t, []byte(raw))
+		if f := alice.c.Next(t); f.Type != model.TypeError || f.Code != model.CodeInvalid {
+			t.Fatalf("%q: %s %s, want error invalid", raw, f.Type, f.Code)
+		}
+	}
+	content := strings.Repeat("é", 300)
+	id := alice.send(t, server.GeneralRoomID, content)
+	if f := alice.c.WaitType(t, model.TypeMessage); f.ID != id || f.Content != content {
+		t.Fatalf("message %q with %d bytes, want %q with %d", f.ID, len(f.Content), id, len(content))
+	}
+}

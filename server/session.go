@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,7 @@ type session struct {
 	// lastRecv is when the client's last frame came (Unix ns): a client that talks
 	// is alive, and the keepalive pings only one that has been silent.
 	lastRecv atomic.Int64
+	small    [16]byte // the reader's buffer for small frames (readFrame)
 	alive    *time.Timer
 
 	closeOnce   sync.Once
@@ -337,7 +339,7 @@ func (s *session) serve() (err error) {
 		return nil
 	}
 	for {
-		typ, data, err := s.conn.Read(context.Background())
+		typ, data, err := s.readFrame()
 		if err != nil {
 			return err
 		}
@@ -353,6 +355,38 @@ func (s *session) serve() (err error) {
 			continue
 		}
 		s.handle(data)
+	}
+}
+
+// readFrame reads the next message. One that fits in the session's small buffer
+// (a heartbeat: every idle client's only frame) is read without an allocation, and
+// the answer is only good until the next read; a bigger one gets a buffer of its own.
+func (s *session) readFrame() (websocket.MessageType, []byte, error) {
+	typ, r, err := s.conn.Reader(context.Background())
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := io.ReadFull(r, s.small[:])
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return typ, s.small[:n], nil
+	case err != nil:
+		return 0, nil, err
+	}
+	buf := make([]byte, n, 512)
+	copy(buf, s.small[:n])
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		k, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+k]
+		if err == io.EOF {
+			return typ, buf, nil
+		}
+		if err != nil {
+			return 0, nil, err
+		}
 	}
 }
 
@@ -501,7 +535,7 @@ func (s *session) writeBatch(batch []outFrame) error {
 
 // keepaliveEvery is how often the keepalive timer fires.
 func (s *session) keepaliveEvery() time.Duration {
-	cfg := s.srv.cfg
+	cfg := &s.srv.cfg
 	return min(cfg.PingInterval, cfg.WriteTimeout/2)
 }
 
@@ -517,7 +551,7 @@ func (s *session) nextAlive() time.Duration {
 // write hangs longer than WriteTimeout.
 func (s *session) keepalive() {
 	defer s.recoverPanic("keepalive")
-	cfg := s.srv.cfg
+	cfg := &s.srv.cfg // a pointer: the ping goroutine below would make a copy escape, a heap allocation a tick
 	if !cfg.Now().Before(s.tokenExp) {
 		s.close(model.CloseTokenExpired, "token expired", false)
 		return
@@ -570,6 +604,7 @@ func (s *session) sendError(code, msg, id string) {
 }
 
 // handle acts on one client frame. Bad input answers an error frame and never closes.
+// data is good only during the call (readFrame reuses it).
 func (s *session) handle(data []byte) {
 	if bytes.Equal(data, pingFrame) {
 		// The heartbeat, every idle client's only frame: answered without a decode,
