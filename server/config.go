@@ -28,7 +28,7 @@ type Config struct {
 	AllowedOrigins []string
 
 	HeartbeatSeconds int           // told to clients in hello; default 30
-	PingInterval     time.Duration // server WebSocket pings; default 25s
+	PingInterval     time.Duration // how often a client silent past its heartbeat is pinged; default 25s
 	PingTimeout      time.Duration // drop a connection silent this long; default 60s
 
 	Logger *slog.Logger // default: discard
