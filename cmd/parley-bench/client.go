@@ -150,7 +150,7 @@ type client struct {
 	record bool // keep latencies (off during set-up)
 
 	mu        sync.Mutex
-	conn      *websocket.Conn
+	conn      wsConn
 	rooms     map[string]*roomLog
 	latencies []time.Duration
 	acks      []time.Duration
@@ -173,8 +173,19 @@ func newClient(auth model.AuthResponse, wsURL string) *client {
 	}
 }
 
+// wsConn is a client's WebSocket: coder/websocket's, or the raw one of
+// rawws_linux.go whose frames an epoll loop reads.
+type wsConn interface {
+	Write(ctx context.Context, typ websocket.MessageType, b []byte) error
+	Close(code websocket.StatusCode, reason string) error
+	CloseNow() error
+}
+
 // dial connects and starts the reader; it does not wait for hello.
 func (c *client) dial(ctx context.Context) error {
+	if rawAvailable {
+		return c.dialRaw(ctx)
+	}
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+c.auth.AccessToken)
 	conn, _, err := websocket.Dial(ctx, c.wsURL, &websocket.DialOptions{HTTPHeader: h, CompressionMode: websocket.CompressionDisabled})
@@ -232,6 +243,8 @@ var helloPrefix = []byte(`{"type":"hello"`)
 // skipPrefixes are frames the bench counts nowhere: decoding them would only cost.
 var skipPrefixes = [][]byte{[]byte(`{"type":"user_`), []byte(`{"type":"receipt"`), []byte(`{"type":"typing"`), []byte(`{"type":"stop_typing"`), []byte(`{"type":"pong"`)}
 
+// read reads a coder/websocket connection's frames until it ends (where the epoll
+// reader of rawws_linux.go is not used).
 func (c *client) read(conn *websocket.Conn, ended chan struct{}) {
 	defer close(ended)
 	defer c.signal()
@@ -245,57 +258,55 @@ func (c *client) read(conn *websocket.Conn, ended chan struct{}) {
 		if _, err := buf.ReadFrom(r); err != nil {
 			return
 		}
-		b := buf.Bytes()
-		now := time.Now()
-		skip := false
-		for _, p := range skipPrefixes {
-			if bytes.HasPrefix(b, p) {
-				skip = true
-				break
-			}
+		c.onFrame(buf.Bytes(), time.Now())
+	}
+}
+
+// onFrame records one server frame, received at now; b is good only during the call.
+func (c *client) onFrame(b []byte, now time.Time) {
+	for _, p := range skipPrefixes {
+		if bytes.HasPrefix(b, p) {
+			return
 		}
-		if skip {
-			continue
-		}
-		if bytes.HasPrefix(b, helloPrefix) {
-			// hello lists every online room-mate: with everyone in general it is
-			// large, and the bench needs only to know it came.
-			c.mu.Lock()
-			c.hellos++
-			c.mu.Unlock()
-			c.signal()
-			continue
-		}
-		var f inFrame
-		if err := decodeFrame(b, &f); err != nil {
-			c.mu.Lock()
-			c.errors = append(c.errors, "undecodable frame: "+err.Error())
-			c.mu.Unlock()
-			continue
-		}
+	}
+	if bytes.HasPrefix(b, helloPrefix) {
+		// hello lists every online room-mate: with everyone in general it is
+		// large, and the bench needs only to know it came.
 		c.mu.Lock()
-		switch f.Type {
-		case model.TypeHello:
-			c.hellos++
-		case model.TypeMessage:
-			c.message(&f, now)
-		case model.TypeAck:
-			if t, ok := c.pending[f.ID]; ok {
-				delete(c.pending, f.ID)
-				if c.record {
-					c.acks = append(c.acks, now.Sub(t))
-				}
-				c.ackedSeq[f.RoomID] = append(c.ackedSeq[f.RoomID], f.Seq)
-			}
-		case model.TypeSynced:
-			c.synced[f.RoomID] = model.Frame{Type: f.Type, RoomID: f.RoomID, Seq: f.Seq, More: f.More}
-		case model.TypeError:
-			c.errors = append(c.errors, f.Code+": "+f.Message)
-			delete(c.pending, f.ID)
-		}
+		c.hellos++
 		c.mu.Unlock()
 		c.signal()
+		return
 	}
+	var f inFrame
+	if err := decodeFrame(b, &f); err != nil {
+		c.mu.Lock()
+		c.errors = append(c.errors, "undecodable frame: "+err.Error())
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Lock()
+	switch f.Type {
+	case model.TypeHello:
+		c.hellos++
+	case model.TypeMessage:
+		c.message(&f, now)
+	case model.TypeAck:
+		if t, ok := c.pending[f.ID]; ok {
+			delete(c.pending, f.ID)
+			if c.record {
+				c.acks = append(c.acks, now.Sub(t))
+			}
+			c.ackedSeq[f.RoomID] = append(c.ackedSeq[f.RoomID], f.Seq)
+		}
+	case model.TypeSynced:
+		c.synced[f.RoomID] = model.Frame{Type: f.Type, RoomID: f.RoomID, Seq: f.Seq, More: f.More}
+	case model.TypeError:
+		c.errors = append(c.errors, f.Code+": "+f.Message)
+		delete(c.pending, f.ID)
+	}
+	c.mu.Unlock()
+	c.signal()
 }
 
 // message records a message frame; the caller holds c.mu.
