@@ -504,10 +504,8 @@ func (s *session) tryDeliver(frames []outFrame) {
 		_ = s.conn.CloseNow()
 		return
 	}
-	if took {
-		for _, f := range frames {
-			s.srv.metrics.frameOut(f.typ)
-		}
+	for _, f := range frames {
+		s.srv.metrics.frameOut(f.typ)
 	}
 }
 
