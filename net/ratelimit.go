@@ -2,48 +2,43 @@ package net
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// tokenBucket is a rate limiter: rate tokens a second, at most burst held. Wait blocks
-// until a token is free: a burst waits, it is never dropped.
+// tokenBucket is a rate limiter (golang.org/x/time/rate) on the engine's Clock: rate
+// tokens a second, at most burst held. Wait blocks until a token is free: a burst
+// waits, it is never dropped.
 type tokenBucket struct {
 	clock Clock
-	rate  float64
-	burst float64
-
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
+	lim   *rate.Limiter
 }
 
-func newTokenBucket(c Clock, rate float64, burst int) *tokenBucket {
-	return &tokenBucket{clock: c, rate: rate, burst: float64(burst), tokens: float64(burst), last: c.Now()}
+func newTokenBucket(c Clock, perSecond float64, burst int) *tokenBucket {
+	return &tokenBucket{clock: c, lim: rate.NewLimiter(rate.Limit(perSecond), burst)}
+}
+
+// take takes a token and answers how long to wait, from now, before using it.
+func (b *tokenBucket) take() (*rate.Reservation, time.Duration) {
+	now := b.clock.Now()
+	r := b.lim.ReserveN(now, 1)
+	return r, r.DelayFrom(now)
 }
 
 // reserve takes a token and returns how long to wait before using it.
 func (b *tokenBucket) reserve() time.Duration {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := b.clock.Now()
-	if el := now.Sub(b.last); el > 0 {
-		b.tokens = min(b.burst, b.tokens+el.Seconds()*b.rate)
-	}
-	b.last = now
-	b.tokens--
-	if b.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+	_, d := b.take()
+	return d
 }
 
-// Wait takes a token, waiting for one if needed.
+// Wait takes a token, waiting for one if needed; a wait that ctx ends gives the token
+// back.
 func (b *tokenBucket) Wait(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	d := b.reserve()
+	r, d := b.take()
 	if d <= 0 {
 		return nil
 	}
@@ -53,9 +48,7 @@ func (b *tokenBucket) Wait(ctx context.Context) error {
 	case <-t.C():
 		return nil
 	case <-ctx.Done():
-		b.mu.Lock()
-		b.tokens = min(b.burst, b.tokens+1) // give the unused token back
-		b.mu.Unlock()
+		r.CancelAt(b.clock.Now())
 		return ctx.Err()
 	}
 }

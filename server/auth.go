@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -119,82 +118,4 @@ func newID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b)
-}
-
-// failureLimiter counts failed attempts per key in a sliding minute.
-type failureLimiter struct {
-	mu     sync.Mutex
-	limit  int
-	window time.Duration
-	now    func() time.Time
-	fails  map[string][]time.Time
-}
-
-func newFailureLimiter(limit int, window time.Duration, now func() time.Time) *failureLimiter {
-	return &failureLimiter{limit: limit, window: window, now: now, fails: make(map[string][]time.Time)}
-}
-
-// blocked reports whether any of keys has used up its failures in the window.
-func (l *failureLimiter) blocked(keys ...string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	for _, k := range keys {
-		if len(l.prune(k, now)) >= l.limit {
-			return true
-		}
-	}
-	return false
-}
-
-// fail records a failure for every key.
-func (l *failureLimiter) fail(keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	if len(l.fails) > 10000 {
-		for k := range l.fails {
-			l.prune(k, now)
-		}
-	}
-	for _, k := range keys {
-		l.fails[k] = append(l.prune(k, now), now)
-	}
-}
-
-// prune drops failures older than the window; the caller holds mu.
-func (l *failureLimiter) prune(k string, now time.Time) []time.Time {
-	ts := l.fails[k]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= l.window {
-		i++
-	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(l.fails, k)
-		return nil
-	}
-	l.fails[k] = ts
-	return ts
-}
-
-// tokenBucket is a rate limiter: rate tokens a second, up to burst.
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take takes one token if there is one.
-func (b *tokenBucket) take(now time.Time, rate float64, burst int) bool {
-	if b.last.IsZero() {
-		b.tokens = float64(burst)
-	} else if d := now.Sub(b.last).Seconds(); d > 0 {
-		b.tokens = min(float64(burst), b.tokens+d*rate)
-	}
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true
-	}
-	return false
 }

@@ -81,7 +81,7 @@ func New(cfg Config) (*Server, error) {
 		broker:   NewMemoryBroker(),
 		metrics:  newMetrics(),
 		tokens:   &tokens{secret: secret, ttl: cfg.AccessTTL, now: cfg.Now},
-		limiter:  &sendLimiter{rate: cfg.MsgRate, burst: cfg.MsgBurst, buckets: make(map[string]*userLimit)},
+		limiter:  newSendLimiter(cfg.MsgRate, cfg.MsgBurst, cfg.RefusedLimit),
 		logins:   newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
 		shutDone: make(chan struct{}),
 	}
@@ -226,54 +226,6 @@ func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
 	if r.New {
 		s.hub.publish(Event{RoomID: m.RoomID, Type: model.TypeMessage, Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})})
 	}
-}
-
-// sendLimiter is the per-user message rate limit, shared by the user's connections,
-// with each user's refusals of the last minute (also shared: a flooder that reconnects
-// finds its count where it left it).
-type sendLimiter struct {
-	mu      sync.Mutex
-	rate    float64
-	burst   int
-	buckets map[string]*userLimit
-}
-
-type userLimit struct {
-	tokenBucket
-	refused []time.Time // refusals in the last minute, oldest first; at most RefusedLimit
-}
-
-func (l *sendLimiter) get(userID string) *userLimit {
-	b, ok := l.buckets[userID]
-	if !ok {
-		b = &userLimit{}
-		l.buckets[userID] = b
-	}
-	return b
-}
-
-func (l *sendLimiter) allow(userID string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.get(userID).take(now, l.rate, l.burst)
-}
-
-// refuse records a refused message of userID and answers how many were refused in
-// the minute up to now, counting at most limit.
-func (l *sendLimiter) refuse(userID string, now time.Time, limit int) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.get(userID)
-	i := 0
-	for i < len(b.refused) && now.Sub(b.refused[i]) >= time.Minute {
-		i++
-	}
-	if len(b.refused)-i >= limit {
-		i = len(b.refused) - limit + 1
-	}
-	b.refused = append(b.refused[:0], b.refused[i:]...)
-	b.refused = append(b.refused, now)
-	return len(b.refused)
 }
 
 // hashPassword hashes a password with the configured bcrypt cost.

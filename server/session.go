@@ -667,7 +667,7 @@ func (s *session) onMessage(f *model.Frame) {
 	if !s.srv.limiter.allow(s.userID, now) {
 		s.srv.metrics.rateLimited.Inc()
 		s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
-		if limit := s.srv.cfg.RefusedLimit; s.srv.limiter.refuse(s.userID, now, limit) >= limit {
+		if s.srv.limiter.refuse(s.userID, now) {
 			s.close(websocket.StatusPolicyViolation, "too many messages", true)
 		}
 		return
