@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -65,7 +64,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 
 // internalError logs err and answers 500 without telling the client the details.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.Error("api", "method", r.Method, "path", r.URL.Path, "err", err)
+	s.log.Error("api", "method", r.Method, "path", r.URL.Path, "remote", s.clientIP(r), "err", err)
 	writeError(w, http.StatusInternalServerError, model.CodeInternal, "internal error")
 }
 
@@ -150,6 +149,10 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, model.CodeInvalid, "display name: "+err.Error())
 		return
 	}
+	if !s.registrationAllowed(r) {
+		writeError(w, http.StatusTooManyRequests, model.CodeRateLimited, "too many registrations; try again in a minute")
+		return
+	}
 	hash, err := s.hashPassword(req.Password)
 	if err != nil {
 		s.internalError(w, r, err)
@@ -167,7 +170,20 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	s.hub.memberAdded(r.Context(), GeneralRoomID, u.ID)
 	s.respondAuth(w, r, http.StatusCreated, u, "")
-	s.log.Info("registered", "user", u.ID, "username", u.Username)
+	s.log.Info("registered", "user", u.ID, "username", u.Username, "remote", s.clientIP(r))
+}
+
+// registrationAllowed takes a registration of the request's address and of the
+// whole server, answering false when either has none left this minute.
+func (s *Server) registrationAllowed(r *http.Request) bool {
+	if s.registrations == nil {
+		return true
+	}
+	now := s.cfg.Now()
+	if !s.registrations.allow(now, s.clientIP(r)) {
+		return false
+	}
+	return s.regAll.allow(now, "all")
 }
 
 // respondAuth issues tokens for u and answers them.
@@ -183,13 +199,9 @@ func (s *Server) respondAuth(w http.ResponseWriter, r *http.Request, status int,
 	writeJSON(w, status, resp)
 }
 
-// remoteIP is the client's address without the port.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+// clientIP is the address the limits and logs know r's client by (see clientIP).
+func (s *Server) clientIP(r *http.Request) string {
+	return clientIP(r, s.cfg.TrustedProxies)
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +213,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if len(name) > 64 {
 		name = name[:64]
 	}
-	keys := []string{"user:" + name, "addr:" + remoteIP(r)}
+	keys := []string{"user:" + name, "addr:" + s.clientIP(r)}
 	if s.logins.blocked(keys...) {
 		writeError(w, http.StatusTooManyRequests, model.CodeRateLimited, "too many failed logins; try again in a minute")
 		return
@@ -603,7 +615,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ss := newSession(s, conn, hw.wire)
-	ss.userID, ss.displayName, ss.remote, ss.tokenExp = u.ID, u.DisplayName, r.RemoteAddr, exp
+	ss.userID, ss.displayName, ss.remote, ss.tokenExp = u.ID, u.DisplayName, s.clientIP(r), exp
 	ss.join()
 	// Logged here: formatting a line takes more stack than the session's reader ever
 	// needs, and a goroutine's stack does not shrink until a collection.

@@ -1,6 +1,9 @@
 package server_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/server"
 	"github.com/parleychat/parley/server/servertest"
 )
 
@@ -200,4 +204,75 @@ func TestTokenExpiryClosesWith4001(t *testing.T) {
 	if st := c.WaitClosed(t); st != 4001 {
 		t.Fatalf("close %d, want 4001", st)
 	}
+}
+
+// TestRegisterLimit: registrations are limited per address (429 rate_limited, like
+// login) and overall; behind a trusted proxy the address is X-Forwarded-For's, and a
+// client that is not a trusted proxy cannot choose its address with the header.
+func TestRegisterLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.RegisterLimit, cfg.RegisterTotal = 3, 5
+	in := servertest.Start(t, cfg)
+	register := func(name, forwardedFor string) (int, model.APIError) {
+		t.Helper()
+		return registerFrom(t, in, name, forwardedFor)
+	}
+	for i := range 3 {
+		// The header is ignored: 127.0.0.1 is not a trusted proxy here.
+		if st, e := register(fmt.Sprintf("user%d", i), fmt.Sprintf("198.51.100.%d", i)); st != http.StatusCreated {
+			t.Fatalf("registration %d: %d %+v", i, st, e)
+		}
+	}
+	if st, e := register("user3", "198.51.100.99"); st != http.StatusTooManyRequests || e.Err.Code != model.CodeRateLimited {
+		t.Fatalf("fourth registration from one address: %d %+v, want 429 rate_limited", st, e)
+	}
+
+	proxied := testConfig()
+	proxied.RegisterLimit, proxied.RegisterTotal = 2, 5
+	proxied.TrustedProxies, _ = server.ParseProxies("127.0.0.0/8")
+	in = servertest.Start(t, proxied)
+	// Two clients behind the proxy: each has its own two a minute.
+	steps := []struct {
+		xff  string
+		want int
+	}{
+		{"198.51.100.1", http.StatusCreated},
+		{"198.51.100.1", http.StatusCreated},
+		{"6.6.6.6, 198.51.100.1", http.StatusTooManyRequests}, // a forged left entry changes nothing
+		{"198.51.100.2", http.StatusCreated},
+		{"198.51.100.3", http.StatusCreated},
+		{"198.51.100.4", http.StatusCreated},
+		{"198.51.100.5", http.StatusTooManyRequests}, // five a minute in all
+	}
+	for i, s := range steps {
+		if st, e := register(fmt.Sprintf("proxied%d", i), s.xff); st != s.want {
+			t.Fatalf("step %d (%s): %d %+v, want %d", i, s.xff, st, e, s.want)
+		}
+	}
+
+	off := testConfig()
+	off.RegisterLimit = -1
+	in = servertest.Start(t, off)
+	for i := range 30 {
+		in.Register(t, fmt.Sprintf("many%d", i), password)
+	}
+}
+
+// registerFrom registers name with an X-Forwarded-For header (none when empty) and
+// answers the status and the error body.
+func registerFrom(t *testing.T, in *servertest.Instance, name, forwardedFor string) (int, model.APIError) {
+	t.Helper()
+	b, _ := json.Marshal(model.RegisterRequest{Username: name, Password: password})
+	req, _ := http.NewRequest("POST", in.URL+"/api/register", bytes.NewReader(b))
+	if forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e model.APIError
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	return resp.StatusCode, e
 }

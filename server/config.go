@@ -2,6 +2,7 @@ package server
 
 import (
 	"log/slog"
+	"net/netip"
 	"time"
 )
 
@@ -50,6 +51,17 @@ type Config struct {
 	// LoginFailures is how many failed logins a minute per username and per address
 	// are allowed before 429; default 10.
 	LoginFailures int
+	// RegisterLimit is how many registrations a minute one address may make before
+	// 429; default 10, negative turns the limit (and RegisterTotal) off. Registration
+	// runs bcrypt: unlimited, it is a cheap way to burn the server's CPU.
+	RegisterLimit int
+	// RegisterTotal is how many registrations a minute all addresses together may
+	// make; default 100 times RegisterLimit.
+	RegisterTotal int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the client:
+	// the limits and logs then know a request by the rightmost address in it that is
+	// not one of them. Without any, the peer's address is the client's.
+	TrustedProxies []netip.Prefix
 	// RefusedLimit is how many rate-limited messages of one user within a minute close
 	// the connection (and every later one of that user at its next refusal until the
 	// minute has passed) with 1008; default 200.
@@ -115,6 +127,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginFailures <= 0 {
 		c.LoginFailures = 10
+	}
+	if c.RegisterLimit == 0 {
+		c.RegisterLimit = 10
+	}
+	if c.RegisterTotal <= 0 {
+		c.RegisterTotal = 100 * max(c.RegisterLimit, 0)
 	}
 	if c.RefusedLimit <= 0 {
 		c.RefusedLimit = 200

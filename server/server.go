@@ -48,6 +48,10 @@ type Server struct {
 	shutDone chan struct{}
 
 	presence *presenceKeeper
+
+	// registrations limits registrations per address (regAll: of all addresses); nil
+	// when RegisterLimit turns them off.
+	registrations, regAll *keyedLimiter
 }
 
 // New opens the store (creating DataDir), loads or generates the JWT secret, and
@@ -84,6 +88,10 @@ func New(cfg Config) (*Server, error) {
 		limiter:  newSendLimiter(cfg.MsgRate, cfg.MsgBurst, cfg.RefusedLimit),
 		logins:   newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
 		shutDone: make(chan struct{}),
+	}
+	if cfg.RegisterLimit > 0 {
+		s.registrations = newKeyedLimiter(cfg.RegisterLimit, time.Minute)
+		s.regAll = newKeyedLimiter(cfg.RegisterTotal, time.Minute)
 	}
 	s.hub = newHub(cfg, store, s.broker, s.metrics)
 	if n, err := s.hub.restorePresence(ctx, cfg.DataDir); err != nil {

@@ -54,7 +54,7 @@ func startServer(ctx context.Context, command, workDir string) (*serverProc, err
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	argv := append(fields, "-listen", addr, "-data", dataDir,
-		"-msg-rate", "1000000", "-msg-burst", "1000000", "-bcrypt-cost", "4", "-log-level", "warn")
+		"-msg-rate", "1000000", "-msg-burst", "1000000", "-bcrypt-cost", "4", "-register-limit", "0", "-log-level", "warn")
 	p := &serverProc{argv: argv, addr: addr, dataDir: dataDir, logPath: filepath.Join(dataDir, "server.log")}
 	if err := p.start(ctx); err != nil {
 		_ = os.RemoveAll(dataDir)

@@ -38,6 +38,7 @@ type options struct {
 	cpuProf  string
 	memProf  string
 	memTrim  time.Duration
+	proxies  string
 }
 
 // parse reads flags, then fills every flag not given from its PARLEY_ variable.
@@ -61,6 +62,8 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write a CPU profile to this file until shutdown (for load tests)")
 	fs.StringVar(&o.memProf, "memprofile", "", "write a heap profile to this file at shutdown (for load tests)")
 	fs.DurationVar(&o.memTrim, "mem-trim", 30*time.Second, "how often to give free heap memory (32 MiB or more) back to the system; 0: never")
+	fs.IntVar(&o.cfg.RegisterLimit, "register-limit", 10, "registrations a minute per address (and 100 times that of all addresses) before 429; 0: no limit (load tools)")
+	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client, for the limits and logs")
 	fs.IntVar(&o.cfg.BcryptCost, "bcrypt-cost", 0, "password hashing cost, for load tests only (4 registers thousands of users quickly); 0 means the safe default")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -106,12 +109,22 @@ func (o *options) check() error {
 		return errors.New("-mem-trim must not be negative")
 	case c.DataDir == "":
 		return errors.New("-data must name a folder")
+	case c.RegisterLimit < 0:
+		return errors.New("-register-limit must not be negative")
 	case c.BcryptCost != 0 && (c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost):
 		return fmt.Errorf("-bcrypt-cost must be 0 or between %d and %d", bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	if c.PresenceGrace == 0 {
 		c.PresenceGrace = -1 // zero in Config means the default; here it means none
 	}
+	if c.RegisterLimit == 0 {
+		c.RegisterLimit = -1 // the same: here zero turns the limit off
+	}
+	proxies, err := server.ParseProxies(o.proxies)
+	if err != nil {
+		return fmt.Errorf("-trusted-proxies: %w", err)
+	}
+	c.TrustedProxies = proxies
 	if o.secret != "" {
 		c.JWTSecret = []byte(o.secret)
 	}

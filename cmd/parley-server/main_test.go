@@ -38,6 +38,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		"data is a file":   {"-data", file, "-listen", "127.0.0.1:0"},
 		"stray argument":   {"serve"},
 		"bad listen value": {"-data", t.TempDir(), "-listen", "nowhere:-5"},
+		"bad proxy CIDR":   {"-trusted-proxies", "10.0.0.0/99"},
+		"negative limit":   {"-register-limit", "-3"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -69,6 +71,21 @@ func TestEnvFillsFlagsAndFlagWins(t *testing.T) {
 		return ""
 	}); err == nil {
 		t.Fatal("bad PARLEY_MSG_BURST accepted")
+	}
+}
+
+// TestLimitFlags: -register-limit 0 turns the limit off (in Config, a negative value)
+// and -trusted-proxies reaches Config parsed.
+func TestLimitFlags(t *testing.T) {
+	o, err := parse([]string{"-register-limit", "0", "-trusted-proxies", "10.0.0.0/8, 192.168.1.7"}, noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.cfg.RegisterLimit >= 0 || len(o.cfg.TrustedProxies) != 2 || o.cfg.TrustedProxies[1].String() != "192.168.1.7/32" {
+		t.Fatalf("register limit %d, proxies %v", o.cfg.RegisterLimit, o.cfg.TrustedProxies)
+	}
+	if o, err = parse(nil, noEnv); err != nil || o.cfg.RegisterLimit != 10 || o.cfg.TrustedProxies != nil {
+		t.Fatalf("defaults: %v, limit %d, proxies %v", err, o.cfg.RegisterLimit, o.cfg.TrustedProxies)
 	}
 }
 

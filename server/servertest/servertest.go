@@ -35,7 +35,8 @@ type Instance struct {
 
 // Start runs a server with cfg on 127.0.0.1:0 until the test ends. An empty DataDir
 // becomes t.TempDir(); a zero BcryptCost becomes bcrypt.MinCost so registration is
-// fast. The JWT secret, unless given, is generated and kept in the data folder, so
+// fast; a zero RegisterLimit turns the registration limit off (tests register many
+// users from one address; a test of the limit sets it). The JWT secret, unless given, is generated and kept in the data folder, so
 // tokens survive Restart.
 func Start(t testing.TB, cfg server.Config) *Instance {
 	t.Helper()
@@ -44,6 +45,9 @@ func Start(t testing.TB, cfg server.Config) *Instance {
 	}
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.MinCost
+	}
+	if cfg.RegisterLimit == 0 {
+		cfg.RegisterLimit = -1
 	}
 	in := &Instance{DataDir: cfg.DataDir, Config: cfg}
 	in.start(t, "127.0.0.1:0")
