@@ -80,7 +80,7 @@ func (p *serverProc) url() string { return "http://" + p.addr }
 func (p *serverProc) start() {
 	p.t.Helper()
 	p.cmd = exec.Command(p.bin, "-listen", p.addr, "-data", p.dir, "-msg-rate", "1000", "-msg-burst", "1000",
-		"-presence-grace", "0", "-log-level", "error")
+		"-presence-grace", "0", "-metrics-listen", "", "-register-limit", "0", "-log-level", "error")
 	p.cmd.Stderr = os.Stderr
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatalf("start server: %v", err)

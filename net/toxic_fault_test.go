@@ -18,7 +18,7 @@ import (
 // openConns reads the server's parley_connections_open gauge from /metrics.
 func openConns(t *testing.T, srv *servertest.Instance) int {
 	t.Helper()
-	resp, err := http.Get(srv.URL + "/metrics")
+	resp, err := http.Get(srv.MetricsURL + "/metrics")
 	if err != nil {
 		t.Fatalf("metrics: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 
 func metricsText(t testing.TB, in *servertest.Instance) string {
 	t.Helper()
-	resp, err := http.Get(in.URL + "/metrics")
+	resp, err := http.Get(in.MetricsURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,5 +68,25 @@ func TestMetricsAndHealth(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+}
+
+// TestMetricsNotPublic: /metrics is served on the metrics listener only; the public
+// one answers it 404, as it does for profiles.
+func TestMetricsNotPublic(t *testing.T) {
+	in := servertest.Start(t, testConfig())
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap"} {
+		resp, err := http.Get(in.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || strings.Contains(string(b), "go_goroutines") {
+			t.Errorf("public %s: %d %.80q, want 404", path, resp.StatusCode, b)
+		}
+	}
+	if !strings.Contains(metricsText(t, in), "go_goroutines") {
+		t.Errorf("metrics listener: no go_goroutines")
 	}
 }

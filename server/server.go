@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleychat/parley/model"
@@ -52,6 +53,8 @@ type Server struct {
 	// registrations limits registrations per address (regAll: of all addresses); nil
 	// when RegisterLimit turns them off.
 	registrations, regAll *keyedLimiter
+
+	metricsHTTP []*http.Server // ServeMetrics' servers; under mu
 }
 
 // New opens the store (creating DataDir), loads or generates the JWT secret, and
@@ -125,8 +128,35 @@ func openStore(cfg Config) (Store, error) {
 	return OpenSQLite(dsn)
 }
 
-// Handler answers the HTTP API, /ws, /healthz and /metrics.
+// Handler answers the HTTP API, /ws and /healthz: what the public listener serves.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler answers GET /metrics (Prometheus text). It is for the operator's
+// listener only: the figures tell an attacker how busy the server is and when a
+// flood of theirs starts to bite, so Handler never serves them.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// ServeMetrics serves MetricsHandler on ln (plain HTTP) until Shutdown; it returns
+// nil after a Shutdown.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
+	hs := &http.Server{Handler: s.MetricsHandler(), ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, IdleTimeout: 120 * time.Second}
+	s.metricsHTTP = append(s.metricsHTTP, hs)
+	s.mu.Unlock()
+	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve metrics: %w", err)
+	}
+	return nil
+}
 
 // Serve accepts connections on ln until Shutdown; it serves TLS when the
 // configuration names a certificate and key. It returns nil after a Shutdown.
@@ -179,7 +209,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	metricsHTTP := s.metricsHTTP
 	s.mu.Unlock()
+	for _, hs := range metricsHTTP {
+		_ = hs.Close() // a scrape has nothing to finish
+	}
 
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- s.http.Shutdown(ctx) }()

@@ -19,7 +19,7 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 		return r, err
 	}
 	settle(ctx, time.Second)
-	heap0, stack0, gr0, _ := goMetrics(e.base)
+	heap0, stack0, gr0, _ := goMetrics(e.metrics)
 	before := readProc(e.serverPID())
 	e.logf("idle: %d users registered in %.1fs; server RSS %.1f MiB", len(cs), time.Since(setup).Seconds(), float64(before.rss)/(1<<20))
 
@@ -67,7 +67,7 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 	if before.read && after.read {
 		r.BytesPerConn = float64(after.rss-before.rss) / float64(len(cs))
 	}
-	if heap1, stack1, gr1, ok := goMetrics(e.base); ok {
+	if heap1, stack1, gr1, ok := goMetrics(e.metrics); ok {
 		r.HeapPerConn = (heap1 - heap0) / float64(len(cs))
 		r.StackPerConn = (stack1 - stack0) / float64(len(cs))
 		r.GoroutinesPerConn = (gr1 - gr0) / float64(len(cs))
@@ -88,13 +88,13 @@ func runIdle(ctx context.Context, e *env) (Report, error) {
 // took to come. After a collection the RSS climbs again as garbage piles up until
 // the next one: the largest sample is the top of that saw.
 func steadyRSS(ctx context.Context, e *env, limit time.Duration) (int64, time.Duration, bool) {
-	n0, ok := gcCount(e.base)
+	n0, ok := gcCount(e.metrics)
 	if !ok {
 		return 0, 0, false
 	}
 	start := time.Now()
 	for {
-		if n, ok := gcCount(e.base); ok && n > n0 {
+		if n, ok := gcCount(e.metrics); ok && n > n0 {
 			break
 		}
 		if time.Since(start) > limit || ctx.Err() != nil {

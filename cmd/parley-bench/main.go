@@ -24,12 +24,13 @@ func main() {
 
 // options are the parsed flags.
 type options struct {
-	serverCmd string
-	url       string
-	pid       int
-	jsonOut   string
-	workDir   string
-	cpuProf   string
+	serverCmd  string
+	url        string
+	pid        int
+	metricsURL string
+	jsonOut    string
+	workDir    string
+	cpuProf    string
 
 	duration time.Duration
 	members  int
@@ -51,7 +52,8 @@ const usage = `usage: parley-bench [flags] SCENARIO...
 Scenarios: fanout, rooms, acks, idle, storm (storm needs -server-cmd).
 Give -server-cmd (the bench starts a fresh server per scenario, on a free loopback port
 with a temporary -data and load-test limits) or -url (a running server; -pid names its
-process for CPU and RSS). The table goes to stdout, the reports as JSON to -json.`
+process for CPU and RSS, -metrics-url its metrics listener; it needs -register-limit 0).
+The table goes to stdout, the reports as JSON to -json.`
 
 func parse(args []string) (options, []string, error) {
 	var o options
@@ -60,6 +62,7 @@ func parse(args []string) (options, []string, error) {
 	fs.StringVar(&o.serverCmd, "server-cmd", "", "server binary and its extra flags, e.g. ./bin/parley-server")
 	fs.StringVar(&o.url, "url", "", "URL of a running server (http://127.0.0.1:8787); loopback only")
 	fs.IntVar(&o.pid, "pid", 0, "with -url: the server's pid, for CPU and RSS")
+	fs.StringVar(&o.metricsURL, "metrics-url", "", "with -url: the server's metrics listener (http://127.0.0.1:9787), for its Go heap figures")
 	fs.StringVar(&o.jsonOut, "json", "", "write the reports as a JSON array to this file (- for stdout)")
 	fs.StringVar(&o.workDir, "workdir", "", "folder for the servers' temporary data (default: the system's temp folder)")
 	fs.StringVar(&o.cpuProf, "cpuprofile", "", "write the bench's own CPU profile to this file")
@@ -200,9 +203,9 @@ func runOne(ctx context.Context, o options, name string, stderr io.Writer) (Repo
 		defer p.cleanup()
 		defer p.stop()
 		e.proc = p
-		e.base = p.url()
+		e.base, e.metrics = p.url(), p.metricsURL()
 	} else {
-		e.base = strings.TrimSuffix(o.url, "/")
+		e.base, e.metrics = strings.TrimSuffix(o.url, "/"), strings.TrimSuffix(o.metricsURL, "/")
 	}
 	e.api = newAPI(e.base)
 	defer e.api.http.CloseIdleConnections()
@@ -232,8 +235,11 @@ type env struct {
 	prefix string
 	base   string
 	wsURL  string
-	api    *api
-	proc   *serverProc
+	// metrics is the server's metrics listener; empty when unknown (-url without
+	// -metrics-url): the Go heap figures are then left out.
+	metrics string
+	api     *api
+	proc    *serverProc
 }
 
 // serverPID answers the pid to read /proc of, 0 when unknown.

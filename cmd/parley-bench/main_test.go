@@ -88,3 +88,22 @@ func TestLatencyOf(t *testing.T) {
 		t.Fatalf("%+v", l)
 	}
 }
+
+// TestGoMetricsFromMetricsListener: the server's Go figures come from its metrics
+// listener; the API port no longer serves them.
+func TestGoMetricsFromMetricsListener(t *testing.T) {
+	in := servertest.Start(t, server.Config{PresenceGrace: -1})
+	if heap, _, goroutines, ok := goMetrics(in.MetricsURL); !ok || heap <= 0 || goroutines <= 0 {
+		t.Fatalf("metrics listener: heap %v, goroutines %v, ok %v", heap, goroutines, ok)
+	}
+	if _, _, _, ok := goMetrics(in.URL); ok {
+		t.Fatalf("the API port answered /metrics")
+	}
+	if _, ok := gcCount(""); ok {
+		t.Fatalf("no metrics URL, yet a GC count")
+	}
+	o, _, err := parse([]string{"-url", in.URL, "-metrics-url", in.MetricsURL, "idle"})
+	if err != nil || o.metricsURL != in.MetricsURL {
+		t.Fatalf("parse: %v, metrics %q", err, o.metricsURL)
+	}
+}

@@ -22,6 +22,7 @@ import (
 type serverProc struct {
 	argv    []string
 	addr    string
+	metrics string // the metrics listener's host:port
 	dataDir string
 	logPath string
 	cmd     *exec.Cmd
@@ -49,13 +50,17 @@ func startServer(ctx context.Context, command, workDir string) (*serverProc, err
 	if err != nil {
 		return nil, err
 	}
+	metrics, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	dataDir, err := os.MkdirTemp(workDir, "parley-bench-data-")
 	if err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	argv := append(fields, "-listen", addr, "-data", dataDir,
+	argv := append(fields, "-listen", addr, "-metrics-listen", metrics, "-data", dataDir,
 		"-msg-rate", "1000000", "-msg-burst", "1000000", "-bcrypt-cost", "4", "-register-limit", "0", "-log-level", "warn")
-	p := &serverProc{argv: argv, addr: addr, dataDir: dataDir, logPath: filepath.Join(dataDir, "server.log")}
+	p := &serverProc{argv: argv, addr: addr, metrics: metrics, dataDir: dataDir, logPath: filepath.Join(dataDir, "server.log")}
 	if err := p.start(ctx); err != nil {
 		_ = os.RemoveAll(dataDir)
 		return nil, err
@@ -106,6 +111,9 @@ func waitHealthy(ctx context.Context, base string, exited <-chan struct{}) error
 }
 
 func (p *serverProc) url() string { return "http://" + p.addr }
+
+// metricsURL is the server's metrics listener (the API port does not serve /metrics).
+func (p *serverProc) metricsURL() string { return "http://" + p.metrics }
 
 func (p *serverProc) pid() int { return p.cmd.Process.Pid }
 
@@ -218,7 +226,8 @@ func loadAverage() float64 {
 	return v
 }
 
-// goMetrics reads a few of the Go runtime's figures from the server's /metrics.
+// goMetrics reads a few of the Go runtime's figures from the server's /metrics
+// (base is its metrics listener).
 func goMetrics(base string) (heapInuse, stackInuse, goroutines float64, ok bool) {
 	m, ok := scrapeMetrics(base, "go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_goroutines")
 	return m["go_memstats_heap_inuse_bytes"], m["go_memstats_stack_inuse_bytes"], m["go_goroutines"], ok
@@ -233,6 +242,9 @@ func gcCount(base string) (int64, bool) {
 // scrapeMetrics reads the named unlabelled series from the server's /metrics, and
 // answers whether it found them all.
 func scrapeMetrics(base string, names ...string) (map[string]float64, bool) {
+	if base == "" {
+		return nil, false
+	}
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		return nil, false

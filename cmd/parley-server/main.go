@@ -39,6 +39,7 @@ type options struct {
 	memProf  string
 	memTrim  time.Duration
 	proxies  string
+	metrics  string
 }
 
 // parse reads flags, then fills every flag not given from its PARLEY_ variable.
@@ -47,6 +48,7 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs := flag.NewFlagSet("parley-server", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:8787", "address to serve on")
+	fs.StringVar(&o.metrics, "metrics-listen", "127.0.0.1:9787", "address of the operator's listener for /metrics (never served on -listen); empty: none")
 	fs.StringVar(&o.cfg.DataDir, "data", "./parley-data", "folder for the SQLite file and generated secrets")
 	fs.StringVar(&o.cfg.DSN, "db", "", "database DSN; empty means SQLite in -data")
 	fs.StringVar(&o.secret, "jwt-secret", "", "secret that signs access tokens (at least 16 bytes); empty: generated once and kept in -data")
@@ -174,8 +176,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintf(stderr, "parley-server: %v\n", err)
 		return 2
 	}
-	served := make(chan error, 1)
+	var mln net.Listener
+	if o.metrics != "" {
+		if mln, err = net.Listen("tcp", o.metrics); err != nil {
+			_ = ln.Close()
+			_ = srv.Shutdown(context.Background())
+			fmt.Fprintf(stderr, "parley-server: metrics: %v\n", err)
+			return 2
+		}
+	}
+	served := make(chan error, 2)
 	go func() { served <- srv.Serve(ln) }()
+	if mln != nil {
+		go func() {
+			if err := srv.ServeMetrics(mln); err != nil {
+				served <- err
+			}
+		}()
+		log.Info("serving metrics", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	if o.memTrim > 0 {
 		tctx, stopTrim := context.WithCancel(ctx)
 		defer stopTrim()

@@ -95,21 +95,34 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		code := run(ctx, []string{"-listen", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "info"}, noEnv, pw)
+		code := run(ctx, []string{"-listen", "127.0.0.1:0", "-metrics-listen", "127.0.0.1:0", "-data", t.TempDir(), "-log-level", "info"}, noEnv, pw)
 		pw.Close()
 		done <- code
 	}()
-	url := ""
+	url, metricsURL := "", ""
 	sc := bufio.NewScanner(pr)
-	re := regexp.MustCompile(`url=(\S+)`)
+	re := regexp.MustCompile(`msg="?(serving|serving metrics)"? url=(\S+)`)
 	for url == "" && sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			url = m[1]
+		if m := re.FindStringSubmatch(sc.Text()); m != nil && m[1] == "serving" {
+			url = m[2]
+		} else if m != nil {
+			metricsURL = m[2]
 		}
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	if url == "" {
-		t.Fatalf("no URL logged; exit %d", <-done)
+	if url == "" || metricsURL == "" {
+		t.Fatalf("URLs logged: %q and metrics %q; exit %d", url, metricsURL, <-done)
+	}
+	// -metrics-listen serves /metrics; the public listener does not.
+	for u, want := range map[string]int{metricsURL: http.StatusOK, url + "/metrics": http.StatusNotFound} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", u, resp.StatusCode, want)
+		}
 	}
 	resp, err := http.Get(url + "/healthz")
 	if err != nil {

@@ -21,15 +21,19 @@ import (
 
 // Instance is a running test server.
 type Instance struct {
-	URL     string // http://127.0.0.1:port
-	WSURL   string // ws://127.0.0.1:port/ws
-	DataDir string
-	Config  server.Config // as passed to server.New (DataDir filled in)
-	Server  *server.Server
+	URL   string // http://127.0.0.1:port
+	WSURL string // ws://127.0.0.1:port/ws
+	// MetricsURL is the metrics listener's http://127.0.0.1:port: GET MetricsURL+"/metrics"
+	// (the public listener does not serve it).
+	MetricsURL string
+	DataDir    string
+	Config     server.Config // as passed to server.New (DataDir filled in)
+	Server     *server.Server
 
 	mu      sync.Mutex
 	ln      net.Listener
 	served  chan error
+	metrics chan error
 	stopped bool
 }
 
@@ -69,11 +73,19 @@ func (in *Instance) start(t testing.TB, addr string) {
 		_ = srv.Shutdown(context.Background())
 		t.Fatalf("servertest: listen: %v", err)
 	}
-	served := make(chan error, 1)
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = ln.Close()
+		_ = srv.Shutdown(context.Background())
+		t.Fatalf("servertest: listen for metrics: %v", err)
+	}
+	served, metrics := make(chan error, 1), make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	go func() { metrics <- srv.ServeMetrics(mln) }()
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.Server, in.ln, in.served, in.stopped = srv, ln, served, false
+	in.Server, in.ln, in.served, in.metrics, in.stopped = srv, ln, served, metrics, false
+	in.MetricsURL = "http://" + mln.Addr().String()
 	in.URL = "http://" + ln.Addr().String()
 	in.WSURL = "ws://" + ln.Addr().String() + "/ws"
 }
@@ -95,7 +107,7 @@ func (in *Instance) Stop(t testing.TB) {
 		return
 	}
 	in.stopped = true
-	srv, served := in.Server, in.served
+	srv, served, metrics := in.Server, in.served, in.metrics
 	in.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -104,6 +116,9 @@ func (in *Instance) Stop(t testing.TB) {
 	}
 	if err := <-served; err != nil {
 		t.Errorf("servertest: serve: %v", err)
+	}
+	if err := <-metrics; err != nil {
+		t.Errorf("servertest: serve metrics: %v", err)
 	}
 }
 
