@@ -281,6 +281,11 @@ type RefreshRequest struct {
 	RefreshToken string `json:"refreshToken"`
 }
 
+// LogoutRequest is the body of POST /api/logout (protocol 1.1).
+type LogoutRequest struct {
+	RefreshToken string `json:"refreshToken"`
+}
+
 // CreateRoomRequest is the body of POST /api/rooms.
 type CreateRoomRequest struct {
 	Name      string   `json:"name"`

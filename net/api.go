@@ -95,6 +95,12 @@ func (a *API) Refresh(ctx context.Context, refreshToken string) (model.AuthRespo
 	return out, err
 }
 
+// Logout revokes the login refreshToken belongs to: every refresh token of its family
+// (POST /api/logout). Access tokens live out their short life.
+func (a *API) Logout(ctx context.Context, refreshToken string) error {
+	return a.do(ctx, http.MethodPost, "/api/logout", "", model.LogoutRequest{RefreshToken: refreshToken}, nil)
+}
+
 // Rooms lists the rooms the caller belongs to (GET /api/rooms).
 func (a *API) Rooms(ctx context.Context, token string) ([]model.Room, error) {
 	var out model.RoomsResponse

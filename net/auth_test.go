@@ -2,6 +2,7 @@ package net
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -119,4 +120,40 @@ func TestRefreshSurvivesCancel(t *testing.T) {
 
 	c := startClient(t, "", a.dir, nil)
 	c.waitSynced()
+}
+
+// TestSignOutRevokesLogin: SignOut forgets the account and has the server revoke the
+// login, so the refresh token it held is refused afterwards; with the server gone, the
+// local sign-out still happens and the error says the server was not told.
+func TestSignOutRevokesLogin(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	a := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	a.waitSynced()
+	acct, _, _ := a.Account()
+	if err := a.SignOut(t.Context()); err != nil {
+		t.Fatalf("sign out: %v", err)
+	}
+	if _, ok, _ := a.Account(); ok {
+		t.Fatalf("account kept after sign-out")
+	}
+	api, err := NewAPI(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Refresh(t.Context(), acct.RefreshToken); !isUnauthorized(err) {
+		t.Fatalf("refresh with the signed-out token: %v, want 401", err)
+	}
+
+	if _, err := a.Login(t.Context(), "alice", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop(t)
+	err = a.SignOut(t.Context())
+	if _, ok, _ := a.Account(); ok {
+		t.Fatalf("account kept after a sign-out the server did not hear")
+	}
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("sign-out with the server down: %v, want ErrUnreachable", err)
+	}
 }

@@ -294,9 +294,13 @@ func (c *Client) signedIn(username string, resp model.AuthResponse) (storage.Acc
 	return a, nil
 }
 
-// SignOut forgets the tokens (the history stays in the store) and closes the connection.
-func (c *Client) SignOut() error {
+// SignOut forgets the tokens (the history stays in the store) and closes the
+// connection, then asks the server to revoke the login (POST /api/logout) within ctx.
+// The local sign-out happens whatever the server says; an error then means the server
+// could not be told, and the login's refresh token stays valid until it expires.
+func (c *Client) SignOut(ctx context.Context) error {
 	c.authMu.Lock()
+	acct, ok, rerr := c.store.Account()
 	err := c.store.ClearAccount()
 	c.mu.Lock()
 	c.access = ""
@@ -307,6 +311,14 @@ func (c *Client) SignOut() error {
 	c.Nudge()
 	if err != nil {
 		return fmt.Errorf("sign out: %w", err)
+	}
+	if rerr != nil {
+		return fmt.Errorf("sign out: %w", rerr)
+	}
+	if ok && acct.RefreshToken != "" {
+		if err := c.api.Logout(ctx, acct.RefreshToken); err != nil {
+			return fmt.Errorf("sign out: revoke the login on the server: %w", err)
+		}
 	}
 	return nil
 }

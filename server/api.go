@@ -33,6 +33,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/register", s.handleRegister)
 	mux.HandleFunc("POST /api/login", s.handleLogin)
 	mux.HandleFunc("POST /api/refresh", s.handleRefresh)
+	mux.HandleFunc("POST /api/logout", s.handleLogout)
 	mux.HandleFunc("GET /api/rooms", s.authed(s.handleRooms))
 	mux.HandleFunc("POST /api/rooms", s.authed(s.handleCreateRoom))
 	mux.HandleFunc("POST /api/rooms/{roomId}/join", s.authed(s.handleJoin))
@@ -290,6 +291,32 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// handleLogout revokes the login of a refresh token: every token of its family. It
+// answers 204 for a token it does not know too (signing out twice is no error, and the
+// answer tells nothing about which tokens exist).
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	var req model.LogoutRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.RefreshToken != "" {
+		rec, err := s.store.RefreshByHash(r.Context(), hashRefresh(req.RefreshToken))
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			s.internalError(w, r, err)
+			return
+		}
+		if err == nil && !rec.Revoked {
+			if err := s.store.RevokeFamily(r.Context(), rec.FamilyID); err != nil {
+				s.internalError(w, r, err)
+				return
+			}
+			s.log.Info("signed out", "user", rec.UserID)
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // revokeFamily answers the reuse of a spent refresh token: every token of its login

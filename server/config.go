@@ -62,6 +62,9 @@ type Config struct {
 	// the limits and logs then know a request by the rightmost address in it that is
 	// not one of them. Without any, the peer's address is the client's.
 	TrustedProxies []netip.Prefix
+	// PurgeInterval is how often expired refresh tokens are deleted, at most
+	// purgeBatch × purgeBatches a pass; default 1h, negative never.
+	PurgeInterval time.Duration
 	// RefusedLimit is how many rate-limited messages of one user within a minute close
 	// the connection (and every later one of that user at its next refusal until the
 	// minute has passed) with 1008; default 200.
@@ -133,6 +136,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RegisterTotal <= 0 {
 		c.RegisterTotal = 100 * max(c.RegisterLimit, 0)
+	}
+	if c.PurgeInterval == 0 {
+		c.PurgeInterval = time.Hour
 	}
 	if c.RefusedLimit <= 0 {
 		c.RefusedLimit = 200

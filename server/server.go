@@ -55,6 +55,9 @@ type Server struct {
 	registrations, regAll *keyedLimiter
 
 	metricsHTTP []*http.Server // ServeMetrics' servers; under mu
+
+	stopPurge context.CancelFunc // ends the purge loop (at shutdown)
+	purgeDone chan struct{}
 }
 
 // New opens the store (creating DataDir), loads or generates the JWT secret, and
@@ -103,6 +106,9 @@ func New(cfg Config) (*Server, error) {
 		s.log.Info("restored presence", "users", n, "grace", cfg.PresenceGrace)
 	}
 	s.presence = s.hub.keepPresence(cfg.DataDir)
+	purgeCtx, stopPurge := context.WithCancel(context.Background())
+	s.stopPurge, s.purgeDone = stopPurge, make(chan struct{})
+	go s.purgeLoop(purgeCtx)
 	s.committer = newCommitter(store, cfg.CommitBatch, cfg.Logger, func(n int) { s.metrics.batchSize.Observe(float64(n)) })
 	s.handler = s.routes()
 	s.http = &http.Server{
@@ -238,6 +244,8 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if err := <-httpDone; err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		errs = append(errs, err)
 	}
+	s.stopPurge()
+	<-s.purgeDone
 	s.committer.close()
 	if err := s.broker.Close(); err != nil {
 		errs = append(errs, err)

@@ -120,6 +120,10 @@ type Store interface {
 	RotateRefresh(ctx context.Context, oldHash string, next RefreshRecord) (RefreshRecord, error)
 	RefreshByHash(ctx context.Context, hash string) (RefreshRecord, error)
 	RevokeFamily(ctx context.Context, familyID string) error
+	// PurgeRefresh deletes at most limit refresh tokens that expired before beforeMs
+	// (spent and revoked ones too: an expired token is refused whatever its state) and
+	// answers how many it deleted.
+	PurgeRefresh(ctx context.Context, beforeMs int64, limit int) (int, error)
 
 	Close() error
 }

@@ -77,7 +77,7 @@ type refreshRow struct {
 	Hash        string `gorm:"primaryKey;size:64"`
 	UserID      string `gorm:"size:64;not null;index"`
 	FamilyID    string `gorm:"size:64;not null;index"`
-	ExpiresAtMs int64  `gorm:"not null"`
+	ExpiresAtMs int64  `gorm:"not null;index"`
 	Spent       bool   `gorm:"not null"`
 	Revoked     bool   `gorm:"not null"`
 }
@@ -788,4 +788,14 @@ func (s *gormStore) RevokeFamily(ctx context.Context, familyID string) error {
 		return fmt.Errorf("revoke refresh family: %w", err)
 	}
 	return nil
+}
+
+func (s *gormStore) PurgeRefresh(ctx context.Context, beforeMs int64, limit int) (int, error) {
+	// A bounded subquery, not a DELETE ... LIMIT: portable to PostgreSQL.
+	oldest := s.db.Model(&refreshRow{}).Select("hash").Where("expires_at_ms < ?", beforeMs).Limit(limit)
+	res := s.db.WithContext(ctx).Where("hash IN (?)", oldest).Delete(&refreshRow{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("purge refresh tokens: %w", res.Error)
+	}
+	return int(res.RowsAffected), nil
 }

@@ -97,6 +97,8 @@ type parley struct {
 	shell   *shell
 	// relogging is set while the local account signs itself in again.
 	relogging bool
+	// signingOut is closed when the last sign-out is over; nil before the first.
+	signingOut chan struct{}
 }
 
 // start decides the server (remote, an already running local one, or our own), starts
@@ -274,6 +276,11 @@ func (p *parley) auth(url string, call func(context.Context, *pnet.Client) error
 	if _, err := pnet.ParseServerURL(url); err != nil {
 		return fmt.Errorf("server address: %w", err)
 	}
+	var pending chan struct{}
+	fyne.DoAndWait(func() { pending = p.signingOut })
+	if pending != nil {
+		<-pending // a sign-in must not race the sign-out before it
+	}
 	c := p.currentClient()
 	if !sameServer(c.ServerURL(), url) {
 		done := make(chan error, 1)
@@ -304,11 +311,22 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// signOut forgets the session and shows the sign-in screen.
+// signOut forgets the session, shows the sign-in screen and has the server revoke
+// the login. The engine's sign-out waits for the server (a network call), so it runs
+// on a goroutine; a sign-in started meanwhile waits for it (auth).
 func (p *parley) signOut() {
 	c := p.client
 	acct, _, _ := c.Account()
-	_ = c.SignOut()
+	done := make(chan struct{})
+	p.signingOut = done
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+		defer cancel()
+		if err := c.SignOut(ctx); err != nil {
+			fyne.LogError("sign out", err)
+		}
+	}()
 	p.showSignIn(c.ServerURL(), acct.Username, "")
 }
 

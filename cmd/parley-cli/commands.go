@@ -122,6 +122,21 @@ func (s *session) signIn(ctx context.Context, cmd, username string, e env, stder
 		DisplayName: acct.DisplayName, Server: acct.ServerURL, Synced: synced})
 }
 
+// logout sends what the outbox holds (up to -wait: what is left stays queued in the
+// profile for the next sign-in), signs the profile out and has the server revoke the
+// login. The profile is signed out even when the server cannot be told; the error
+// then says so.
+func (s *session) logout(ctx context.Context, stdout, stderr io.Writer) error {
+	acct, _, _ := s.st.Account()
+	s.flush(ctx, stderr)
+	cctx, cancel := s.callCtx(ctx)
+	defer cancel()
+	if err := s.c.SignOut(cctx); err != nil {
+		return err
+	}
+	return emit(stdout, signedOutOut{Event: "signed_out", Username: acct.Username, Server: acct.ServerURL})
+}
+
 func (s *session) rooms(ctx context.Context, stdout io.Writer) error {
 	cctx, cancel := s.callCtx(ctx)
 	defer cancel()

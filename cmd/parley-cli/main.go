@@ -37,6 +37,7 @@ commands:
   send ROOM TEXT...     send a message; exit 3 when it is still queued after -wait
   listen ROOM           print messages and events until interrupted
   history ROOM          print the latest messages (-n N, at most 200)
+  logout                send what is queued, sign out and have the server revoke the login
 
 ROOM is a room id or a room name. Output: one JSON object per line.`
 
@@ -143,7 +144,7 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 	switch cmd {
 	case "register", "login", "dm", "listen":
 		want = 1
-	case "rooms":
+	case "rooms", "logout":
 		want = 0
 	case "send":
 		want = -1
@@ -195,6 +196,8 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 		err = s.listen(ctx, rest[0], stdout)
 	case "history":
 		err = s.history(ctx, rest[0], limit, stdout)
+	case "logout":
+		return s.logout(ctx, stdout, stderr)
 	}
 	if err != nil {
 		return err

@@ -279,3 +279,31 @@ func TestListenAndSendOnOneProfile(t *testing.T) {
 		t.Fatalf("history holds %d messages, want 8", len(hist))
 	}
 }
+
+// TestLogout: logout signs the profile out and the server revokes the login: the
+// refresh token the profile held is refused, and the next command needs a login.
+func TestLogout(t *testing.T) {
+	srv := servertest.Start(t, server.Config{PresenceGrace: -1})
+	home := t.TempDir()
+	mustCLI(t, "-home", home, "-server", srv.URL, "register", "alice")
+	st, err := storage.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, _, _ := st.Account()
+	st.Close()
+
+	out := mustCLI(t, "-home", home, "logout")
+	if len(out) != 1 || out[0]["event"] != "signed_out" || out[0]["username"] != "alice" {
+		t.Fatalf("logout: %v", out)
+	}
+	if st := srv.Do(t, "POST", "/api/refresh", "", map[string]string{"refreshToken": acct.RefreshToken}, nil); st != 401 {
+		t.Fatalf("refresh with the logged-out token: %d, want 401", st)
+	}
+	if code, _, errOut := cli(t, "-home", home, "rooms"); code != exitError || !strings.Contains(errOut, "not signed in") {
+		t.Fatalf("rooms after logout: exit %d, %q", code, errOut)
+	}
+	if code, _, _ := cli(t, "-home", home, "logout", "now"); code != exitUsage {
+		t.Fatalf("logout with an argument: exit %d, want 2", code)
+	}
+}

@@ -21,6 +21,12 @@ type accountOut struct {
 	Synced      bool   `json:"synced"`
 }
 
+type signedOutOut struct {
+	Event    string `json:"event"` // "signed_out"
+	Username string `json:"username"`
+	Server   string `json:"server"`
+}
+
 type roomOut struct {
 	Event     string   `json:"event"` // "room"
 	ID        string   `json:"id"`
