@@ -74,9 +74,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	store, err := openStore(cfg)
-	if err != nil {
-		return nil, err
+	store := cfg.Store
+	if store == nil {
+		var err error
+		if store, err = openStore(cfg); err != nil {
+			return nil, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

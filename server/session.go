@@ -53,6 +53,10 @@ type session struct {
 	tokenExp    time.Time
 
 	done chan struct{}
+	// ctx is the context of the store calls made for the session: it ends with it
+	// (cancel runs in close), so a slow store call does not outlive its connection.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	qmu       sync.Mutex
 	queue     []outFrame
@@ -91,8 +95,9 @@ type session struct {
 
 // newSession makes a session for an accepted connection.
 func newSession(srv *Server, conn *websocket.Conn, wire *corkConn) *session {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &session{srv: srv, conn: conn, wire: wire, done: make(chan struct{}), drained: make(chan struct{}, 1),
-		closed: make(chan struct{}), closeCode: websocket.StatusNormalClosure}
+		closed: make(chan struct{}), closeCode: websocket.StatusNormalClosure, ctx: ctx, cancel: cancel}
 }
 
 // enqueueLocked appends f and makes sure a writer runs; the caller holds qmu.
@@ -223,6 +228,7 @@ func (s *session) close(code websocket.StatusCode, reason string, flush bool) bo
 		s.ended = true
 		close(s.done)
 		s.qmu.Unlock()
+		s.cancel()
 		go s.finish()
 	})
 	return first
@@ -320,7 +326,7 @@ func closeReasonOf(err error) string {
 // stack small for the life of the connection.
 func (s *session) join() {
 	defer s.recoverPanic("join")
-	if err := s.srv.hub.connect(context.Background(), s); err != nil {
+	if err := s.srv.hub.connect(s.ctx, s); err != nil {
 		if errors.Is(err, errStopped) {
 			s.close(websocket.StatusGoingAway, "server going away", false)
 		} else {
@@ -641,7 +647,7 @@ func (s *session) handle(data []byte) {
 
 // member answers whether the user may use roomID, answering the error frame if not.
 func (s *session) member(roomID, id string) (roomInfo, bool) {
-	info, err := s.srv.hub.access(context.Background(), roomID, s.userID)
+	info, err := s.srv.hub.access(s.ctx, roomID, s.userID)
 	if err != nil {
 		s.srv.log.Error("room access", "room", roomID, "user", s.userID, "err", err)
 		s.sendError(model.CodeInternal, "internal error", id)
@@ -691,7 +697,7 @@ func (s *session) onMessage(f *model.Frame) {
 			Content: content, Attachment: f.Attachment, AtMs: now.UnixMilli()},
 		done: func(r StoredMessage) { s.srv.messageStored(s, r, start) },
 	}
-	if err := s.srv.committer.submit(context.Background(), job); err != nil {
+	if err := s.srv.committer.submit(s.ctx, job); err != nil {
 		s.sendError(model.CodeInternal, "server is shutting down", f.ID)
 	}
 }
@@ -705,7 +711,7 @@ func (s *session) onSync(f *model.Frame) {
 	if !ok {
 		return
 	}
-	msgs, err := s.srv.store.MessagesAfter(context.Background(), f.RoomID, f.AfterSeq, info.lastSeq, model.SyncPageSize+1)
+	msgs, err := s.srv.store.MessagesAfter(s.ctx, f.RoomID, f.AfterSeq, info.lastSeq, model.SyncPageSize+1)
 	if err != nil {
 		s.srv.log.Error("sync", "room", f.RoomID, "user", s.userID, "err", err)
 		s.sendError(model.CodeInternal, "internal error", "")
@@ -754,7 +760,7 @@ func (s *session) onMark(f *model.Frame) {
 					DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq})})
 		}
 	}}
-	if err := srv.committer.submit(context.Background(), job); err != nil {
+	if err := srv.committer.submit(s.ctx, job); err != nil {
 		s.sendError(model.CodeInternal, "server is shutting down", "")
 	}
 }
