@@ -5,58 +5,15 @@
 //
 // # Lifecycle
 //
-//	st, _ := storage.Open(dir)
-//	c, _ := net.New(net.Config{Store: st, ServerURL: "http://127.0.0.1:8787"})
-//	go func() { for b := range c.Events() { ... } }() // closed when Run returns
-//	go c.Run(ctx)                                      // until ctx ends
-//	c.Login(ctx, "ada", password)                      // or Register; Run connects
-//
-// New(Config) (*Client, error) reads the stored account; Run(ctx) error connects while
-// an account is signed in and waits for Login/Register otherwise. Run returns when ctx
-// ends; Events' channel is then closed.
-//
-// # The exported API
-//
-// Account and connection:
-//
-//	func (c *Client) Register(ctx, username, password, displayName string) (storage.Account, error)
-//	func (c *Client) Login(ctx, username, password string) (storage.Account, error)
-//	func (c *Client) SignOut() error
-//	func (c *Client) State() StateEvent
-//	func (c *Client) UserID() string
-//	func (c *Client) Account() (storage.Account, bool, error)
-//	func (c *Client) Online(userID string) bool
-//	func (c *Client) Nudge()                          // skip the reconnect wait (foreground, network change)
-//	func (c *Client) WaitSynced(ctx) error            // online and first sync done
-//	func (c *Client) Events() <-chan Batch
-//	func (c *Client) Store() *storage.Store           // read messages and rooms from here
-//	func (c *Client) ServerURL() string
-//	func (c *Client) API() *API                       // the raw HTTP client (NewAPI for one without a Client)
-//
-// Messages (all return at once; the store is the truth, Events reports changes):
-//
-//	func (c *Client) Send(roomID, text string) (storage.Message, error)  // status sending, outbox row
-//	func (c *Client) Retry(id string) (storage.Message, error)           // a failed message, same id
-//	func (c *Client) Flush(ctx) error                                    // wait for an empty outbox
-//	func (c *Client) MarkRead(roomID string, seq int64) error
-//	func (c *Client) Typing(roomID string)                               // on each keystroke
-//	func (c *Client) StopTyping(roomID string)
-//
-// Rooms and users (HTTP; results are stored and reported):
-//
-//	func (c *Client) Rooms() ([]storage.Room, error)                     // from the store
-//	func (c *Client) FetchRooms(ctx) ([]storage.Room, error)
-//	func (c *Client) CreateRoom(ctx, name string, memberIDs []string, public bool) (storage.Room, error)
-//	func (c *Client) JoinRoom(ctx, roomID string) (storage.Room, error)
-//	func (c *Client) DM(ctx, userID string) (storage.Room, error)
-//	func (c *Client) SearchUsers(ctx, query string) ([]model.User, error)
-//	func (c *Client) History(ctx, roomID string, beforeSeq int64, limit int) ([]storage.Message, error)
+// Open the profile's storage.Store, make a Client with New, read Events on one
+// goroutine, and Run it until its context ends (Events' channel is then closed). Run
+// connects while an account is signed in and waits for Login or Register otherwise.
+// The package Example runs the whole lifecycle against a real server.
 //
 // Errors: *APIError carries the HTTP status and the protocol code (ErrorCode(err),
 // HTTPStatus(err)); ErrUnreachable wraps transport failures; ErrSignedOut means the
 // server no longer accepts the profile's tokens; UserMessage(err) gives a short sentence
-// for the UI ("wrong username or password", "username taken", "too many attempts...",
-// "server unreachable"). Validation errors are model's (model.ErrBlank...).
+// for the UI. Validation errors are model's (model.ErrBlank...).
 //
 // # Events
 //

@@ -4,45 +4,76 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 
 	parleynet "github.com/parleychat/parley/net"
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/servertest"
 	"github.com/parleychat/parley/storage"
 )
 
-// The shape of an app on the engine: one goroutine reads the batches, Run keeps the
-// connection, and the screens call Send, MarkRead, Typing.
+// The lifecycle of an app on the engine, against a real server: open the profile's
+// store, make the Client, read its batches on one goroutine, Run it, sign in, wait for
+// the first sync, send, and stop.
 func Example() {
-	st, err := storage.Open("/path/to/profile")
+	dir, err := os.MkdirTemp("", "parley-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	srv, err := servertest.Run(server.Config{DataDir: dir + "/server", PresenceGrace: -1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+
+	st, err := storage.Open(dir + "/profile") // the profile: account, rooms, messages, outbox
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	c, err := parleynet.New(parleynet.Config{Store: st, ServerURL: "http://127.0.0.1:8787"})
+	c, err := parleynet.New(parleynet.Config{Store: st, ServerURL: srv.URL})
 	if err != nil {
 		log.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	events := make(chan struct{})
 	go func() {
-		for b := range c.Events() { // at most one batch per frame
-			if b.State != nil {
-				fmt.Println("connection:", b.State.State)
-			}
-			for _, m := range b.Messages {
-				fmt.Println(m.Seq, m.SenderName, m.Content, m.Status)
-			}
+		defer close(events)
+		for b := range c.Events() { // at most one batch per frame; closed when Run returns
+			_ = b // a UI applies b.Messages, b.Rooms, b.State... here
 		}
 	}()
-	go c.Run(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- c.Run(ctx) }() // connects while an account is signed in
 
-	if _, err := c.Login(ctx, "ada", "correct horse"); err != nil {
-		log.Fatal(parleynet.UserMessage(err)) // "wrong username or password", "server unreachable"...
+	acct, err := c.Register(ctx, "ada", "correct horse", "Ada") // or Login
+	if err != nil {
+		log.Fatal(parleynet.UserMessage(err)) // "username taken", "server unreachable"...
 	}
+	fmt.Println("signed in as", acct.Username)
 	if err := c.WaitSynced(ctx); err != nil {
 		log.Fatal(err)
 	}
-	rooms, _ := c.Rooms()
-	if _, err := c.Send(rooms[0].ID, "hello"); err != nil { // returns at once: status sending
+	rooms, _ := c.Rooms() // from the store, synced
+	fmt.Println("rooms:", rooms[0].Name)
+	m, err := c.Send(rooms[0].ID, "hello") // returns at once: an outbox row, status sending
+	if err != nil {
 		log.Fatal(err)
 	}
+	fmt.Println(m.Content+":", m.Status)
+	if err := c.Flush(ctx); err != nil { // the outbox is empty once the server acked
+		log.Fatal(err)
+	}
+	m, _, _ = c.Store().Get(m.ID)
+	fmt.Println(m.Content+":", m.Status, "seq", m.Seq)
+
+	cancel()
+	<-ran
+	<-events
+	// Output:
+	// signed in as ada
+	// rooms: general
+	// hello: sending
+	// hello: sent seq 1
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -40,12 +41,26 @@ type Instance struct {
 // Start runs a server with cfg on 127.0.0.1:0 until the test ends. An empty DataDir
 // becomes t.TempDir(); a zero BcryptCost becomes bcrypt.MinCost so registration is
 // fast; a zero RegisterLimit turns the registration limit off (tests register many
-// users from one address; a test of the limit sets it). The JWT secret, unless given, is generated and kept in the data folder, so
-// tokens survive Restart.
+// users from one address; a test of the limit sets it). The JWT secret, unless given,
+// is generated and kept in the data folder, so tokens survive Restart.
 func Start(t testing.TB, cfg server.Config) *Instance {
 	t.Helper()
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
+	}
+	in, err := Run(cfg)
+	if err != nil {
+		t.Fatalf("servertest: %v", err)
+	}
+	t.Cleanup(func() { in.Stop(t) })
+	return in
+}
+
+// Run is Start for a caller without a testing.TB (a runnable Example): cfg.DataDir
+// must name a folder, and the caller stops the server with Close.
+func Run(cfg server.Config) (*Instance, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("servertest: Run needs a DataDir")
 	}
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.MinCost
@@ -54,16 +69,16 @@ func Start(t testing.TB, cfg server.Config) *Instance {
 		cfg.RegisterLimit = -1
 	}
 	in := &Instance{DataDir: cfg.DataDir, Config: cfg}
-	in.start(t, "127.0.0.1:0")
-	t.Cleanup(func() { in.Stop(t) })
-	return in
+	if err := in.start("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
-func (in *Instance) start(t testing.TB, addr string) {
-	t.Helper()
+func (in *Instance) start(addr string) error {
 	srv, err := server.New(in.Config)
 	if err != nil {
-		t.Fatalf("servertest: new server: %v", err)
+		return fmt.Errorf("new server: %w", err)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil && addr != "127.0.0.1:0" {
@@ -71,13 +86,13 @@ func (in *Instance) start(t testing.TB, addr string) {
 	}
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
-		t.Fatalf("servertest: listen: %v", err)
+		return fmt.Errorf("listen: %w", err)
 	}
 	mln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		_ = ln.Close()
 		_ = srv.Shutdown(context.Background())
-		t.Fatalf("servertest: listen for metrics: %v", err)
+		return fmt.Errorf("listen for metrics: %w", err)
 	}
 	served, metrics := make(chan error, 1), make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -88,6 +103,7 @@ func (in *Instance) start(t testing.TB, addr string) {
 	in.MetricsURL = "http://" + mln.Addr().String()
 	in.URL = "http://" + ln.Addr().String()
 	in.WSURL = "ws://" + ln.Addr().String() + "/ws"
+	return nil
 }
 
 // Addr is the server's host:port.
@@ -101,25 +117,34 @@ func (in *Instance) Addr() string {
 // Stopping twice is harmless.
 func (in *Instance) Stop(t testing.TB) {
 	t.Helper()
+	if err := in.Close(); err != nil {
+		t.Errorf("servertest: %v", err)
+	}
+}
+
+// Close is Stop for a caller without a testing.TB.
+func (in *Instance) Close() error {
 	in.mu.Lock()
 	if in.stopped {
 		in.mu.Unlock()
-		return
+		return nil
 	}
 	in.stopped = true
 	srv, served, metrics := in.Server, in.served, in.metrics
 	in.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	var errs []error
 	if err := srv.Shutdown(ctx); err != nil {
-		t.Errorf("servertest: shutdown: %v", err)
+		errs = append(errs, fmt.Errorf("shutdown: %w", err))
 	}
 	if err := <-served; err != nil {
-		t.Errorf("servertest: serve: %v", err)
+		errs = append(errs, fmt.Errorf("serve: %w", err))
 	}
 	if err := <-metrics; err != nil {
-		t.Errorf("servertest: serve metrics: %v", err)
+		errs = append(errs, fmt.Errorf("serve metrics: %w", err))
 	}
+	return errors.Join(errs...)
 }
 
 // Restart stops the server and starts it again on the same data folder, on the same
@@ -128,7 +153,9 @@ func (in *Instance) Restart(t testing.TB) {
 	t.Helper()
 	addr := in.Addr()
 	in.Stop(t)
-	in.start(t, addr)
+	if err := in.start(addr); err != nil {
+		t.Fatalf("servertest: restart: %v", err)
+	}
 }
 
 // Do sends a JSON request (body may be nil) with an optional bearer token and decodes
