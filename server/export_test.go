@@ -11,3 +11,15 @@ func SetFanoutPassHook(fn func(events int)) (restore func()) {
 	fanoutPassHook = fn
 	return func() { fanoutPassHook = nil }
 }
+
+// LimiterKeys answers how many keys the per-user send limiter (messages and refusals),
+// the failed-login limiter and the registration limiter (per address and overall)
+// hold.
+func LimiterKeys(s *Server) (sends, logins, registrations int) {
+	sends = s.limiter.sends.len() + s.limiter.refused.len()
+	logins = s.logins.fails.len()
+	if s.registrations != nil {
+		registrations = s.registrations.len() + s.regAll.len()
+	}
+	return sends, logins, registrations
+}
