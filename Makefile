@@ -12,7 +12,7 @@ APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
 APT_E2E := xvfb xdotool imagemagick sqlite3 curl e2fsprogs
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run server test test-short vet e2e screenshots deps deps-e2e bench fuzz package clean
+.PHONY: run server test test-short vet lint e2e screenshots deps deps-e2e bench fuzz package clean
 
 run: deps
 	$(GO) run .
@@ -20,7 +20,7 @@ run: deps
 server:
 	$(GO) run ./cmd/parley-server
 
-test: deps deps-e2e vet
+test: deps deps-e2e vet lint
 	$(GO) test -race -count=1 ./...
 
 # The real app in two windows under Xvfb, driven by xdotool (scripts/e2e.sh).
@@ -36,6 +36,12 @@ test-short: deps
 
 vet: deps
 	$(GO) vet ./...
+
+# staticcheck at a pinned version (from the module proxy; not in go.mod); its checks
+# are in staticcheck.conf.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint: deps
+	$(GO) run $(STATICCHECK) ./...
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -143,16 +143,6 @@ func (s *roomsScreen) unreadTotal() int64 {
 	return n
 }
 
-// clearUnread zeroes a room's badge once the room is open and read.
-func (s *roomsScreen) clearUnread(id string) {
-	for i := range s.rooms {
-		if s.rooms[i].ID == id && s.rooms[i].Unread != 0 {
-			s.rooms[i].Unread = 0
-			s.list.Refresh()
-		}
-	}
-}
-
 func (s *roomsScreen) room(id string) (RoomItem, bool) {
 	for _, r := range s.rooms {
 		if r.ID == id {

@@ -107,12 +107,6 @@ func (a *api) register(ctx context.Context, prefix string, n, parallel int) ([]m
 	return out, ctx.Err()
 }
 
-// delivery is one received message as the receiver saw it.
-type delivery struct {
-	seq     int64
-	latency time.Duration
-}
-
 // roomLog is what one client received in one room.
 type roomLog struct {
 	seen    []uint64 // bit s: seq s received (seqs are dense from 1: a bitset, not a map)
@@ -375,13 +369,6 @@ func (c *client) waitFor(ctx context.Context, cond func() bool) error {
 			return ctx.Err()
 		}
 	}
-}
-
-// unacked answers how many sends wait for their ack.
-func (c *client) unacked() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.pending)
 }
 
 // heartbeat sends `ping` every interval until ctx ends, as a real client does.
