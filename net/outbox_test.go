@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/storage"
 )
 
 // TestOutboxSurvivesRestart stops a client while its outbox is full (some messages on
@@ -140,5 +142,39 @@ func BenchmarkIngest10k(b *testing.B) {
 			// the budget is a second of CPU for a 10,000-message burst.
 			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 		})
+	}
+}
+
+// TestPendingBounded: messages queued for a sender that cannot keep up (the send
+// rate, a slow socket) are held in memory up to maxPendingFrames and maxPendingBytes;
+// past that the sender is told to read the outbox on disk again, which holds them all
+// in order (the path every connection's first pass takes; TestOutboxSurvivesRestart).
+func TestPendingBounded(t *testing.T) {
+	s := newSession(nil, nil)
+	big := strings.Repeat("é", 3990) // 7,980 bytes: 1,000 of them are 8 MB
+	maxFrames, maxBytes := 0, 0
+	for i := range 1000 {
+		s.queue(storage.Message{Message: model.Message{ID: model.NewMessageID(), RoomID: "general", Content: fmt.Sprintf("%s %d", big, i)}})
+		s.mu.Lock()
+		size := 0
+		for _, p := range s.pending {
+			size += len(p.Content)
+		}
+		maxFrames, maxBytes = max(maxFrames, len(s.pending)), max(maxBytes, size)
+		s.mu.Unlock()
+	}
+	if maxFrames > maxPendingFrames || maxBytes > maxPendingBytes || !s.rescan {
+		t.Fatalf("pending held %d messages, %d bytes (bounds %d, %d); rescan %v", maxFrames, maxBytes, maxPendingFrames, maxPendingBytes, s.rescan)
+	}
+	// Small messages meet the frame bound first.
+	s = newSession(nil, nil)
+	for i := range 1000 {
+		s.queue(storage.Message{Message: model.Message{ID: model.NewMessageID(), RoomID: "general", Content: fmt.Sprint(i)}})
+		if len(s.pending) > maxPendingFrames {
+			t.Fatalf("%d small messages pending", len(s.pending))
+		}
+	}
+	if !s.rescan {
+		t.Fatalf("no rescan after 1,000 small messages")
 	}
 }

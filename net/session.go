@@ -34,6 +34,8 @@ type session struct {
 	inflight map[string]bool   // message ids sent on this connection
 	syncing  map[string]int64  // room id → afterSeq of the sync in progress
 	synced   bool
+
+	pendingBytes int // pending's size, bounded by maxPendingBytes (under mu)
 }
 
 func newSession(c *Client, conn *websocket.Conn) *session {
@@ -287,10 +289,26 @@ func (s *session) writeControl() {
 	}
 }
 
+// The messages queued in memory for the sender are bounded, as the server bounds each
+// session's output: a script that sends faster than the connection (or the rate
+// limit) lets them go would otherwise hold every one of them twice, in the outbox and
+// here. Past either bound the sender reads the outbox on disk instead, which holds
+// them all in order.
+const (
+	maxPendingFrames = 256
+	maxPendingBytes  = 1 << 20
+)
+
 // queue hands the sender a message just put in the outbox.
 func (s *session) queue(m storage.Message) {
 	s.mu.Lock()
-	s.pending = append(s.pending, m)
+	size := len(m.Content) + len(m.ID) + len(m.RoomID)
+	if s.rescan || len(s.pending) >= maxPendingFrames || s.pendingBytes+size > maxPendingBytes {
+		s.pending, s.pendingBytes, s.rescan = nil, 0, true
+	} else {
+		s.pending = append(s.pending, m)
+		s.pendingBytes += size
+	}
 	s.mu.Unlock()
 	s.kickOutbox()
 }
@@ -326,7 +344,7 @@ func (s *session) sendOutbox() {
 	for {
 		s.mu.Lock()
 		msgs, rescan := s.pending, s.rescan
-		s.pending, s.rescan = nil, false
+		s.pending, s.pendingBytes, s.rescan = nil, 0, false
 		s.mu.Unlock()
 		if rescan {
 			// The outbox holds everything pending had, in order.
