@@ -72,7 +72,7 @@ func (l *keyedLimiter) allow(now time.Time, keys ...string) bool {
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
 	for _, k := range keys {
-		if b := l.bucketLocked(k, false); b != nil && b.TokensAt(now) < 1 {
+		if l.tokensLocked(k, now) < 1 {
 			return false
 		}
 	}
@@ -80,6 +80,15 @@ func (l *keyedLimiter) allow(now time.Time, keys ...string) bool {
 		l.bucketLocked(k, true).AllowN(now, 1)
 	}
 	return true
+}
+
+// tokensLocked answers the tokens key has at now (a key without a bucket has a full
+// one); the caller holds mu.
+func (l *keyedLimiter) tokensLocked(key string, now time.Time) float64 {
+	if b := l.bucketLocked(key, false); b != nil {
+		return b.TokensAt(now)
+	}
+	return float64(l.burst)
 }
 
 // spend takes a token of every key that has one, and answers whether all had one.
@@ -101,7 +110,7 @@ func (l *keyedLimiter) exhausted(now time.Time, keys ...string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, k := range keys {
-		if b := l.bucketLocked(k, false); b != nil && b.TokensAt(now) < 1 {
+		if l.tokensLocked(k, now) < 1 {
 			return true
 		}
 	}
