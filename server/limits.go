@@ -71,6 +71,9 @@ func (l *keyedLimiter) allow(now time.Time, keys ...string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
+	if len(keys) == 1 { // the send path: one user
+		return l.bucketLocked(keys[0], true).AllowN(now, 1)
+	}
 	for _, k := range keys {
 		if l.tokensLocked(k, now) < 1 {
 			return false
