@@ -108,6 +108,17 @@ func (l *keyedLimiter) spend(now time.Time, keys ...string) bool {
 	return ok
 }
 
+// hold empties key's bucket for a whole refill time (burst/limit) from now, unless it
+// is held already: what a spent budget means for a flooder.
+func (l *keyedLimiter) hold(now time.Time, key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.bucketLocked(key, true)
+	if l.burst > 0 && b.TokensAt(now) >= 0 {
+		b.ReserveN(now, l.burst) // tokens go below zero: a debt repaid at the rate
+	}
+}
+
 // exhausted reports whether one of keys has no token left, taking none.
 func (l *keyedLimiter) exhausted(now time.Time, keys ...string) bool {
 	l.mu.Lock()
@@ -148,9 +159,14 @@ func (l *sendLimiter) allow(userID string, now time.Time) bool {
 
 // refuse records a refused message of userID and answers whether it closes the
 // connection: the user's budget of closeAfter-1 refusals (refilled over a minute) is
-// spent, so a flooder that reconnects is closed again at its next refusals.
+// spent. The budget is then held empty for a minute, so a flooder that reconnects is
+// closed again at its first refusal until the minute has passed.
 func (l *sendLimiter) refuse(userID string, now time.Time) bool {
-	return !l.refused.allow(now, userID)
+	if l.refused.allow(now, userID) {
+		return false
+	}
+	l.refused.hold(now, userID)
+	return true
 }
 
 // failureLimiter counts failed attempts per key, limit a window.

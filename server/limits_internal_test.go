@@ -17,11 +17,15 @@ func TestSendLimiterEdges(t *testing.T) {
 	if l.refuse("u", now) || l.refuse("u", now) || !l.refuse("u", now) {
 		t.Fatalf("RefusedLimit 3: the third refusal must close, not the first two")
 	}
-	if !l.refuse("u", now.Add(time.Second)) {
-		t.Fatalf("a refusal a second later: the budget is still spent")
+	// Spent, the budget is held empty for a minute: every refusal in it closes, even
+	// after the 20 s in which the bucket would have refilled a token.
+	for _, d := range []time.Duration{time.Second, 30 * time.Second, 50 * time.Second} {
+		if !l.refuse("u", now.Add(d)) {
+			t.Fatalf("a refusal %v later did not close", d)
+		}
 	}
-	if l.refuse("u", now.Add(time.Minute)) {
-		t.Fatalf("a refusal a minute later closed")
+	if l.refuse("u", now.Add(2*time.Minute)) {
+		t.Fatalf("a refusal two minutes later closed")
 	}
 	for i := range 20 {
 		if !l.allow("v", now) {
