@@ -14,8 +14,10 @@ func TestSendLimiterEdges(t *testing.T) {
 		t.Fatalf("RefusedLimit 1: the first refusal did not close")
 	}
 	l := newSendLimiter(10, 20, 3)
-	if l.refuse("u", now) || l.refuse("u", now) || !l.refuse("u", now) {
-		t.Fatalf("RefusedLimit 3: the third refusal must close, not the first two")
+	for i, want := range []bool{false, false, true} {
+		if got := l.refuse("u", now); got != want {
+			t.Fatalf("RefusedLimit 3: refusal %d closes %v, want %v", i+1, got, want)
+		}
 	}
 	// Spent, the budget is held empty for a minute: every refusal in it closes, even
 	// after the 20 s in which the bucket would have refilled a token.
