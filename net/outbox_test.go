@@ -178,3 +178,59 @@ func TestPendingBounded(t *testing.T) {
 		t.Fatalf("no rescan after 1,000 small messages")
 	}
 }
+
+// TestPendingOverflowDelivers: 150 messages of 8 KB sent while the sender is held
+// back (the send rate on a clock that stands still) overflow the in-memory queue's
+// byte bound; the sender then reads them from the outbox, and the other member gets
+// each once, in order.
+func TestPendingOverflowDelivers(t *testing.T) {
+	srv := startServer(t, server.Config{MsgRate: 1e6, MsgBurst: 1e6})
+	clk := newFakeClock()
+	a := startClient(t, srv.URL, "", func(c *Config) {
+		c.Clock = clk
+		c.SendRate, c.SendBurst = 1000, 10
+		c.FrameInterval = -1
+		c.MarkInterval = -1
+	})
+	b := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	register(t, b, "bob")
+	room := a.generalRoom()
+	a.waitSynced()
+
+	big := strings.Repeat("é", 3990)
+	ids := make([]string, 150)
+	for i := range ids {
+		m, err := a.Send(room, fmt.Sprintf("%s %d", big, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = m.ID
+	}
+	a.mu.Lock()
+	s := a.sess
+	a.mu.Unlock()
+	s.mu.Lock()
+	held, rescan := len(s.pending), s.rescan
+	s.mu.Unlock()
+	if held > maxPendingFrames || !rescan {
+		t.Fatalf("%d messages held in memory, rescan %v; want at most %d and a rescan", held, rescan, maxPendingFrames)
+	}
+	// Ten messages per 10 ms of the fake clock: move it while the outbox drains.
+	deadline := time.Now().Add(waitLong)
+	for {
+		if n, err := a.Store().OutboxLen(); err != nil || n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the outbox never drained")
+		}
+		select {
+		case <-clk.added: // the sender waits for its next token
+		case <-time.After(20 * time.Millisecond): // polling interval, not a wait for an event
+		}
+		clk.Advance(10 * time.Millisecond)
+	}
+	b.waitUntil("all received", func() bool { return len(b.order) == len(ids) })
+	checkExactlyOnce(t, b, room, ids)
+}
