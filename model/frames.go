@@ -66,6 +66,15 @@ type Frame struct {
 	Attachment *Attachment `json:"attachment,omitempty"`
 	AfterSeq   int64       `json:"afterSeq,omitempty"`
 
+	// protocol 1.1: message (replyTo), edit, delete, react, update
+	ReplyTo     string `json:"replyTo,omitempty"`
+	TargetID    string `json:"targetId,omitempty"`
+	Op          string `json:"op,omitempty"`
+	Emoji       string `json:"emoji,omitempty"`
+	On          *bool  `json:"on,omitempty"`
+	Topic       string `json:"topic,omitempty"`
+	MemberCount int    `json:"memberCount,omitempty"`
+
 	// hello, receipt, typing, user_joined, user_left
 	UserID           string   `json:"userId,omitempty"`
 	DisplayName      string   `json:"displayName,omitempty"`
@@ -120,13 +129,13 @@ func DecodeFrame(b []byte) (Frame, error) {
 // AsMessage returns the message a `message` frame carries.
 func (f *Frame) AsMessage() Message {
 	return Message{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, SenderID: f.SenderID, SenderName: f.SenderName,
-		Content: f.Content, Timestamp: f.Timestamp, Attachment: f.Attachment}
+		Content: f.Content, Timestamp: f.Timestamp, Attachment: f.Attachment, ReplyTo: f.ReplyTo}
 }
 
 // AsRoom returns the room a `room` frame carries.
 func (f *Frame) AsRoom() Room {
 	return Room{ID: f.ID, Name: f.Name, Public: f.Public, Direct: f.Direct, MemberIDs: f.MemberIDs,
-		LastSeq: f.LastSeq, Unread: f.Unread, Epoch: f.Epoch}
+		LastSeq: f.LastSeq, Unread: f.Unread, Epoch: f.Epoch, Topic: f.Topic, MemberCount: f.MemberCount}
 }
 
 // The frames below are what each side encodes. Each carries exactly the fields the
@@ -216,6 +225,7 @@ type SendFrame struct {
 	RoomID     string      `json:"roomId"`
 	Content    string      `json:"content"`
 	Attachment *Attachment `json:"attachment,omitempty"`
+	ReplyTo    string      `json:"replyTo,omitempty"` // protocol 1.1
 }
 
 // SyncFrame asks for every message of a room after a seq.

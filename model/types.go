@@ -56,6 +56,8 @@ type Attachment struct {
 	MIME   string `json:"mime"`
 	Width  int    `json:"width,omitempty"`
 	Height int    `json:"height,omitempty"`
+	// ThumbURL is the upload's thumbnail, for images (protocol 1.1).
+	ThumbURL string `json:"thumbUrl,omitempty"`
 }
 
 // Message is a stored chat message as the server delivers it.
@@ -68,6 +70,13 @@ type Message struct {
 	Content    string      `json:"content"`
 	Timestamp  Time        `json:"timestamp"`
 	Attachment *Attachment `json:"attachment,omitempty"`
+
+	// Protocol 1.1: the message this one answers, and its state folded in from updates
+	// (in history; live clients fold update frames themselves).
+	ReplyTo   string    `json:"replyTo,omitempty"`
+	EditedAt  Time      `json:"editedAt,omitzero"`
+	Deleted   bool      `json:"deleted,omitempty"`
+	Reactions Reactions `json:"reactions,omitempty"`
 }
 
 // Room is a chat room as the HTTP API and the `room` frame describe it.
@@ -80,6 +89,9 @@ type Room struct {
 	LastSeq   int64    `json:"lastSeq"`
 	Unread    int64    `json:"unread"`
 	Epoch     string   `json:"epoch"`
+	// Protocol 1.1.
+	Topic       string `json:"topic"`
+	MemberCount int    `json:"memberCount"`
 }
 
 // User is an entry of GET /api/users.
