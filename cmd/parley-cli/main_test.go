@@ -279,3 +279,14 @@ func TestListenAndSendOnOneProfile(t *testing.T) {
 		t.Fatalf("history holds %d messages, want 8", len(hist))
 	}
 }
+
+// TestBadProfileName: the CLI refuses a profile name by the rule the app uses
+// (storage.CheckProfileName), before it touches any folder.
+func TestBadProfileName(t *testing.T) {
+	for _, name := range []string{"..", "../x", ".hidden", "a b", "-x"} {
+		code, _, errOut := cli(t, "-profile", name, "rooms")
+		if code != exitUsage || !strings.Contains(errOut, "bad profile name") {
+			t.Errorf("-profile %q: exit %d, stderr %q; want 2 and a bad profile name error", name, code, errOut)
+		}
+	}
+}
