@@ -46,7 +46,6 @@ type chatScreen struct {
 	splitBtn  *widget.Button
 	limitBox  *fyne.Container
 	parts     []string // the text cut into messages, while it is too long
-	emptyHint *widget.Label
 
 	active    func() bool // whether the window has the focus (nil: always)
 	unreadSeq int64       // the newest seq shown
