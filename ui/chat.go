@@ -194,7 +194,7 @@ func (c *chatScreen) lengthChanged(runes int) {
 		}
 		return
 	}
-	c.parts = splitMessage(c.composer.Text, model.MaxContentRunes)
+	c.parts = splitMessage(c.composer.value(), model.MaxContentRunes)
 	c.limitLine.TextStyle = fyne.TextStyle{}
 	c.limitLine.SetText(thousands(runes) + " characters: a message holds at most " +
 		thousands(model.MaxContentRunes) + ". Shorten it, or send it in parts.")

@@ -26,9 +26,9 @@ func TestComposerKeepsTooLongTextAndSendsItInParts(t *testing.T) {
 	}
 	c.composer.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	test.Tap(c.sendBtn)
-	if len(eng.sent) != 0 || c.composer.Text != text {
+	if len(eng.sent) != 0 || c.composer.value() != text {
 		t.Fatalf("Enter on 4,010 characters: sent %d, field holds %d characters; want nothing sent and the text kept",
-			len(eng.sent), utf8.RuneCountInString(c.composer.Text))
+			len(eng.sent), utf8.RuneCountInString(c.composer.value()))
 	}
 	if !strings.HasPrefix(c.limitLine.Text, "Not sent") || !c.limitLine.TextStyle.Bold {
 		t.Errorf("after Enter the hint says %q; want it to say the text was not sent", c.limitLine.Text)
@@ -47,7 +47,7 @@ func TestComposerKeepsTooLongTextAndSendsItInParts(t *testing.T) {
 	}
 	// Back under the limit, the composer wraps again and Enter sends.
 	c.composer.setText("short")
-	if !c.composer.wrapped || c.composer.Wrapping != fyne.TextWrapWord {
+	if c.composer.soft || c.composer.Wrapping != fyne.TextWrapWord {
 		t.Errorf("a short text is not wrapped")
 	}
 	c.composer.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
@@ -84,5 +84,81 @@ func TestComposerTabMovesFocusEscapeLeaves(t *testing.T) {
 	}
 	if c.composer.Text != "hi" {
 		t.Errorf("Escape changed the text: %q", c.composer.Text)
+	}
+}
+
+// Past what Fyne's entry wraps cheaply the composer wraps the text itself: every row it
+// shows fits, what the user typed is unchanged, and editing across a soft row break acts
+// on what the user sees.
+func TestComposerWrapsLongTextItself(t *testing.T) {
+	eng := newFakeEngine()
+	c, w := newTestChat(t, eng, false)
+	e := c.composer
+	w.Canvas().Focus(e)
+	text := longText(20000)
+	clip := test.NewClipboard()
+	clip.SetContent(text)
+	e.TypedShortcut(&fyne.ShortcutPaste{Clipboard: clip})
+	if !e.soft || e.value() != text {
+		t.Fatalf("after pasting 20,000 characters: soft %v, value has %d characters", e.soft, utf8.RuneCountInString(e.value()))
+	}
+	rows := strings.Split(e.Text, "\n")
+	if len(rows) < 20000/200 {
+		t.Fatalf("20,000 characters shown in %d rows", len(rows))
+	}
+	width := e.textWidth()
+	for i, r := range rows {
+		if got := fyne.MeasureText(strings.TrimRight(unsoft(r), " "), 14, fyne.TextStyle{}).Width; got > width+1 {
+			t.Fatalf("row %d is %.0f wide, the field %.0f: %q", i, got, width, r)
+		}
+	}
+	if off := logicalOffset(e.Text, offsetOf(e.Text, e.CursorRow, e.CursorColumn)); off != 20000 {
+		t.Errorf("the cursor is at %d of the typed text; want 20000, after the paste", off)
+	}
+	test.Type(e, "!")
+	if e.value() != text+"!" {
+		t.Errorf("typing at the end: value ends %q", e.value()[len(e.value())-5:])
+	}
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyBackspace})
+	if e.value() != text {
+		t.Fatalf("Backspace at the end did not delete the '!'")
+	}
+	// Backspace at the start of the second row deletes the last character of the first.
+	e.CursorRow, e.CursorColumn = 1, 0
+	first := []rune(unsoft(rows[0]))
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyBackspace})
+	want := string(first[:len(first)-1]) + text[len(string(first)):]
+	if e.value() != want {
+		t.Errorf("Backspace at a soft row start: value starts %q; want %q", e.value()[:len(first)+3], want[:len(first)+3])
+	}
+	// Copy gives the typed text, not the rows.
+	e.TypedShortcut(&fyne.ShortcutSelectAll{})
+	e.TypedShortcut(&fyne.ShortcutCopy{Clipboard: clip})
+	if clip.Content() != want {
+		t.Errorf("copy of everything holds soft row breaks or lost text (%d characters)", utf8.RuneCountInString(clip.Content()))
+	}
+	// Back to a short text, the entry wraps it again.
+	e.setText("short")
+	if e.soft || e.Text != "short" {
+		t.Errorf("a short text: soft %v, text %q", e.soft, e.Text)
+	}
+}
+
+func TestSoftFlowOffsets(t *testing.T) {
+	measure := func(s string) float32 { return float32(utf8.RuneCountInString(s)) }
+	text := "aaa bbb ccc\ndddddddddd e"
+	display := softFlow(text, 5, measure)
+	if unsoft(display) != text {
+		t.Fatalf("unsoft(softFlow) = %q", unsoft(display))
+	}
+	for _, row := range strings.Split(display, "\n") {
+		if measure(strings.TrimRight(unsoft(row), " ")) > 5 {
+			t.Errorf("row %q is wider than 5", row)
+		}
+	}
+	for l := 0; l <= utf8.RuneCountInString(text); l++ {
+		if got := logicalOffset(display, displayOffset(display, l)); got != l {
+			t.Errorf("offset %d → display %d → %d", l, displayOffset(display, l), got)
+		}
 	}
 }

@@ -23,11 +23,7 @@ func splitMessage(text string, max int) []string {
 	}
 	var seg segmenter.Segmenter
 	seg.Init(runes)
-	grapheme := make([]bool, len(runes)+1) // grapheme[i]: a cluster starts at rune i
-	for it := seg.GraphemeIterator(); it.Next(); {
-		grapheme[it.Grapheme().Offset] = true
-	}
-	grapheme[len(runes)] = true
+	grapheme := graphemeStartsOf(&seg, len(runes))
 	// breaks are the offsets after which a line may break; hard marks a newline there.
 	var breaks []int
 	var hard []bool
@@ -79,4 +75,22 @@ func appendPart(parts []string, p []rune) []string {
 		return parts
 	}
 	return append(parts, s)
+}
+
+// graphemeStarts reports for each rune offset of runes (and its end) whether a grapheme
+// cluster, a character as the user sees it, starts there.
+func graphemeStarts(runes []rune) []bool {
+	var seg segmenter.Segmenter
+	seg.Init(runes)
+	return graphemeStartsOf(&seg, len(runes))
+}
+
+// graphemeStartsOf is graphemeStarts for a segmenter already given the n runes.
+func graphemeStartsOf(seg *segmenter.Segmenter, n int) []bool {
+	starts := make([]bool, n+1)
+	for it := seg.GraphemeIterator(); it.Next(); {
+		starts[it.Grapheme().Offset] = true
+	}
+	starts[n] = true
+	return starts
 }
