@@ -202,6 +202,9 @@ func (p *parley) connect() startScreen {
 		return startScreen{signIn: true, url: url, user: user}
 	}
 	err = p.localAccount(c, localUser)
+	if err == nil {
+		fyne.DoAndWait(p.runClient)
+	}
 	var ue *storage.UnsentError
 	if errors.As(err, &ue) {
 		return startScreen{signIn: true, url: ue.Old.ServerURL, user: ue.Old.Username, unsent: ue,
@@ -209,7 +212,11 @@ func (p *parley) connect() startScreen {
 				if err := p.store.DiscardHistory(); err != nil {
 					return err
 				}
-				return p.localAccount(c, localUser)
+				if err := p.localAccount(c, localUser); err != nil {
+					return err
+				}
+				fyne.DoAndWait(p.runClient)
+				return nil
 			}}
 	}
 	if err != nil {
@@ -265,6 +272,7 @@ func (p *parley) askDiscard(ue *storage.UnsentError, what string, yes func()) {
 				yes()
 			}
 		}, p.win)
+	d.SetConfirmImportance(widget.DangerImportance)
 	d.SetConfirmText("Discard " + strconv.Itoa(ue.Count))
 	d.SetDismissText("Keep them")
 	d.Show()
@@ -308,16 +316,32 @@ func (p *parley) localAccount(c *pnet.Client, user string) error {
 	return nil
 }
 
-// startClient (re)starts the engine for url, with its event bridge.
+// startClient (re)starts the engine for url. It runs at once unless the profile is
+// signed in to another server: the account's tokens are never spent on a server they
+// were not issued by (that signed the profile out), so it runs once someone signs in.
 func (p *parley) startClient(url string) error {
 	if p.cancel != nil {
 		p.cancel()
 		<-p.runDone
+		p.cancel, p.runDone = nil, nil
 	}
 	c, err := pnet.New(pnet.Config{ServerURL: url, Store: p.store})
 	if err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
+	p.client = c
+	if acct, ok, _ := c.Account(); !ok || sameServer(acct.ServerURL, c.ServerURL()) {
+		p.runClient()
+	}
+	return nil
+}
+
+// runClient runs the engine, with its event bridge, unless it runs already.
+func (p *parley) runClient() {
+	if p.cancel != nil || p.client == nil {
+		return
+	}
+	c := p.client
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	b := &bridge{eng: newClientEngine(c), apply: p.apply, tick: p.tick, signedOut: p.signedOut}
@@ -326,8 +350,7 @@ func (p *parley) startClient(url string) error {
 		defer close(done)
 		_ = c.Run(ctx)
 	}()
-	p.client, p.cancel, p.runDone = c, cancel, done
-	return nil
+	p.cancel, p.runDone = cancel, done
 }
 
 func (p *parley) apply(u Update) {
@@ -408,7 +431,7 @@ func (p *parley) auth(url string, call func(context.Context, *pnet.Client) error
 		return fmt.Errorf("server address: %w", err)
 	}
 	c := p.currentClient()
-	if !sameServer(c.ServerURL(), url) {
+	if c == nil || !sameServer(c.ServerURL(), url) {
 		done := make(chan error, 1)
 		fyne.DoAndWait(func() { done <- p.startClient(url) })
 		if err := <-done; err != nil {
@@ -424,6 +447,7 @@ func (p *parley) auth(url string, call func(context.Context, *pnet.Client) error
 		}
 		return errors.New(capitalize(pnet.UserMessage(err)))
 	}
+	fyne.DoAndWait(p.runClient)
 	return nil
 }
 

@@ -37,48 +37,9 @@ func freeAddr(t *testing.T) string {
 // messages reach the server exactly once.
 func TestRelaunchWithoutServerFlagReopensTheProfilesServer(t *testing.T) {
 	srv := servertest.Start(t, server.Config{})
-	root := t.TempDir()
-	dir := filepath.Join(root, "profiles", "root")
-	st, err := storage.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-
-	// The first run: "parley -server URL", Create account alice, one message sent.
+	root, dir, st := aliceProfile(t, srv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	first, err := pnet.New(pnet.Config{ServerURL: srv.URL, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stopFirst := context.WithCancel(ctx)
-	firstDone := make(chan struct{})
-	go func() { defer close(firstDone); _ = first.Run(runCtx) }()
-	go func() {
-		for range first.Events() {
-		}
-	}()
-	if _, err := first.Register(ctx, "alice", "password123", ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := first.WaitSynced(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := first.Send("general", "before the relaunch"); err != nil {
-		t.Fatal(err)
-	}
-	if err := first.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	stopFirst()
-	<-firstDone
-	// Typed while the server was away: they wait in the outbox when the app quits.
-	for _, text := range []string{"queued 1", "queued 2"} {
-		if _, err := st.Enqueue(model.Message{RoomID: "general", Content: text}); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// The relaunch: no -server, no -listen.
 	a := test.NewTempApp(t)
@@ -118,6 +79,101 @@ func TestRelaunchWithoutServerFlagReopensTheProfilesServer(t *testing.T) {
 	}
 	if n, _ := st.CountMessages("general"); n < 3 {
 		t.Errorf("alice's history after the relaunch holds %d messages; want at least 3", n)
+	}
+}
+
+// aliceProfile is the profile "root" after "parley -server url": alice created and one
+// message sent, then two messages typed while the server was away, left in the outbox
+// when the app quit.
+func aliceProfile(t *testing.T, url string) (root, dir string, st *storage.Store) {
+	t.Helper()
+	root = t.TempDir()
+	dir = filepath.Join(root, "profiles", "root")
+	st, err := storage.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	first, err := pnet.New(pnet.Config{ServerURL: url, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stopFirst := context.WithCancel(ctx)
+	firstDone := make(chan struct{})
+	go func() { defer close(firstDone); _ = first.Run(runCtx) }()
+	go func() {
+		for range first.Events() {
+		}
+	}()
+	defer func() { stopFirst(); <-firstDone }()
+	if _, err := first.Register(ctx, "alice", "password123", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.Send("general", "before the relaunch"); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopFirst()
+	<-firstDone
+	for _, text := range []string{"queued 1", "queued 2"} {
+		if _, err := st.Enqueue(model.Message{RoomID: "general", Content: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, dir, st
+}
+
+// Started with -server naming another server, the app keeps alice's account, session
+// and unsent messages until the user agrees to drop them: a sign-in there is refused
+// with the count, and only DiscardUnsent lets it through.
+func TestSwitchServerKeepsTheOldAccountUntilTheUserAgrees(t *testing.T) {
+	srvA := servertest.Start(t, server.Config{})
+	srvB := servertest.Start(t, server.Config{})
+	root, dir, st := aliceProfile(t, srvA.URL)
+	before, _, _ := st.Account()
+	dave := startClient(t, srvB.URL, "dave")
+	drain(t, dave)
+
+	a := test.NewTempApp(t)
+	p := &parley{app: a, win: a.NewWindow("Parley"), store: st, opts: Options{Profile: "root", Server: srvB.URL},
+		root: root, profileDir: dir, defaultListen: freeAddr(t)}
+	defer p.stop()
+	sc := p.connect()
+	if !sc.signIn || sc.url != srvB.URL {
+		t.Fatalf("-server %s shows %+v; want its sign-in screen", srvB.URL, sc)
+	}
+	if p.cancel != nil {
+		t.Errorf("the engine runs against %s with alice's tokens from %s", srvB.URL, srvA.URL)
+	}
+	err := p.SignIn(srvB.URL, "dave", "password123")
+	var ue *storage.UnsentError
+	if !errors.As(err, &ue) || ue.Count != 2 || ue.Old.Username != "alice" {
+		t.Fatalf("signing in as dave = %v; want the 2 unsent messages of alice", err)
+	}
+	if acct, ok, _ := st.Account(); !ok || acct != before {
+		t.Errorf("after the refused switch the account is %+v (%v); want alice's, session and all", acct, ok)
+	}
+	if n, _ := st.OutboxLen(); n != 2 {
+		t.Errorf("after the refused switch the outbox holds %d; want 2", n)
+	}
+	if err := p.DiscardUnsent(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SignIn(srvB.URL, "dave", "password123"); err != nil {
+		t.Fatalf("signing in as dave after discarding: %v", err)
+	}
+	if acct, ok, _ := st.Account(); !ok || acct.Username != "dave" {
+		t.Errorf("account %+v (%v); want dave", acct, ok)
+	}
+	if p.cancel == nil {
+		t.Errorf("the engine does not run after dave signed in")
 	}
 }
 
