@@ -202,9 +202,6 @@ func (p *parley) connect() startScreen {
 		return startScreen{signIn: true, url: url, user: user}
 	}
 	err = p.localAccount(c, localUser)
-	if err == nil {
-		fyne.DoAndWait(p.runClient)
-	}
 	var ue *storage.UnsentError
 	if errors.As(err, &ue) {
 		return startScreen{signIn: true, url: ue.Old.ServerURL, user: ue.Old.Username, unsent: ue,
@@ -212,11 +209,7 @@ func (p *parley) connect() startScreen {
 				if err := p.store.DiscardHistory(); err != nil {
 					return err
 				}
-				if err := p.localAccount(c, localUser); err != nil {
-					return err
-				}
-				fyne.DoAndWait(p.runClient)
-				return nil
+				return p.localAccount(c, localUser)
 			}}
 	}
 	if err != nil {
@@ -316,32 +309,18 @@ func (p *parley) localAccount(c *pnet.Client, user string) error {
 	return nil
 }
 
-// startClient (re)starts the engine for url. It runs at once unless the profile is
-// signed in to another server: the account's tokens are never spent on a server they
-// were not issued by (that signed the profile out), so it runs once someone signs in.
+// startClient (re)starts the engine for url, with its event bridge. The engine leaves
+// an account of another server alone (it never spends its tokens on url), so a profile
+// stays signed in to its server until someone signs in on url.
 func (p *parley) startClient(url string) error {
 	if p.cancel != nil {
 		p.cancel()
 		<-p.runDone
-		p.cancel, p.runDone = nil, nil
 	}
 	c, err := pnet.New(pnet.Config{ServerURL: url, Store: p.store})
 	if err != nil {
 		return fmt.Errorf("start engine: %w", err)
 	}
-	p.client = c
-	if acct, ok, _ := c.Account(); !ok || sameServer(acct.ServerURL, c.ServerURL()) {
-		p.runClient()
-	}
-	return nil
-}
-
-// runClient runs the engine, with its event bridge, unless it runs already.
-func (p *parley) runClient() {
-	if p.cancel != nil || p.client == nil {
-		return
-	}
-	c := p.client
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	b := &bridge{eng: newClientEngine(c), apply: p.apply, tick: p.tick, signedOut: p.signedOut}
@@ -350,7 +329,8 @@ func (p *parley) runClient() {
 		defer close(done)
 		_ = c.Run(ctx)
 	}()
-	p.cancel, p.runDone = cancel, done
+	p.client, p.cancel, p.runDone = c, cancel, done
+	return nil
 }
 
 func (p *parley) apply(u Update) {
@@ -447,7 +427,6 @@ func (p *parley) auth(url string, call func(context.Context, *pnet.Client) error
 		}
 		return errors.New(capitalize(pnet.UserMessage(err)))
 	}
-	fyne.DoAndWait(p.runClient)
 	return nil
 }
 
