@@ -91,8 +91,9 @@ type parley struct {
 	// defaultListen is where the embedded server listens without -listen (DefaultListen;
 	// tests use a free port).
 	defaultListen string
-	// remote is set at start when the server is not the embedded one: a remote server
-	// never gets the local account signed in on it.
+	// remote is set by connect, before the first screen shows (read-only after), when
+	// the server is not the embedded one: a remote server never gets the local account
+	// signed in on it.
 	remote bool
 
 	hostMu sync.Mutex

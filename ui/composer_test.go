@@ -1,14 +1,18 @@
 package ui
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/servertest"
 )
 
 // Issue 11, item 2: Enter on 4,010 characters keeps them (the engine refuses more than
@@ -159,6 +163,50 @@ func TestSoftFlowOffsets(t *testing.T) {
 	for l := 0; l <= utf8.RuneCountInString(text); l++ {
 		if got := logicalOffset(display, displayOffset(display, l)); got != l {
 			t.Errorf("offset %d → display %d → %d", l, displayOffset(display, l), got)
+		}
+	}
+}
+
+// Send as N messages through the real engine and server: each part goes through the
+// outbox and is stored once, in order.
+func TestSendAsPartsThroughTheRealOutbox(t *testing.T) {
+	srv := servertest.Start(t, server.Config{})
+	alice := startClient(t, srv.URL, "alice")
+	test.NewTempApp(t)
+	eng := newClientEngine(alice)
+	c := newChatScreen(eng, inlineRunner(), RoomItem{ID: server.GeneralRoomID, Name: "general"}, nil)
+	c.composer.newlineOnEnter = false
+	w := test.NewTempWindow(t, c.content)
+	w.Resize(fyne.NewSize(900, 600))
+	go func() {
+		for range alice.Events() {
+		}
+	}()
+	text := longText(9000)
+	clip := test.NewClipboard()
+	clip.SetContent(text)
+	w.Canvas().Focus(c.composer)
+	c.composer.TypedShortcut(&fyne.ShortcutPaste{Clipboard: clip})
+	parts := c.parts
+	if len(parts) != 3 || c.splitBtn.Text != "Send as 3 messages" {
+		t.Fatalf("9,000 characters: %d parts, button %q", len(parts), c.splitBtn.Text)
+	}
+	test.Tap(c.splitBtn)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := alice.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := alice.History(ctx, server.GeneralRoomID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("the server holds %d messages; want the 3 parts", len(got))
+	}
+	for i, m := range got {
+		if m.Content != parts[i] || (i > 0 && m.Seq <= got[i-1].Seq) {
+			t.Errorf("message %d (seq %d) is not part %d", i, m.Seq, i)
 		}
 	}
 }
