@@ -388,6 +388,7 @@ func (p *parley) showSignIn(url, user, errText string) {
 		s.showError(errText)
 	}
 	p.win.SetContent(s.content)
+	p.win.Canvas().Focus(s.firstEmpty()) // typing starts at once; Tab moves on
 	p.setMenu(false)
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/parleychat/parley/model"
@@ -247,5 +248,24 @@ func TestSignInAsksBeforeDroppingUnsentMessages(t *testing.T) {
 	yes()
 	if auth.discarded != 1 || auth.signIns != 2 || done != 1 {
 		t.Errorf("after yes: %d discards, %d sign-ins, done %d; want 1, 2, 1", auth.discarded, auth.signIns, done)
+	}
+}
+
+// The sign-in screen puts the keyboard in the first empty field, so it can be used
+// without a mouse: a remembered server and user leave the password.
+func TestSignInFocusesTheFirstEmptyField(t *testing.T) {
+	test.NewTempApp(t)
+	for _, tc := range []struct {
+		url, user string
+		want      func(*signInScreen) fyne.Focusable
+	}{
+		{"", "", func(s *signInScreen) fyne.Focusable { return s.server }},
+		{"http://x.test", "", func(s *signInScreen) fyne.Focusable { return s.username }},
+		{"http://x.test", "alice", func(s *signInScreen) fyne.Focusable { return s.password }},
+	} {
+		s := newSignInScreen(&fakeAuth{}, inlineRunner(), tc.url, tc.user, nil)
+		if got := s.firstEmpty(); got != tc.want(s) {
+			t.Errorf("server %q user %q: focus goes to %v", tc.url, tc.user, got)
+		}
 	}
 }

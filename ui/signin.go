@@ -68,6 +68,17 @@ func newSignInScreen(auth Authenticator, run runner, serverURL, username string,
 	return s
 }
 
+// firstEmpty is the field to type in first: the first one still empty, else the password.
+func (s *signInScreen) firstEmpty() fyne.Focusable {
+	switch {
+	case strings.TrimSpace(s.server.Text) == "":
+		return s.server
+	case strings.TrimSpace(s.username.Text) == "":
+		return s.username
+	}
+	return s.password
+}
+
 // submit signs in (or creates the account) off the UI goroutine.
 func (s *signInScreen) submit(create bool) {
 	server, user, pass := strings.TrimSpace(s.server.Text), strings.TrimSpace(s.username.Text), s.password.Text
