@@ -421,6 +421,9 @@ func (p *parley) auth(url string, call func(context.Context, *pnet.Client) error
 		}
 		c = p.currentClient()
 	}
+	if c == nil {
+		return errors.New("the app's event loop is not running")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
 	if err := call(ctx, c); err != nil {

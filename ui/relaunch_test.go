@@ -19,6 +19,19 @@ import (
 	"github.com/parleychat/parley/storage"
 )
 
+// offMain runs f on a goroutine of its own, as the app runs connect and the sign-in
+// calls off the UI goroutine.
+func offMain[T any](t *testing.T, f func() T) T {
+	t.Helper()
+	if fyne.CurrentDevice().IsMobile() {
+		// The mobile test build has no main goroutine: there fyne.DoAndWait never waits.
+		t.Skip("the app's start needs fyne.DoAndWait, which the mobile test build does not wait for")
+	}
+	ch := make(chan T)
+	go func() { ch <- f() }()
+	return <-ch
+}
+
 // freeAddr is a loopback address nobody listens on.
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -46,7 +59,7 @@ func TestRelaunchWithoutServerFlagReopensTheProfilesServer(t *testing.T) {
 	a := test.NewTempApp(t)
 	p := &parley{app: a, win: a.NewWindow("Parley"), store: st, opts: Options{Profile: "root"}, root: root,
 		profileDir: dir, defaultListen: freeAddr(t)}
-	sc := p.connect()
+	sc := offMain(t, p.connect)
 	defer p.stop()
 	if sc.signIn {
 		t.Fatalf("the relaunch shows the sign-in screen (%q) instead of alice's chat", sc.errText)
@@ -146,11 +159,12 @@ func TestSwitchServerKeepsTheOldAccountUntilTheUserAgrees(t *testing.T) {
 	p := &parley{app: a, win: a.NewWindow("Parley"), store: st, opts: Options{Profile: "root", Server: srvB.URL},
 		root: root, profileDir: dir, defaultListen: freeAddr(t)}
 	defer p.stop()
-	sc := p.connect()
+	sc := offMain(t, p.connect)
 	if !sc.signIn || sc.url != srvB.URL {
 		t.Fatalf("-server %s shows %+v; want its sign-in screen", srvB.URL, sc)
 	}
-	err := p.SignIn(srvB.URL, "dave", "password123")
+	signIn := func() error { return p.SignIn(srvB.URL, "dave", "password123") }
+	err := offMain(t, signIn)
 	var ue *storage.UnsentError
 	if !errors.As(err, &ue) || ue.Count != 2 || ue.Old.Username != "alice" {
 		t.Fatalf("signing in as dave = %v; want the 2 unsent messages of alice", err)
@@ -164,7 +178,7 @@ func TestSwitchServerKeepsTheOldAccountUntilTheUserAgrees(t *testing.T) {
 	if err := p.DiscardUnsent(); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.SignIn(srvB.URL, "dave", "password123"); err != nil {
+	if err := offMain(t, signIn); err != nil {
 		t.Fatalf("signing in as dave after discarding: %v", err)
 	}
 	if acct, ok, _ := st.Account(); !ok || acct.Username != "dave" {
