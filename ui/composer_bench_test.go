@@ -38,9 +38,14 @@ func cursorToEnd(e *composerEntry) {
 }
 
 // BenchmarkComposerPaste20k pastes 20,000 characters into an empty composer: one
-// keystroke (Ctrl+V), which must cost no more than a frame or so.
+// keystroke (Ctrl+V), which must cost no more than a frame or so. Words is prose; blob is
+// one word of 20,000 characters (a key, a base64 dump), cut between characters.
 func BenchmarkComposerPaste20k(b *testing.B) {
-	text := longText(20000)
+	b.Run("words", func(b *testing.B) { benchPaste(b, longText(20000)) })
+	b.Run("blob", func(b *testing.B) { benchPaste(b, strings.Repeat("aB3+", 5000)) })
+}
+
+func benchPaste(b *testing.B, text string) {
 	e, _ := benchComposer(b)
 	clip := test.NewClipboard() // a window's test clipboard is a new one on every call
 	clip.SetContent(text)

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,61 @@ func TestSendAsPartsThroughTheRealOutbox(t *testing.T) {
 	for i, m := range got {
 		if m.Content != parts[i] || (i > 0 && m.Seq <= got[i-1].Seq) {
 			t.Errorf("message %d (seq %d) is not part %d", i, m.Seq, i)
+		}
+	}
+}
+
+// Random edits of a text the composer wraps itself keep what the user typed exactly as
+// a plain editor would: a character typed at the cursor, Backspace and Delete on the
+// characters beside it, whatever soft row breaks lie in between.
+func TestComposerSoftWrapEditsLikeAPlainEditor(t *testing.T) {
+	eng := newFakeEngine()
+	c, w := newTestChat(t, eng, false)
+	e := c.composer
+	w.Canvas().Focus(e)
+	want := []rune(longText(1300) + "\n" + strings.Repeat("x", 1100) + "\nend")
+	e.setText(string(want))
+	if !e.soft {
+		t.Fatal("a 1,300-character paragraph is not wrapped by the composer")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	cursor := func() int { return logicalOffset(e.Text, offsetOf(e.Text, e.CursorRow, e.CursorColumn)) }
+	for i := range 150 {
+		// Put the cursor somewhere, as a click would (never between a mark and its newline).
+		rows := strings.Count(e.Text, "\n") + 1
+		e.CursorRow, e.CursorColumn = rng.IntN(rows), rng.IntN(120)
+		e.leaveMark(false)
+		at := cursor()
+		var op string
+		switch rng.IntN(3) {
+		case 0:
+			op = "type"
+			test.Type(e, "é")
+			want = append(want[:at], append([]rune("é"), want[at:]...)...)
+		case 1:
+			op = "backspace"
+			e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyBackspace})
+			if at > 0 {
+				want = append(want[:at-1], want[at:]...)
+			}
+		default:
+			op = "delete"
+			e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDelete})
+			if at < len(want) {
+				want = append(want[:at], want[at+1:]...)
+			}
+		}
+		if got := e.value(); got != string(want) {
+			g, wn := []rune(got), want
+			j := 0
+			for j < len(g) && j < len(wn) && g[j] == wn[j] {
+				j++
+			}
+			t.Fatalf("edit %d (%s at %d): the text differs from a plain editor's at %d: got %q, want %q",
+				i, op, at, j, string(g[max(0, j-5):min(len(g), j+5)]), string(wn[max(0, j-5):min(len(wn), j+5)]))
+		}
+		if strings.ContainsRune(e.value(), softMark) {
+			t.Fatalf("edit %d: a soft mark leaked into the text", i)
 		}
 	}
 }

@@ -73,35 +73,29 @@ func tokens(para string) []string {
 	return out
 }
 
-// breakWord writes the rows of tok that fill a whole row each, with soft breaks, and
-// returns the rest. It cuts after the longest prefix that fits (binary search), moved
-// back to a grapheme cluster's start, at least one cluster a row.
+// breakWord writes the rows of tok (a word wider than a row) that are full, each with
+// a soft break, and returns the rest, which starts the next row. It adds up the widths
+// of its grapheme clusters, measured one by one (measure caches them), so a long word
+// costs linear time, and it cuts only between clusters, at least one a row.
 func breakWord(b *strings.Builder, tok string, width float32, measure func(string) float32) string {
-	for measure(strings.TrimRightFunc(tok, unicode.IsSpace)) > width {
-		runes := []rune(tok)
-		starts := graphemeStarts(runes)
-		lo, hi := 1, len(runes) // lo fits (at least one character), hi does not
-		for hi-lo > 1 {
-			mid := (lo + hi) / 2
-			if measure(string(runes[:mid])) <= width {
-				lo = mid
-			} else {
-				hi = mid
-			}
+	runes := []rune(tok)
+	starts := graphemeStarts(runes)
+	rowStart, rowW := 0, float32(0)
+	for i := 0; i < len(runes); {
+		j := i + 1
+		for j < len(runes) && !starts[j] {
+			j++
 		}
-		cut := lo
-		for cut > 0 && !starts[cut] {
-			cut--
+		cw := measure(string(runes[i:j]))
+		if rowW > 0 && rowW+cw > width && !unicode.IsSpace(runes[i]) {
+			b.WriteString(string(runes[rowStart:i]))
+			b.WriteString(softBreak)
+			rowStart, rowW = i, 0
 		}
-		if cut == 0 { // one cluster wider than a row: it gets the row
-			for cut = 1; cut < len(runes) && !starts[cut]; cut++ {
-			}
-		}
-		b.WriteString(string(runes[:cut]))
-		b.WriteString(softBreak)
-		tok = string(runes[cut:])
+		rowW += cw
+		i = j
 	}
-	return tok
+	return string(runes[rowStart:])
 }
 
 // displayOffset maps an offset in runes of the typed text to the display text.
