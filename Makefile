@@ -9,7 +9,7 @@ GO ?= go
 # end-to-end window test, ImageMagick for its screenshots, e2fsprogs (chattr) for the
 # unwritable-disk test.
 APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
-APT_E2E := xvfb xdotool imagemagick sqlite3 curl e2fsprogs
+APT_E2E := xvfb xdotool imagemagick sqlite3 curl e2fsprogs iproute2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run server test test-short vet lint e2e screenshots deps deps-e2e bench fuzz package clean

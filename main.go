@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2/app"
 
+	"github.com/parleychat/parley/storage"
 	"github.com/parleychat/parley/ui"
 )
 
@@ -19,6 +20,12 @@ func main() {
 	flag.StringVar(&opts.Server, "server", "", "URL of a remote Parley server to sign in to (default: host or join one on -listen)")
 	flag.StringVar(&opts.Listen, "listen", "", "address the embedded server listens on (default "+ui.DefaultListen+")")
 	flag.Parse()
+	if opts.Profile != "" {
+		if err := storage.CheckProfileName(opts.Profile); err != nil {
+			fmt.Fprintln(os.Stderr, "parley:", err)
+			os.Exit(2)
+		}
+	}
 	if err := ui.Run(app.NewWithID(ui.AppID), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "parley:", err)
 		os.Exit(1)

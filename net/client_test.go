@@ -97,3 +97,26 @@ func TestAPIErrors(t *testing.T) {
 		t.Errorf("join unknown room: no error")
 	}
 }
+
+// TestClientForAnotherServerLeavesTheAccountAlone: a Client made for a server the
+// profile's account does not belong to (the app about to sign in elsewhere) never
+// connects with that account's tokens, which would be refused there and sign it out.
+func TestClientForAnotherServerLeavesTheAccountAlone(t *testing.T) {
+	a := startServer(t, server.Config{})
+	b := startServer(t, server.Config{})
+	first := startClient(t, a.URL, "", nil)
+	register(t, first, "alice")
+	first.stop()
+	before, _, _ := first.Account()
+	other := startClient(t, b.URL, first.dir, nil)
+	other.waitUntil("signed out state", func() bool {
+		n := len(other.states)
+		return n > 0 && other.states[n-1].State == StateSignedOut
+	})
+	if acct, ok, _ := other.Account(); !ok || acct != before {
+		t.Errorf("the account after a Client for %s ran: %+v (%v); want alice's, token and all", b.URL, acct, ok)
+	}
+	if _, err := other.Login(context.Background(), "alice", testPassword); ErrorCode(err) != model.CodeBadCreds {
+		t.Errorf("alice on the other server: %v; want bad credentials", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -42,11 +43,18 @@ func (c *Client) canConnect() bool {
 	if refused {
 		return false
 	}
-	_, ok, err := c.store.Account()
+	acct, ok, err := c.store.Account()
 	if err != nil {
 		c.log.Warn("read account", "err", err)
 	}
-	return ok
+	// An account of another server (a Client made for a server the profile is about to
+	// sign in to) is not ours to use: its tokens would be refused here and sign it out.
+	return ok && sameServerURL(acct.ServerURL, c.cfg.ServerURL)
+}
+
+// sameServerURL compares server URLs, ignoring case and a trailing slash.
+func sameServerURL(a, b string) bool {
+	return strings.EqualFold(strings.TrimRight(a, "/"), strings.TrimRight(b, "/"))
 }
 
 // loop connects, and after every failure waits as the protocol asks, until ctx ends.

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end test of the real app: two app instances (profiles ada and bob) in real windows
 # under Xvfb, on one embedded server that ada's instance hosts and bob's joins. xdotool types
-# into each window; the other profile's store must receive the message, exactly once. A
-# screenshot of each window is saved. With --screenshots the README's pictures are
+# into each window; the other profile's store must receive the message, exactly once. Then
+# a relaunch: a profile signed in to a parley-server given by -server queues messages while
+# that server is down, quits, starts again without flags and must reopen that server and
+# account and deliver them, exactly once. A screenshot of each window is saved. With --screenshots the README's pictures are
 # refreshed too: docs/screenshots/desktop.png from the real window, mobile.png from the
 # Fyne test driver (a -tags mobile build renders black under Xvfb).
 #
-# Needs xvfb, xdotool, imagemagick and sqlite3 (make deps-e2e installs them).
+# Needs xvfb, xdotool, imagemagick, sqlite3, curl and ss (make deps-e2e installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -20,6 +22,7 @@ if [ -z "${E2E_UNDER_XVFB:-}" ]; then
 fi
 
 work=$(mktemp -d /tmp/parley-e2e.XXXXXX)
+passed=0
 out=${E2E_OUT:-$root/e2e-out}
 mkdir -p "$out"
 pids=()
@@ -47,10 +50,13 @@ wait_until() {
 	done
 }
 
-echo "e2e: building the app"
+echo "e2e: building the app, the server and the CLI"
 go build -o "$work/parley" .
+go build -o "$work/parley-server" ./cmd/parley-server
+go build -o "$work/parley-cli" ./cmd/parley-cli
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18787)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo "$1"; }
+port=$(free_port 18787)
 addr=127.0.0.1:$port
 export HOME=$work/home LANG=en_US.UTF-8
 mkdir -p "$HOME"
@@ -111,6 +117,7 @@ done
 # Ada's own message must be acknowledged (sent or better) in her store.
 status=$(sqlite3 -cmd '.timeout 2000' "$(db ada)" "select status from messages where content='$msg1'")
 case $status in sent | delivered | read) ;; *) fail "ada's message has status '$status'" ;; esac
+passed=$((passed + 1)) # each store holds the other's message once
 
 # Focus ada's window again: what it shows is read, and both windows paint their last frame.
 xdotool windowfocus "$ada_win" 2>/dev/null || true
@@ -125,10 +132,100 @@ echo "e2e: stopping both apps"
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 pids=()
+passed=$((passed + 1)) # the windows painted and both apps quit on SIGTERM
+
+# --- Relaunch without -server (issue 11, item 1) ---------------------------------------
+# The default profile (the OS user's) signs in to a parley-server given by -server; the
+# server dies; five messages typed meanwhile wait in the outbox; the app quits (SIGTERM)
+# and starts again with no flag at all. It must reopen that server and account, not host
+# a local server and sign a new account in: the history stays and, once the server is
+# back, the five messages are stored on it exactly once.
+rport=$(free_port 18788)
+raddr=127.0.0.1:$rport
+rdb=$work/remote/parley.db
+start_remote() {
+	"$work/parley-server" -listen "$raddr" -data "$work/remote" -log-level warn >>"$work/remote.log" 2>&1 &
+	remote_pid=$!
+	pids+=("$remote_pid")
+	wait_until 60 "the server on $raddr" curl -fsS "http://$raddr/healthz"
+}
+remote_count() { # remote_count TEXT: how many messages of general the server stores with TEXT
+	sqlite3 -cmd '.timeout 2000' "$rdb" "select count(*) from messages where room_id='general' and content='$1'" 2>/dev/null || echo 0
+}
+remote_has() { [ "$(remote_count "$1")" -ge 1 ]; }
+pq() { sqlite3 -cmd '.timeout 2000' "$pdb" "$1" 2>/dev/null || echo x; } # a query on the profile's store
+outbox_is() { [ "$(pq 'select count(*) from outbox')" = "$1" ]; }
+general_synced() { [ "$(pq "select count(*) from rooms where id='general'")" = 1 ]; }
+has_window() { xdotool search --pid "$1" --name '^Parley' >/dev/null 2>&1; }
+listens() { ss -Hltnp 2>/dev/null | grep -q "pid=$1,"; } # listens PID: the process serves a TCP port
+
+echo "e2e: relaunch: parley-server on $raddr, carol registered with parley-cli"
+start_remote
+PARLEY_PASSWORD='carol-password' "$work/parley-cli" -home "$work/cli-carol" -server "http://$raddr" register carol >/dev/null ||
+	fail "parley-cli register carol"
+"$work/parley" -server "http://$raddr" >"$work/carol.log" 2>&1 &
+app_pid=$!
+pids+=("$app_pid")
+wait_until 60 "the app's window (-server)" has_window "$app_pid"
+carol_win=$(xdotool search --pid "$app_pid" --name '^Parley' | head -n 1)
+sleep 1
+# The sign-in screen, keyboard only after one click: the username field is just below the
+# window's middle; Tab moves to the password; Enter signs in.
+eval "$(xdotool getwindowgeometry --shell "$carol_win" | sed -n 's/^\(X\|Y\|WIDTH\|HEIGHT\)=/&/p')"
+xdotool windowfocus "$carol_win" 2>/dev/null || true
+xdotool mousemove $((X + WIDTH / 2 + 60)) $((Y + HEIGHT / 2 + 14)) click 1
+sleep 0.3
+xdotool type --delay 25 carol
+xdotool key Tab
+xdotool type --delay 25 'carol-password'
+xdotool key Return
+profile=$(ls "$appdir/profiles" | grep -vx -e ada -e bob | head -n 1)
+[ -n "$profile" ] || fail "no profile for the -server run"
+pdb=$(db "$profile")
+wait_until 60 "carol signed in and synced" general_synced
+hist="Carol was here before the cut"
+type_into "$carol_win" "$hist"
+wait_until 30 "the server to store carol's first message" remote_has "$hist"
+echo "e2e: relaunch: the server is killed; carol types five messages"
+kill -KILL "$remote_pid"
+wait "$remote_pid" 2>/dev/null || true
+for i in 1 2 3 4 5; do type_into "$carol_win" "queued $i"; done
+wait_until 30 "five rows in carol's outbox" outbox_is 5
+kill -TERM "$app_pid"
+wait "$app_pid" 2>/dev/null || true
+outbox_is 5 || fail "the outbox lost rows when the app quit"
+echo "e2e: relaunch: the app starts again with no flag"
+"$work/parley" >"$work/carol2.log" 2>&1 &
+app_pid=$!
+pids+=("$app_pid")
+wait_until 60 "the app's window (no flag)" has_window "$app_pid"
+carol_win=$(xdotool search --pid "$app_pid" --name '^Parley' | head -n 1)
+start_remote
+for i in 1 2 3 4 5; do wait_until 60 "the server to store \"queued $i\"" remote_has "queued $i"; done
+wait_until 30 "carol's outbox to empty" outbox_is 0
+for i in 1 2 3 4 5; do
+	n=$(remote_count "queued $i")
+	[ "$n" = 1 ] || fail "the server stores \"queued $i\" $n times"
+done
+[ "$(remote_count "$hist")" = 1 ] || fail "the server lost or doubled \"$hist\""
+[ "$(pq "select count(*) from messages where content='$hist' and seq>0")" = 1 ] ||
+	fail "carol's history lost \"$hist\" at the relaunch"
+[ "$(pq "select count(*) from messages where content like 'queued _' and seq>0")" = 5 ] ||
+	fail "carol's store does not hold her five messages as sent"
+[ "$(pq 'select username from account')" = carol ] || fail "the relaunch signed in $(pq 'select username from account'), not carol"
+! listens "$app_pid" || fail "the relaunch hosts a local server"
+xdotool windowfocus "$carol_win" 2>/dev/null || true
+sleep 1.5
+import -window "$carol_win" "$out/relaunch.png"
+kill -TERM "$app_pid" "$remote_pid" 2>/dev/null || true
+wait "$app_pid" "$remote_pid" 2>/dev/null || true
+pids=()
+passed=$((passed + 1))
+echo "e2e: relaunch kept carol's history and stored her five queued messages once (screenshot relaunch.png)"
 
 if [ $update_docs = 1 ]; then
 	cp "$out/ada.png" docs/screenshots/desktop.png
 	PARLEY_SCREENSHOTS=1 go test -tags mobile -count=1 -run TestMobileLayout ./ui >/dev/null
 	echo "e2e: refreshed docs/screenshots/desktop.png and mobile.png"
 fi
-echo "e2e: 2 passed, 0 failed"
+echo "e2e: $passed passed, 0 failed"

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -31,9 +32,43 @@ func (s *Store) Account() (Account, bool, error) {
 		DisplayName: r.DisplayName, RefreshToken: r.RefreshToken}, true, nil
 }
 
+// LastAccount returns the account the store's history belongs to, signed in or not
+// (after ClearAccount its RefreshToken is empty); false when nobody ever signed in here.
+func (s *Store) LastAccount() (Account, bool, error) {
+	var rows []accountRow
+	if err := s.db.Where("id = ? AND user_id <> ''", accountID).Limit(1).Find(&rows).Error; err != nil {
+		return Account{}, false, fmt.Errorf("read account: %w", err)
+	}
+	if len(rows) == 0 {
+		return Account{}, false, nil
+	}
+	r := rows[0]
+	return Account{ServerURL: r.ServerURL, UserID: r.UserID, Username: r.Username,
+		DisplayName: r.DisplayName, RefreshToken: r.RefreshToken}, true, nil
+}
+
+// ErrUnsent is wrapped by the *UnsentError of SaveAccount.
+var ErrUnsent = errors.New("unsent messages would be lost")
+
+// UnsentError is SaveAccount's refusal to drop another account's unsent messages.
+type UnsentError struct {
+	Count int     // own messages not acknowledged by the server (sending or failed)
+	Old   Account // the account they belong to (no refresh token)
+}
+
+func (e *UnsentError) Error() string {
+	return fmt.Sprintf("%d unsent message(s) of %s on %s would be lost", e.Count, e.Old.Username, e.Old.ServerURL)
+}
+
+// Unwrap makes errors.Is(err, ErrUnsent) hold.
+func (e *UnsentError) Unwrap() error { return ErrUnsent }
+
 // SaveAccount stores a as the signed-in account. Signing in as another user, or on
 // another server, than the one whose history the store holds clears that history
-// (rooms, messages, outbox, receipts) first, in the same transaction.
+// (rooms, messages, outbox, receipts) first, in the same transaction — unless that
+// history holds unsent messages: then nothing changes and the error is an
+// *UnsentError (ErrUnsent), so that they are never dropped silently. DiscardHistory
+// drops them once the user agrees.
 func (s *Store) SaveAccount(a Account) error {
 	if a.UserID == "" {
 		return fmt.Errorf("save account: no user id: %w", ErrInvalid)
@@ -47,6 +82,15 @@ func (s *Store) SaveAccount(a Account) error {
 		}
 		if len(rows) == 1 && rows[0].UserID != "" &&
 			(rows[0].UserID != a.UserID || !sameServer(rows[0].ServerURL, a.ServerURL)) {
+			n, err := countUnsent(tx)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				old := rows[0]
+				return &UnsentError{Count: n, Old: Account{ServerURL: old.ServerURL, UserID: old.UserID,
+					Username: old.Username, DisplayName: old.DisplayName}}
+			}
 			if err := clearHistory(tx); err != nil {
 				return err
 			}
@@ -62,6 +106,40 @@ func (s *Store) SaveAccount(a Account) error {
 		return fmt.Errorf("save account %s: %w", a.UserID, err)
 	}
 	s.self, s.selfName = a.UserID, a.DisplayName
+	return nil
+}
+
+// UnsentCount returns how many own messages the server has not acknowledged (sending
+// or failed): what signing in as another account would drop.
+func (s *Store) UnsentCount() (int, error) { return countUnsent(s.db) }
+
+func countUnsent(tx *gorm.DB) (int, error) {
+	var n int64
+	if err := tx.Model(&messageRow{}).Where("own AND seq = 0").Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count unsent messages: %w", err)
+	}
+	return int(n), nil
+}
+
+// DiscardHistory forgets the account and everything the store holds for it: rooms,
+// messages, the unsent outbox, receipts. The next SaveAccount starts afresh. The user
+// must have agreed: this is the one way unsent messages are dropped.
+func (s *Store) DiscardHistory() error {
+	err := s.write(func(tx *gorm.DB) error {
+		if err := clearHistory(tx); err != nil {
+			return err
+		}
+		if err := tx.Exec("DELETE FROM account").Error; err != nil {
+			return fmt.Errorf("clear account: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("discard history: %w", err)
+	}
+	s.mu.Lock()
+	s.self, s.selfName = "", ""
+	s.mu.Unlock()
 	return nil
 }
 

@@ -438,3 +438,61 @@ func TestCursorsAndMarks(t *testing.T) {
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
+
+// Signing in as another account while this one has unsent messages changes nothing until
+// the user agrees (DiscardHistory); the history and the outbox stay the old account's.
+func TestSaveAccountKeepsUnsentMessagesOfTheOldAccount(t *testing.T) {
+	s := openTest(t)
+	signIn(t, s)
+	mustIngest(t, s, msgs("r1", 1, 2, "bob"))
+	mustEnqueue(t, s, "r1", "one")
+	failed := mustEnqueue(t, s, "r1", "two")
+	if _, _, err := s.MarkFailed(failed.ID, "refused"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.UnsentCount(); err != nil || n != 2 {
+		t.Fatalf("UnsentCount = %d, %v; want 2", n, err)
+	}
+	before, _, _ := s.Account()
+	for _, other := range []Account{
+		{ServerURL: before.ServerURL, UserID: "other", Username: "other", RefreshToken: "x"},
+		{ServerURL: "http://elsewhere.test", UserID: before.UserID, Username: before.Username, RefreshToken: "x"},
+	} {
+		err := s.SaveAccount(other)
+		var ue *UnsentError
+		if !errors.As(err, &ue) || !errors.Is(err, ErrUnsent) || ue.Count != 2 || ue.Old.UserID != before.UserID {
+			t.Fatalf("SaveAccount(%+v) = %v; want an *UnsentError of 2 messages of %s", other, err, before.UserID)
+		}
+		if a, ok, _ := s.Account(); !ok || a != before {
+			t.Errorf("account after the refused switch = %+v, %v; want %+v", a, ok, before)
+		}
+		if n, _ := s.OutboxLen(); n != 1 {
+			t.Errorf("outbox after the refused switch = %d; want 1", n)
+		}
+		if n, _ := s.CountMessages("r1"); n != 4 {
+			t.Errorf("messages after the refused switch = %d; want 4", n)
+		}
+	}
+	// Signed out, the history is still the old account's: LastAccount says whose.
+	if err := s.ClearAccount(); err != nil {
+		t.Fatal(err)
+	}
+	if last, ok, err := s.LastAccount(); err != nil || !ok || last.UserID != before.UserID || last.RefreshToken != "" {
+		t.Errorf("LastAccount after sign-out = %+v, %v, %v; want %s without a token", last, ok, err, before.UserID)
+	}
+	if err := s.DiscardHistory(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.LastAccount(); ok {
+		t.Errorf("LastAccount after DiscardHistory: still an account")
+	}
+	if err := s.SaveAccount(Account{ServerURL: "http://elsewhere.test", UserID: "other", RefreshToken: "x"}); err != nil {
+		t.Fatalf("SaveAccount after DiscardHistory: %v", err)
+	}
+	if n, _ := s.CountMessages("r1"); n != 0 {
+		t.Errorf("messages after DiscardHistory = %d; want 0", n)
+	}
+	if n, _ := s.UnsentCount(); n != 0 {
+		t.Errorf("unsent after DiscardHistory = %d; want 0", n)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
@@ -42,6 +43,9 @@ func Run(a fyne.App, opts Options) error {
 	if opts.Profile == "" {
 		opts.Profile = defaultProfile()
 	}
+	if err := storage.CheckProfileName(opts.Profile); err != nil {
+		return err
+	}
 	profileDir := filepath.Join(root, "profiles", opts.Profile)
 	store, err := storage.Open(profileDir)
 	if err != nil {
@@ -52,7 +56,7 @@ func Run(a fyne.App, opts Options) error {
 	w := a.NewWindow("Parley")
 	w.Resize(fyne.NewSize(960, 640))
 	p := &parley{app: a, win: w, store: store, opts: opts, root: root, profileDir: profileDir,
-		mobile: fyne.CurrentDevice().IsMobile()}
+		defaultListen: DefaultListen, mobile: fyne.CurrentDevice().IsMobile()}
 	w.SetContent(container.NewCenter(widget.NewLabel("Starting Parley…")))
 	a.Lifecycle().SetOnEnteredForeground(p.enteredForeground)
 	a.Lifecycle().SetOnExitedForeground(p.exitedForeground)
@@ -84,6 +88,13 @@ type parley struct {
 	root       string
 	profileDir string
 	mobile     bool
+	// defaultListen is where the embedded server listens without -listen (DefaultListen;
+	// tests use a free port).
+	defaultListen string
+	// remote is set by connect, before the first screen shows (read-only after), when
+	// the server is not the embedded one: a remote server never gets the local account
+	// signed in on it.
+	remote bool
 
 	hostMu sync.Mutex
 	host   *embeddedServer // the server we run, if we host
@@ -101,26 +112,71 @@ type parley struct {
 	signingOut chan struct{}
 }
 
-// start decides the server (remote, an already running local one, or our own), starts
-// the engine and shows the first screen. It runs off the UI goroutine.
-func (p *parley) start() {
-	url := p.opts.Server
-	if url == "" {
-		listen := p.opts.Listen
-		if listen == "" {
-			listen = DefaultListen
+// serverPlan is the server the app uses at start.
+type serverPlan struct {
+	url    string // the server's base URL
+	listen string // where the embedded server is hosted or joined; "" for a remote server
+}
+
+// planServer picks the server: -server when given; else the server of the account the
+// profile's history belongs to (last, when known), as parley-cli remembers it, so that a
+// relaunch without flags reopens it (hosting it again when it was this profile's own
+// local server on another address); else, or with -listen, the embedded server.
+// localAcct says whether last is the profile's local account.
+func planServer(opts Options, defaultListen string, last storage.Account, known, localAcct bool) serverPlan {
+	if opts.Server != "" {
+		return serverPlan{url: opts.Server}
+	}
+	listen := opts.Listen
+	if listen == "" {
+		listen = defaultListen
+	}
+	if known && opts.Listen == "" && !sameServer(last.ServerURL, clientURL(listen)) {
+		if u, err := pnet.ParseServerURL(last.ServerURL); err == nil && localAcct && u.Scheme == "http" && isLoopback(u.Hostname()) {
+			return serverPlan{url: last.ServerURL, listen: u.Host}
 		}
-		url = clientURL(listen)
+		return serverPlan{url: last.ServerURL}
+	}
+	return serverPlan{url: clientURL(listen), listen: listen}
+}
+
+// startScreen is the first screen start shows: the shell, or the sign-in screen with
+// an error and, when signing in the local account would drop unsent messages, the
+// question whether to.
+type startScreen struct {
+	signIn        bool
+	url, user     string
+	errText       string
+	unsent        *storage.UnsentError
+	retryDiscards func() error // signs the local account in after discarding
+}
+
+// start decides the server, starts the engine and shows the first screen. It runs off
+// the UI goroutine.
+func (p *parley) start() {
+	sc := p.connect()
+	fyne.Do(func() { p.show(sc) })
+}
+
+// connect picks the server (planServer), hosts or joins the embedded one, starts the
+// engine and signs the local account in when the server is the embedded one.
+func (p *parley) connect() startScreen {
+	last, known, _ := p.store.LastAccount()
+	localUser := foldUsername(p.opts.Profile)
+	_, pwErr := os.Stat(filepath.Join(p.profileDir, passwordFile))
+	plan := planServer(p.opts, p.defaultListen, last, known, known && last.Username == localUser && pwErr == nil)
+	url := plan.url
+	p.remote = plan.listen == ""
+	if !p.remote {
 		if probeParley(context.Background(), url) {
 			p.serverInfo = "Connected to " + strings.TrimPrefix(url, "http://")
-		} else if h, err := startServer(listen, filepath.Join(p.root, "server")); err != nil {
-			fyne.Do(func() { p.showSignIn(url, "", "Could not start the local server: "+err.Error()) })
-			return
+		} else if h, err := startServer(plan.listen, filepath.Join(p.root, "server")); err != nil {
+			return startScreen{signIn: true, url: url, errText: "Could not start the local server: " + err.Error()}
 		} else {
 			p.hostMu.Lock()
 			p.host = h
 			p.hostMu.Unlock()
-			p.serverInfo = "Hosting on " + listen
+			p.serverInfo = "Hosting on " + plan.listen
 		}
 	} else {
 		p.serverInfo = "Connected to " + url
@@ -136,23 +192,98 @@ func (p *parley) start() {
 		err = errors.New("the app's event loop is not running")
 	}
 	if err != nil {
-		fyne.Do(func() { p.showSignIn(url, "", err.Error()) })
-		return
+		return startScreen{signIn: true, url: url, errText: err.Error()}
 	}
 	if acct, ok, _ := c.Account(); ok && sameServer(acct.ServerURL, c.ServerURL()) {
-		fyne.Do(p.showShell)
+		return startScreen{}
+	}
+	if p.remote {
+		user := ""
+		if known && sameServer(last.ServerURL, url) {
+			user = last.Username
+		}
+		return startScreen{signIn: true, url: url, user: user}
+	}
+	err = p.localAccount(c, localUser)
+	var ue *storage.UnsentError
+	if errors.As(err, &ue) {
+		return startScreen{signIn: true, url: ue.Old.ServerURL, user: ue.Old.Username, unsent: ue,
+			errText: keptText(ue), retryDiscards: func() error {
+				if err := p.store.DiscardHistory(); err != nil {
+					return err
+				}
+				return p.localAccount(c, localUser)
+			}}
+	}
+	if err != nil {
+		return startScreen{signIn: true, url: url, user: localUser, errText: err.Error()}
+	}
+	return startScreen{}
+}
+
+// show shows the first screen connect chose.
+func (p *parley) show(sc startScreen) {
+	if !sc.signIn {
+		p.showShell()
 		return
 	}
-	if p.opts.Server != "" {
-		fyne.Do(func() { p.showSignIn(url, "", "") })
-		return
+	p.showSignIn(sc.url, sc.user, sc.errText)
+	if sc.unsent != nil {
+		p.askDiscard(sc.unsent, "sign in the local account "+foldUsername(p.opts.Profile), func() {
+			go func() {
+				err := sc.retryDiscards()
+				fyne.Do(func() {
+					if err != nil {
+						p.showSignIn(sc.url, sc.user, capitalize(errText(err)))
+						return
+					}
+					p.showShell()
+				})
+			}()
+		})
 	}
-	user := foldUsername(p.opts.Profile)
-	if err := p.localAccount(c, user); err != nil {
-		fyne.Do(func() { p.showSignIn(url, user, err.Error()) })
-		return
+}
+
+// unsentText says how many unsent messages of whom would be lost.
+func unsentText(ue *storage.UnsentError) string {
+	n := "1 unsent message"
+	if ue.Count != 1 {
+		n = strconv.Itoa(ue.Count) + " unsent messages"
 	}
-	fyne.Do(p.showShell)
+	return fmt.Sprintf("%s of %s on %s", n, ue.Old.Username, ue.Old.ServerURL)
+}
+
+// keptText tells the user their unsent messages were kept, and how to send them.
+func keptText(ue *storage.UnsentError) string {
+	return "Kept " + unsentText(ue) + ": sign in as " + ue.Old.Username + " there to send them."
+}
+
+// askDiscard asks whether to drop the unsent messages of ue in order to do what; yes
+// runs only when the user agrees.
+func (p *parley) askDiscard(ue *storage.UnsentError, what string, yes func()) {
+	d := dialog.NewConfirm("Unsent messages",
+		capitalize(unsentText(ue))+" would be lost if you "+what+".\nDiscard them?",
+		func(ok bool) {
+			if ok {
+				yes()
+			}
+		}, p.win)
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.SetConfirmText("Discard " + strconv.Itoa(ue.Count))
+	d.SetDismissText("Keep them")
+	d.Show()
+}
+
+// errText is what the user is shown for an error of the engine or the store.
+func errText(err error) string {
+	var ue *storage.UnsentError
+	if errors.As(err, &ue) {
+		return keptText(ue)
+	}
+	if msg := pnet.UserMessage(err); msg != "" {
+		return msg
+	}
+	return err.Error()
 }
 
 func sameServer(a, b string) bool { return strings.TrimRight(a, "/") == strings.TrimRight(b, "/") }
@@ -172,13 +303,18 @@ func (p *parley) localAccount(c *pnet.Client, user string) error {
 			return fmt.Errorf("the name %q is taken on this server by someone else: sign in or pick another profile", user)
 		}
 	}
+	if errors.Is(err, storage.ErrUnsent) {
+		return err
+	}
 	if err != nil {
 		return errors.New(pnet.UserMessage(err))
 	}
 	return nil
 }
 
-// startClient (re)starts the engine for url, with its event bridge.
+// startClient (re)starts the engine for url, with its event bridge. The engine leaves
+// an account of another server alone (it never spends its tokens on url), so a profile
+// stays signed in to its server until someone signs in on url.
 func (p *parley) startClient(url string) error {
 	if p.cancel != nil {
 		p.cancel()
@@ -249,10 +385,12 @@ func (p *parley) showShell() {
 func (p *parley) showSignIn(url, user, errText string) {
 	p.shell = nil
 	s := newSignInScreen(p, goRunner(), url, user, p.showShell)
+	s.ask = p.askDiscard
 	if errText != "" {
 		s.showError(errText)
 	}
 	p.win.SetContent(s.content)
+	p.win.Canvas().Focus(s.firstEmpty()) // typing starts at once; Tab moves on
 	p.setMenu(false)
 }
 
@@ -282,7 +420,7 @@ func (p *parley) auth(url string, call func(context.Context, *pnet.Client) error
 		<-pending // a sign-in must not race the sign-out before it
 	}
 	c := p.currentClient()
-	if !sameServer(c.ServerURL(), url) {
+	if c == nil || !sameServer(c.ServerURL(), url) {
 		done := make(chan error, 1)
 		fyne.DoAndWait(func() { done <- p.startClient(url) })
 		if err := <-done; err != nil {
@@ -290,13 +428,23 @@ func (p *parley) auth(url string, call func(context.Context, *pnet.Client) error
 		}
 		c = p.currentClient()
 	}
+	if c == nil {
+		return errors.New("the app's event loop is not running")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
 	defer cancel()
 	if err := call(ctx, c); err != nil {
+		if errors.Is(err, storage.ErrUnsent) {
+			return err
+		}
 		return errors.New(capitalize(pnet.UserMessage(err)))
 	}
 	return nil
 }
+
+// DiscardUnsent implements Authenticator: it drops the history and the unsent messages
+// of the account the profile held, once the user agreed.
+func (p *parley) DiscardUnsent() error { return p.store.DiscardHistory() }
 
 func (p *parley) currentClient() *pnet.Client {
 	var c *pnet.Client
@@ -336,7 +484,7 @@ func (p *parley) signedOut(reason string) {
 		return
 	}
 	acct, _, _ := p.client.Account()
-	if p.opts.Server == "" && !p.relogging {
+	if !p.remote && !p.relogging {
 		// The local account signs itself in again (the server's data may have been reset).
 		p.relogging = true
 		c, user := p.client, foldUsername(p.opts.Profile)
@@ -345,7 +493,7 @@ func (p *parley) signedOut(reason string) {
 			fyne.Do(func() {
 				p.relogging = false
 				if err != nil {
-					p.showSignIn(c.ServerURL(), user, "You were signed out: "+err.Error())
+					p.showSignIn(c.ServerURL(), user, "You were signed out: "+errText(err))
 					return
 				}
 				p.showShell() // afresh: signing in again may have dropped the old history

@@ -1,10 +1,15 @@
 package ui
 
 import (
+	"strconv"
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/parleychat/parley/model"
 )
 
 // runner moves work off the UI goroutine and results back onto it. Production uses a
@@ -36,6 +41,11 @@ type chatScreen struct {
 	sendBtn  *widget.Button
 	errLine  *widget.Label
 	content  fyne.CanvasObject
+	// The hint under a text too long for one message, and its way out.
+	limitLine *widget.Label
+	splitBtn  *widget.Button
+	limitBox  *fyne.Container
+	parts     []string // the text cut into messages, while it is too long
 
 	active    func() bool // whether the window has the focus (nil: always)
 	unreadSeq int64       // the newest seq shown
@@ -60,6 +70,12 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 	c.composer = newComposerEntry()
 	c.composer.onSend = c.send
 	c.composer.onTyping = func() { c.eng.Typing(c.room.ID) }
+	c.composer.onLength = c.lengthChanged
+	c.composer.onTooLong = c.pointAtLimit
+	c.limitLine = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
+	c.splitBtn = &widget.Button{Text: "Send as 2 messages", OnTapped: c.sendParts}
+	c.limitBox = container.NewBorder(nil, nil, nil, c.splitBtn, c.limitLine)
+	c.limitBox.Hide()
 	c.sendBtn = &widget.Button{Icon: theme.MailSendIcon(), Importance: widget.HighImportance,
 		OnTapped: c.composer.send}
 	var header fyne.CanvasObject = container.NewVBox(c.title)
@@ -67,7 +83,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		c.back = &widget.Button{Icon: theme.NavigateBackIcon(), Importance: widget.LowImportance, OnTapped: onBack}
 		header = container.NewBorder(nil, nil, c.back, nil, c.title)
 	}
-	bottom := container.NewVBox(c.typing, c.errLine,
+	bottom := container.NewVBox(c.typing, c.errLine, c.limitBox,
 		container.NewBorder(nil, nil, nil, container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
 	c.loadLatest()
@@ -166,6 +182,68 @@ func (c *chatScreen) send(text string) {
 			c.run.ui(func() { c.showError(err.Error()) })
 		}
 	})
+}
+
+// lengthChanged shows the hint while the text is over what one message holds, with the
+// number of messages it would be sent as.
+func (c *chatScreen) lengthChanged(runes int) {
+	if runes <= model.MaxContentRunes {
+		c.parts = nil
+		if c.limitBox.Visible() {
+			c.limitBox.Hide()
+		}
+		return
+	}
+	c.parts = splitMessage(c.composer.value(), model.MaxContentRunes)
+	c.limitLine.TextStyle = fyne.TextStyle{}
+	c.limitLine.SetText(thousands(runes) + " characters: a message holds at most " +
+		thousands(model.MaxContentRunes) + ". Shorten it, or send it in parts.")
+	c.splitBtn.SetText("Send as " + strconv.Itoa(len(c.parts)) + " messages")
+	if !c.limitBox.Visible() {
+		c.limitBox.Show()
+	}
+}
+
+// pointAtLimit answers Enter on a text too long to send: the text stays, the hint says so.
+func (c *chatScreen) pointAtLimit() {
+	c.limitLine.TextStyle = fyne.TextStyle{Bold: true}
+	c.limitLine.SetText("Not sent: " + thousands(c.composer.runes) + " characters is over the " +
+		thousands(model.MaxContentRunes) + " a message holds. Shorten it, or send it in parts.")
+	c.limitBox.Show()
+}
+
+// sendParts sends the too-long text as several messages, in order, each through the
+// outbox. What could not be queued goes back into the composer.
+func (c *chatScreen) sendParts() {
+	parts, room := c.parts, c.room.ID
+	if len(parts) == 0 {
+		return
+	}
+	c.hideError()
+	c.composer.setText("")
+	c.run.bg(func() {
+		for i, p := range parts {
+			if err := c.eng.Send(room, p); err != nil {
+				rest := strings.Join(parts[i:], "\n")
+				c.run.ui(func() {
+					if c.composer.Text == "" {
+						c.composer.setText(rest)
+					}
+					c.showError(err.Error())
+				})
+				return
+			}
+		}
+	})
+}
+
+// thousands writes n with a comma every three digits (4,000).
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func (c *chatScreen) showError(msg string) {

@@ -26,6 +26,15 @@ func clientURL(listen string) string {
 	return "http://" + stdnet.JoinHostPort(host, port)
 }
 
+// isLoopback reports whether host (a name or an IP) is this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := stdnet.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // probeParley reports whether a Parley server answers GET /healthz at base.
 func probeParley(ctx context.Context, base string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)

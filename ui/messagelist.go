@@ -20,6 +20,9 @@ const (
 	heightsKeyCap = 4 * maxWindow
 )
 
+// emptyRoomText is what an empty room's chat shows, and its line in the rooms list.
+const emptyRoomText = "No messages yet — say hello"
+
 // heightKey names one measured row height: the message, its drawn form and the width.
 type heightKey struct {
 	id     string
@@ -64,6 +67,8 @@ type messageList struct {
 	body                *listBody
 	scroll              *container.Scroll
 	pill                *widget.Button
+	empty               *widget.Label // "No messages yet — say hello", over an empty room
+	loaded              bool          // setRows has run: an empty window means an empty room
 	active              map[string]*rowWidget
 	free                []*rowWidget
 	refreshes, measures int // counted for tests and benchmarks
@@ -78,6 +83,8 @@ func newMessageList(cb listCallbacks, group bool) *messageList {
 	l.scroll.OnScrolled = func(fyne.Position) { l.userScrolled() }
 	l.pill = &widget.Button{Icon: theme.MoveDownIcon(), Importance: widget.HighImportance, OnTapped: l.tappedPill}
 	l.pill.Hide()
+	l.empty = &widget.Label{Text: emptyRoomText, Importance: widget.LowImportance, Alignment: fyne.TextAlignCenter}
+	l.empty.Hide()
 	l.ExtendBaseWidget(l)
 	return l
 }
@@ -87,6 +94,7 @@ func (l *messageList) setRows(rows []Row, hasOlder bool) {
 	l.rows = append(l.rows[:0:0], rows...)
 	sort.SliceStable(l.rows, func(i, j int) bool { return l.rows[i].before(l.rows[j]) })
 	l.hasOlder, l.hasNewer = hasOlder, false
+	l.loaded = true
 	l.loadingOlder, l.loadingNewer = false, false
 	l.newCount = 0
 	l.atBottom = true
@@ -295,6 +303,13 @@ func (l *messageList) tappedPill() {
 }
 
 func (l *messageList) updatePill() {
+	if empty := l.loaded && len(l.rows) == 0 && !l.hasOlder && !l.hasNewer; empty != l.empty.Visible() {
+		if empty {
+			l.empty.Show()
+		} else {
+			l.empty.Hide()
+		}
+	}
 	if l.newCount > 0 && !l.atBottom {
 		l.pill.SetText(strconv.Itoa(l.newCount) + " new")
 		l.pill.Show()
@@ -442,6 +457,9 @@ func (r *messageListRenderer) Layout(size fyne.Size) {
 	ps := l.pill.MinSize()
 	l.pill.Resize(ps)
 	l.pill.Move(fyne.NewPos(size.Width-ps.Width-theme.Padding()*3, size.Height-ps.Height-theme.Padding()*2))
+	es := l.empty.MinSize()
+	l.empty.Resize(fyne.NewSize(size.Width, es.Height))
+	l.empty.Move(fyne.NewPos(0, (size.Height-es.Height)/2))
 }
 
 func (r *messageListRenderer) MinSize() fyne.Size { return r.l.MinSize() }
@@ -451,7 +469,7 @@ func (r *messageListRenderer) Refresh() {
 	r.l.scroll.Refresh()
 }
 func (r *messageListRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.l.scroll, r.l.pill}
+	return []fyne.CanvasObject{r.l.scroll, r.l.empty, r.l.pill}
 }
 func (r *messageListRenderer) Destroy() {}
 

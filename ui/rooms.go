@@ -212,7 +212,11 @@ func (r *roomRow) bind(it RoomItem, now time.Time, selected bool) {
 	r.when.Importance = secondary
 	r.when.SetText(shortTime(it.PreviewTime, now))
 	r.preview.Importance = secondary
-	r.preview.SetText(it.Preview)
+	preview := it.Preview
+	if preview == "" && it.LastSeq == 0 {
+		preview = "No messages yet" // a blank second line looked like a broken row
+	}
+	r.preview.SetText(preview)
 	r.dot.Hidden = !(it.Direct && it.Online)
 	r.dot.Refresh()
 	if it.Unread > 0 {

@@ -1,19 +1,25 @@
 package ui
 
 import (
+	"errors"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/parleychat/parley/storage"
 )
 
 // Authenticator signs a user in to a server, or creates the account first. Its errors
-// are shown as they are, so they should read well ("Wrong username or password").
+// are shown as they are, so they should read well ("Wrong username or password"),
+// except an *storage.UnsentError: the profile holds another account's unsent messages,
+// which DiscardUnsent drops once the user agrees.
 type Authenticator interface {
 	SignIn(serverURL, username, password string) error
 	CreateAccount(serverURL, username, password string) error
+	DiscardUnsent() error
 }
 
 // signInScreen asks for the server, the username and the password, and shows what went
@@ -22,6 +28,9 @@ type signInScreen struct {
 	auth Authenticator
 	run  runner
 	done func()
+	// ask asks whether to drop unsent messages in order to do what, and runs yes if the
+	// user agrees; nil keeps them.
+	ask func(ue *storage.UnsentError, what string, yes func())
 
 	server   *widget.Entry
 	username *widget.Entry
@@ -59,6 +68,17 @@ func newSignInScreen(auth Authenticator, run runner, serverURL, username string,
 	return s
 }
 
+// firstEmpty is the field to type in first: the first one still empty, else the password.
+func (s *signInScreen) firstEmpty() fyne.Focusable {
+	switch {
+	case strings.TrimSpace(s.server.Text) == "":
+		return s.server
+	case strings.TrimSpace(s.username.Text) == "":
+		return s.username
+	}
+	return s.password
+}
+
 // submit signs in (or creates the account) off the UI goroutine.
 func (s *signInScreen) submit(create bool) {
 	server, user, pass := strings.TrimSpace(s.server.Text), strings.TrimSpace(s.username.Text), s.password.Text
@@ -73,16 +93,33 @@ func (s *signInScreen) submit(create bool) {
 		s.showError("Enter your password")
 		return
 	}
+	s.authenticate(create, false, server, user, pass)
+}
+
+// authenticate signs in off the UI goroutine, first dropping the profile's unsent messages when
+// discard is set. When signing in would drop them, it asks first.
+func (s *signInScreen) authenticate(create, discard bool, server, user, pass string) {
 	s.setBusy(true)
 	s.run.bg(func() {
 		var err error
-		if create {
+		if discard {
+			err = s.auth.DiscardUnsent()
+		}
+		if err == nil && create {
 			err = s.auth.CreateAccount(server, user, pass)
-		} else {
+		} else if err == nil {
 			err = s.auth.SignIn(server, user, pass)
 		}
 		s.run.ui(func() {
 			s.setBusy(false)
+			var ue *storage.UnsentError
+			if errors.As(err, &ue) {
+				s.showError(keptText(ue))
+				if s.ask != nil {
+					s.ask(ue, "sign in as "+user+" on "+server, func() { s.authenticate(create, true, server, user, pass) })
+				}
+				return
+			}
 			if err != nil {
 				s.showError(err.Error())
 				return

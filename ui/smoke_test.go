@@ -5,7 +5,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	stdnet "net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -167,13 +166,4 @@ func freeDisplay(t *testing.T) string {
 	}
 	t.Skip("no free X display")
 	return ""
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := stdnet.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }

@@ -127,8 +127,8 @@ func (o options) profileDir() (string, error) {
 	if o.home != "" {
 		return o.home, nil
 	}
-	if o.profile == "" || strings.ContainsAny(o.profile, `/\`) || o.profile == "." || o.profile == ".." {
-		return "", usageError{fmt.Sprintf("bad profile name %q", o.profile)}
+	if err := storage.CheckProfileName(o.profile); err != nil {
+		return "", usageError{err.Error()}
 	}
 	base, err := os.UserConfigDir()
 	if err != nil {

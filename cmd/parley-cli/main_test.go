@@ -307,3 +307,42 @@ func TestLogout(t *testing.T) {
 		t.Fatalf("logout with an argument: exit %d, want 2", code)
 	}
 }
+
+// TestBadProfileName: the CLI refuses a profile name by the rule the app uses
+// (storage.CheckProfileName), before it touches any folder.
+func TestBadProfileName(t *testing.T) {
+	for _, name := range []string{"..", "../x", ".hidden", "a b", "-x"} {
+		code, _, errOut := cli(t, "-profile", name, "rooms")
+		if code != exitUsage || !strings.Contains(errOut, "bad profile name") {
+			t.Errorf("-profile %q: exit %d, stderr %q; want 2 and a bad profile name error", name, code, errOut)
+		}
+	}
+}
+
+// TestLoginElsewhereKeepsUnsentMessages: signing the profile in on another server while
+// it holds an unsent message is refused, and the message stays queued.
+func TestLoginElsewhereKeepsUnsentMessages(t *testing.T) {
+	a := servertest.Start(t, server.Config{})
+	b := servertest.Start(t, server.Config{})
+	home := t.TempDir()
+	mustCLI(t, "-home", home, "-server", a.URL, "register", "erin")
+	a.Stop(t)
+	if code, _, errOut := cli(t, "-home", home, "-wait", "200ms", "send", "general", "still queued"); code != exitQueued {
+		t.Fatalf("send with the server down: exit %d (%s); want %d", code, errOut, exitQueued)
+	}
+	code, _, errOut := cli(t, "-home", home, "-server", b.URL, "register", "erin")
+	if code != exitError || !strings.Contains(errOut, "1 unsent message(s) of erin") {
+		t.Fatalf("register elsewhere with an unsent message: exit %d, stderr %q; want 1 and the unsent message named", code, errOut)
+	}
+	st, err := storage.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if acct, ok, _ := st.Account(); !ok || acct.ServerURL != a.URL {
+		t.Errorf("the profile now belongs to %+v (%v); want erin on %s", acct, ok, a.URL)
+	}
+	if n, _ := st.OutboxLen(); n != 1 {
+		t.Errorf("outbox holds %d; want the 1 unsent message", n)
+	}
+}
