@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -502,5 +503,51 @@ func TestFrameSizesAroundTheSmallBuffer(t *testing.T) {
 	id := alice.send(t, server.GeneralRoomID, content)
 	if f := alice.c.WaitType(t, model.TypeMessage); f.ID != id || f.Content != content {
 		t.Fatalf("message %q with %d bytes, want %q with %d", f.ID, len(f.Content), id, len(content))
+	}
+}
+
+// TestRateLimitKeepsConnectionOrder: behind a message refused for the rate limit, the
+// connection's later messages to the room are refused as well, even when a token is
+// free again, until the refused one is sent again: one connection's messages take
+// seqs in the order they were sent.
+func TestRateLimitKeepsConnectionOrder(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	advance := func(d time.Duration) {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+	}
+	cfg := testConfig()
+	cfg.MsgRate, cfg.MsgBurst = 1, 1
+	cfg.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	in := servertest.Start(t, cfg)
+	alice := connect(t, in, "alice")
+	one := alice.send(t, "general", "1")
+	if f := alice.ackOf(t, one); f.Type != model.TypeAck || f.Seq != 1 {
+		t.Fatalf("first: %+v", f)
+	}
+	two := alice.send(t, "general", "2")
+	if f := alice.ackOf(t, two); f.Type != model.TypeError || f.Code != model.CodeRateLimited {
+		t.Fatalf("second: %+v", f)
+	}
+	advance(time.Second) // a token is free again
+	three := alice.send(t, "general", "3")
+	if f := alice.ackOf(t, three); f.Type != model.TypeError || f.Code != model.CodeRateLimited {
+		t.Fatalf("third, behind the refused second: %+v", f)
+	}
+	// The held message passes; then the third waits for its own token.
+	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: two, RoomID: "general", Content: "2"})
+	if f := alice.ackOf(t, two); f.Type != model.TypeAck || f.Seq != 2 {
+		t.Fatalf("second again: %+v", f)
+	}
+	advance(time.Second)
+	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: three, RoomID: "general", Content: "3"})
+	if f := alice.ackOf(t, three); f.Type != model.TypeAck || f.Seq != 3 {
+		t.Fatalf("third again: %+v", f)
 	}
 }

@@ -87,6 +87,12 @@ type session struct {
 	closed      chan struct{} // the closing handshake is over
 
 	joined bool // join succeeded; set before run
+
+	// held maps a room to the id of the message of this connection last refused for
+	// the rate limit: until that id is sent again and passes, the connection's later
+	// messages to the room are refused too, so that they cannot take seqs before it.
+	// Only the reader touches it; nil until the first refusal.
+	held map[string]string
 }
 
 // newSession makes a session for an accepted connection.
@@ -663,15 +669,29 @@ func (s *session) onMessage(f *model.Frame) {
 	if _, ok := s.member(f.RoomID, f.ID); !ok {
 		return
 	}
+	// Messages sent on one connection take seqs in the order they were sent: behind a
+	// refused one, the room's later ones are refused too (they cost no token) until
+	// it comes again.
+	first, held := s.held[f.RoomID]
+	held = held && first != f.ID
 	now := s.srv.cfg.Now()
-	if !s.srv.limiter.allow(s.userID, now) {
+	if held || !s.srv.limiter.allow(s.userID, now) {
 		s.srv.metrics.rateLimited.Inc()
-		s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
+		if held {
+			s.sendError(model.CodeRateLimited, "an earlier message to this room was refused; send it again first", f.ID)
+		} else {
+			if s.held == nil {
+				s.held = make(map[string]string, 1)
+			}
+			s.held[f.RoomID] = f.ID
+			s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
+		}
 		if limit := s.srv.cfg.RefusedLimit; s.srv.limiter.refuse(s.userID, now, limit) >= limit {
 			s.close(websocket.StatusPolicyViolation, "too many messages", true)
 		}
 		return
 	}
+	delete(s.held, f.RoomID)
 	content, err := model.CleanContent(f.Content)
 	if err != nil && !(f.Attachment != nil && errors.Is(err, model.ErrBlank)) {
 		s.sendError(model.ContentErrorCode(err), err.Error(), f.ID)
