@@ -603,7 +603,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ss := newSession(s, conn, hw.wire)
-	ss.userID, ss.displayName, ss.remote, ss.tokenExp = u.ID, u.DisplayName, r.RemoteAddr, exp
+	ss.userID, ss.displayName, ss.remote = u.ID, u.DisplayName, r.RemoteAddr
+	ss.tokenExp.Store(exp.UnixNano())
 	ss.join()
 	// Logged here: formatting a line takes more stack than the session's reader ever
 	// needs, and a goroutine's stack does not shrink until a collection.

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,4 +202,88 @@ func TestTokenExpiryClosesWith4001(t *testing.T) {
 	if st := c.WaitClosed(t); st != 4001 {
 		t.Fatalf("close %d, want 4001", st)
 	}
+}
+
+// fakeNow is a settable server clock.
+type fakeNow struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *fakeNow) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fakeNow) advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+// TestAuthFrameExtendsSession: hello says protocol 1.1; an `auth` frame with a fresh
+// token of the same user answers auth_ok with its expiry and the session outlives the
+// first token, closing 4001 only when the new one expires. A session without auth
+// closes at its token's expiry as before.
+func TestAuthFrameExtendsSession(t *testing.T) {
+	clk := &fakeNow{now: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	cfg := testConfig()
+	cfg.AccessTTL = time.Minute
+	cfg.PingInterval = 20 * time.Millisecond // the expiry check runs this often
+	cfg.Now = clk.Now
+	in := servertest.Start(t, cfg)
+	alice := connect(t, in, "alice")
+	bob := connect(t, in, "bob")
+	if alice.hello.Protocol != model.ProtocolVersion {
+		t.Fatalf("hello protocol %q", alice.hello.Protocol)
+	}
+	clk.advance(30 * time.Second)
+	var fresh model.AuthResponse
+	if st := in.Do(t, "POST", "/api/refresh", "", model.RefreshRequest{RefreshToken: alice.auth.RefreshToken}, &fresh); st != http.StatusOK {
+		t.Fatalf("refresh: %d", st)
+	}
+	alice.c.Send(t, model.AuthFrame{Type: model.TypeAuth, Token: fresh.AccessToken})
+	ok := alice.c.WaitFor(t, "auth_ok", func(f model.Frame) bool { return f.Type == model.TypeAuthOK || f.Type == model.TypeError })
+	if ok.Type != model.TypeAuthOK || !ok.ExpiresAt.Equal(fresh.ExpiresAt.Time) {
+		t.Fatalf("auth answered %+v, want auth_ok until %v", ok, fresh.ExpiresAt)
+	}
+	clk.advance(40 * time.Second) // past the first token's expiry
+	if st := bob.c.WaitClosed(t); st != model.CloseTokenExpired {
+		t.Fatalf("bob, without auth: close %d, want 4001", st)
+	}
+	alice.c.Send(t, model.TypeFrame{Type: model.TypePing})
+	if f := alice.c.WaitFor(t, "pong", func(f model.Frame) bool { return f.Type == model.TypePong }); f.Type != model.TypePong {
+		t.Fatalf("alice: %+v", f)
+	}
+	clk.advance(25 * time.Second) // past the second token's expiry
+	if st := alice.c.WaitClosed(t); st != model.CloseTokenExpired {
+		t.Fatalf("alice after the new token expired: close %d, want 4001", st)
+	}
+}
+
+// TestAuthFrameRefusesBadTokens: a forged token, another user's token and no token
+// are each answered with error invalid, then close 4001.
+func TestAuthFrameRefusesBadTokens(t *testing.T) {
+	in := servertest.Start(t, testConfig())
+	alice := connect(t, in, "alice")
+	forged := alice.auth.AccessToken[:len(alice.auth.AccessToken)-2] + "xx"
+	for _, tc := range []struct{ name, token string }{
+		{"forged", forged},
+		{"another user's", alice.auth.AccessToken},
+		{"empty", ""},
+	} {
+		u := connect(t, in, "user"+strings.ReplaceAll(tc.name, " ", "")[:4])
+		u.c.Send(t, model.AuthFrame{Type: model.TypeAuth, Token: tc.token})
+		f := u.c.WaitFor(t, "the answer", func(f model.Frame) bool { return f.Type == model.TypeError || f.Type == model.TypeAuthOK })
+		if f.Type != model.TypeError || f.Code != model.CodeInvalid {
+			t.Fatalf("%s token: %+v", tc.name, f)
+		}
+		if st := u.c.WaitClosed(t); st != model.CloseTokenExpired {
+			t.Fatalf("%s token: close %d, want 4001", tc.name, st)
+		}
+	}
+	// alice's own session is untouched.
+	alice.c.Send(t, model.TypeFrame{Type: model.TypePing})
+	alice.c.WaitFor(t, "pong", func(f model.Frame) bool { return f.Type == model.TypePong })
 }

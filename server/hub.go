@@ -375,7 +375,8 @@ func (h *hub) connect(ctx context.Context, s *session) error {
 	// Not sorted: the protocol names no order, and with everyone in one room the
 	// list is every online user (sorting it was a fifth of a connect).
 	s.push(model.TypeHello, encode(model.HelloFrame{Type: model.TypeHello, UserID: s.userID, DisplayName: s.displayName,
-		HeartbeatSeconds: h.cfg.HeartbeatSeconds, ServerTime: model.NewTime(h.cfg.Now()), Online: online}))
+		HeartbeatSeconds: h.cfg.HeartbeatSeconds, ServerTime: model.NewTime(h.cfg.Now()), Online: online,
+		Protocol: model.ProtocolVersion}))
 	u.sessions[s] = struct{}{}
 	return nil
 }

@@ -50,7 +50,7 @@ type session struct {
 	userID      string
 	displayName string
 	remote      string
-	tokenExp    time.Time
+	tokenExp    atomic.Int64 // Unix ns: the session ends (4001) then unless an auth frame moves it
 
 	done chan struct{}
 
@@ -546,7 +546,7 @@ func (s *session) keepaliveEvery() time.Duration {
 // nextAlive is when the keepalive timer fires next: keepaliveEvery from now, or when
 // the access token expires if that is sooner.
 func (s *session) nextAlive() time.Duration {
-	return max(0, min(s.keepaliveEvery(), s.tokenExp.Sub(s.srv.cfg.Now())))
+	return max(0, min(s.keepaliveEvery(), time.Unix(0, s.tokenExp.Load()).Sub(s.srv.cfg.Now())))
 }
 
 // keepalive runs on the session's timer (the one timer an idle connection has): it
@@ -556,7 +556,7 @@ func (s *session) nextAlive() time.Duration {
 func (s *session) keepalive() {
 	defer s.recoverPanic("keepalive")
 	cfg := &s.srv.cfg // a pointer: the ping goroutine below would make a copy escape, a heap allocation a tick
-	if !cfg.Now().Before(s.tokenExp) {
+	if !cfg.Now().Before(time.Unix(0, s.tokenExp.Load())) {
 		s.close(model.CloseTokenExpired, "token expired", false)
 		return
 	}
@@ -640,6 +640,8 @@ func (s *session) handle(data []byte) {
 		s.onTyping(&f)
 	case model.TypePing:
 		s.queuePong()
+	case model.TypeAuth:
+		s.onAuth(&f)
 	default:
 		s.sendError(model.CodeInvalid, "unknown frame type", "")
 	}
@@ -714,6 +716,29 @@ func (s *session) onMessage(f *model.Frame) {
 	if err := s.srv.committer.submit(context.Background(), job); err != nil {
 		s.sendError(model.CodeInternal, "server is shutting down", f.ID)
 	}
+}
+
+// onAuth takes a new access token for the open session (1.1): its expiry becomes the
+// session's. A token that is not valid, or names another user, is answered with
+// `error invalid` and the session closes 4001.
+func (s *session) onAuth(f *model.Frame) {
+	uid, exp, err := s.srv.tokens.verify(f.Token)
+	if err == nil && uid != s.userID {
+		err = errors.New("the token names another user")
+	}
+	if err != nil {
+		s.srv.log.Info("auth frame refused", "user", s.userID, "remote", s.remote, "err", err)
+		s.sendError(model.CodeInvalid, "invalid access token", "")
+		s.close(model.CloseTokenExpired, "invalid token", true)
+		return
+	}
+	s.tokenExp.Store(exp.UnixNano())
+	s.qmu.Lock()
+	if !s.ended && s.alive != nil {
+		s.alive.Reset(s.nextAlive()) // a token shorter-lived than the last ends sooner
+	}
+	s.qmu.Unlock()
+	s.reply(model.TypeAuthOK, model.AuthOKFrame{Type: model.TypeAuthOK, ExpiresAt: model.NewTime(exp)})
 }
 
 func (s *session) onSync(f *model.Frame) {
