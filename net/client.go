@@ -53,8 +53,9 @@ type Config struct {
 	// DefaultSendRate and DefaultSendBurst.
 	SendRate  float64
 	SendBurst int
-	// RateLimitedRetry is how long a message the server refused with rate_limited waits
-	// before it is sent again; default DefaultRateLimitedRetry.
+	// RateLimitedRetry is the longest a message the server refused with rate_limited
+	// waits before it is sent again: after each refusal the send rate halves, down to
+	// one message per RateLimitedRetry; default DefaultRateLimitedRetry.
 	RateLimitedRetry time.Duration
 	// FrameInterval is how long events are coalesced into one Batch; default
 	// FrameInterval (16 ms). Negative means no coalescing wait.
@@ -153,7 +154,7 @@ func New(cfg Config) (*Client, error) {
 	cfg.ServerURL = api.ServerURL()
 	c := &Client{
 		cfg: cfg, api: api, store: cfg.Store, clock: cfg.Clock, rand: cfg.Rand, log: cfg.Logger,
-		limiter:       newTokenBucket(cfg.Clock, cfg.SendRate, cfg.SendBurst),
+		limiter:       newTokenBucket(cfg.Clock, cfg.SendRate, cfg.SendBurst, 1/cfg.RateLimitedRetry.Seconds()),
 		wake:          make(chan struct{}, 1),
 		stateChanged:  make(chan struct{}),
 		outboxChanged: make(chan struct{}),
@@ -680,6 +681,37 @@ func (c *Client) setState(s StateEvent) {
 	c.stateChanged = make(chan struct{})
 	c.mu.Unlock()
 	c.events.setState(s)
+}
+
+// setThrottled records whether the outbox is held back because the server refused a
+// message for sending too fast (StateEvent.Throttled); only an online state is throttled.
+func (c *Client) setThrottled(on bool) {
+	c.mu.Lock()
+	if c.state.Throttled == on || (on && c.state.State != StateOnline) {
+		c.mu.Unlock()
+		return
+	}
+	c.state.Throttled = on
+	s := c.state
+	close(c.stateChanged)
+	c.stateChanged = make(chan struct{})
+	c.mu.Unlock()
+	c.events.setState(s)
+}
+
+// throttleOver ends the throttled state once the outbox is empty.
+func (c *Client) throttleOver() {
+	if !c.State().Throttled {
+		return
+	}
+	n, err := c.store.OutboxLen()
+	if err != nil {
+		c.log.Warn("outbox length", "err", err)
+		return
+	}
+	if n == 0 {
+		c.setThrottled(false)
+	}
 }
 
 // outboxShrank wakes Flush callers.

@@ -74,9 +74,15 @@
 // sends the outbox in order, at most SendRate (10) a second with bursts of SendBurst
 // (10): a burst waits, nothing is dropped. `ack` makes a message sent; `receipt`
 // delivered/read; an `error` naming a message makes it failed (invalid, too_large,
-// forbidden, internal), except rate_limited, after which the message is sent again
-// (same id) RateLimitedRetry (2 s) later: it may then land after messages sent behind
-// it (the client's own limit, below the server's, makes this rare). Messages sent but not acked before a
+// forbidden, internal), except rate_limited: then the refused message and every
+// message sent after it on the connection are taken back and sent again (same ids),
+// in outbox order, once the answers to the sends taken back are in, so nothing of the
+// outbox overtakes the refused one and seqs follow the order of sending (the server
+// refuses a connection's later messages to the room until the refused one comes
+// again). Each refusal halves the send rate (down to one per RateLimitedRetry, 2 s)
+// and allows no burst; each ack gives a twentieth of SendRate back. Meanwhile the
+// state is Throttled (the app says the user sends too fast) until the outbox is
+// empty. Messages sent but not acked before a
 // disconnect are sent again after the reconnect with the same id; the server answers a
 // stored one with its ack, so nothing is doubled. Incoming messages are deduplicated by
 // id in the store; `delivered` (the highest seq held) and `read` marks are coalesced

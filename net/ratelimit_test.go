@@ -10,7 +10,7 @@ import (
 // 100 ms apart at 10 a second.
 func TestTokenBucket(t *testing.T) {
 	clk := newFakeClock()
-	b := newTokenBucket(clk, 10, 10)
+	b := newTokenBucket(clk, 10, 10, 0.5)
 	start := clk.Now()
 	for i := range 10 {
 		if d := b.reserve(); d != 0 {

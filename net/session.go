@@ -28,18 +28,28 @@ type session struct {
 	outboxKick chan struct{} // the outbox may have something new
 	syncedCh   chan struct{} // closed when the first sync of every room is done
 
+	// sendMu is held while the sender claims a message and writes it, and by a rewind:
+	// nothing is written between a refusal and the rewind it causes.
+	sendMu sync.Mutex
+
 	mu       sync.Mutex
 	pending  []storage.Message // queued by Send and Retry since the sender last looked
 	rescan   bool              // the sender must read the whole outbox again
-	inflight map[string]bool   // message ids sent on this connection
-	syncing  map[string]int64  // room id → afterSeq of the sync in progress
-	synced   bool
+	inflight map[string]int64  // message ids sent on this connection and not answered → their place in the sends
+	sends    int64             // message frames written on this connection
+	// rewound counts, per message id taken back by a rewind, the answers to its earlier
+	// send still due; the sender sends nothing while any is due, so that every message
+	// has at most one send awaiting an answer and each answer is known for what it is.
+	rewound map[string]int
+	gen     int64            // bumped by every rewind: the sender drops the list it was going through
+	syncing map[string]int64 // room id → afterSeq of the sync in progress
+	synced  bool
 }
 
 func newSession(c *Client, conn *websocket.Conn) *session {
 	return &session{c: c, conn: conn, frames: frameQueue{ready: make(chan struct{}, 1)},
 		control: make(chan any, 256), outboxKick: make(chan struct{}, 1), syncedCh: make(chan struct{}),
-		inflight: map[string]bool{}, syncing: map[string]int64{}}
+		inflight: map[string]int64{}, rewound: map[string]int{}, syncing: map[string]int64{}}
 }
 
 // fail ends the session; the first cause is the one reported.
@@ -311,8 +321,10 @@ func (s *session) kickOutbox() {
 }
 
 // sendOutbox sends the outbox, in order, once the first sync is done, and then whatever
-// Send and Retry queue later (without reading the whole outbox again). Every message goes out once per connection (the same id again after
-// a reconnect: the server answers a stored message with its ack).
+// Send and Retry queue later (without reading the whole outbox again). Every message
+// goes out once per connection (the same id again after a reconnect: the server
+// answers a stored message with its ack), except after a rate_limited refusal: then
+// the refused message and everything sent behind it go again, in order (refused).
 func (s *session) sendOutbox() {
 	c := s.c
 	select {
@@ -325,29 +337,27 @@ func (s *session) sendOutbox() {
 	s.mu.Unlock()
 	for {
 		s.mu.Lock()
-		msgs, rescan := s.pending, s.rescan
-		s.pending, s.rescan = nil, false
-		s.mu.Unlock()
-		if rescan {
-			// The outbox holds everything pending had, in order.
-			var err error
-			if msgs, err = c.store.Outbox(); err != nil {
-				s.fail(fmt.Errorf("read outbox: %w", err))
-				return
-			}
+		due := len(s.rewound) > 0
+		msgs, rescan, gen := s.pending, s.rescan, s.gen
+		if !due {
+			s.pending, s.rescan = nil, false
 		}
-		for _, m := range msgs {
-			s.mu.Lock()
-			sent := s.inflight[m.ID]
-			s.inflight[m.ID] = true
-			s.mu.Unlock()
-			if sent {
-				continue
+		s.mu.Unlock()
+		if !due {
+			if rescan {
+				// The outbox holds everything pending had, in order.
+				var err error
+				if msgs, err = c.store.Outbox(); err != nil {
+					s.fail(fmt.Errorf("read outbox: %w", err))
+					return
+				}
 			}
-			if err := c.limiter.Wait(s.ctx); err != nil {
-				return
+			for _, m := range msgs {
+				if !s.sendOne(m, gen) {
+					break
+				}
 			}
-			if !s.write(model.SendFrame{Type: model.TypeMessage, ID: m.ID, RoomID: m.RoomID, Content: m.Content, Attachment: m.Attachment}) {
+			if s.ctx.Err() != nil {
 				return
 			}
 		}
@@ -357,6 +367,96 @@ func (s *session) sendOutbox() {
 			return
 		}
 	}
+}
+
+// sendOne sends a message unless this connection sent it already, at the limiter's
+// pace. It answers false when the sender must stop going through its list: a rewind
+// since the list was read (gen), or the session ended.
+func (s *session) sendOne(m storage.Message, gen int64) bool {
+	s.mu.Lock()
+	_, sent := s.inflight[m.ID]
+	stale := s.gen != gen
+	s.mu.Unlock()
+	if stale {
+		return false
+	}
+	if sent {
+		return true
+	}
+	if err := s.c.limiter.Wait(s.ctx); err != nil {
+		return false
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	if s.gen != gen {
+		s.mu.Unlock()
+		return false
+	}
+	if _, sent := s.inflight[m.ID]; sent {
+		s.mu.Unlock()
+		return true
+	}
+	s.sends++
+	s.inflight[m.ID] = s.sends
+	s.mu.Unlock()
+	return s.write(model.SendFrame{Type: model.TypeMessage, ID: m.ID, RoomID: m.RoomID, Content: m.Content, Attachment: m.Attachment})
+}
+
+// answered notes that the message id got its answer (an ack or an error) and reports
+// whether that answer was to this connection's latest send of it, not to one a
+// rewind took back.
+func (s *session) answered(id string) (latest bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, latest = s.answeredLocked(id)
+	return latest
+}
+
+// answeredLocked is answered, also answering the send's place; the caller holds mu.
+func (s *session) answeredLocked(id string) (place int64, latest bool) {
+	if n := s.rewound[id]; n > 0 {
+		if n == 1 {
+			delete(s.rewound, id)
+			if len(s.rewound) == 0 {
+				s.kickOutbox()
+			}
+		} else {
+			s.rewound[id] = n - 1
+		}
+		return 0, false
+	}
+	place, latest = s.inflight[id]
+	delete(s.inflight, id)
+	return place, latest
+}
+
+// refused answers a rate_limited refusal of id by a rewind: it and every message sent
+// after it on this connection go again, in order, once the answers to the sends taken
+// back are in and the slowed limiter lets them. Nothing queued behind them overtakes
+// them. A refusal of a send that an earlier rewind took back changes nothing.
+func (s *session) refused(id string) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	from, latest := s.answeredLocked(id)
+	if latest {
+		for k, n := range s.inflight {
+			if n > from {
+				delete(s.inflight, k)
+				s.rewound[k]++
+			}
+		}
+		s.gen++
+		s.rescan = true
+	}
+	s.mu.Unlock()
+	if !latest {
+		return
+	}
+	s.c.limiter.slowDown()
+	s.c.setThrottled(true)
+	s.kickOutbox()
 }
 
 // process handles queued frames until the session ends.
@@ -390,12 +490,18 @@ func (s *session) handle(frames []model.Frame) error {
 			msgs = msgs[:0]
 		}
 		if len(acks) > 0 {
+			for _, a := range acks {
+				if s.answered(a.ID) {
+					c.limiter.speedUp()
+				}
+			}
 			changed, err := c.store.ApplyAcks(acks)
 			if err != nil {
 				return fmt.Errorf("store %d acks: %w", len(acks), err)
 			}
 			c.events.addMessages(changed)
 			c.outboxShrank()
+			c.throttleOver()
 			rooms := map[string]bool{}
 			for _, a := range acks {
 				rooms[a.RoomID] = true
@@ -527,7 +633,8 @@ func (s *session) handleSynced(f *model.Frame) error {
 }
 
 // handleError applies an `error` frame. One naming a message fails it, except
-// rate_limited: that message is sent again after RateLimitedRetry.
+// rate_limited: that message and those sent behind it go again, in order (refused).
+// An answer to a send that a rewind took back changes nothing.
 func (s *session) handleError(f *model.Frame) error {
 	c := s.c
 	if f.ID == "" {
@@ -535,13 +642,10 @@ func (s *session) handleError(f *model.Frame) error {
 		return nil
 	}
 	if f.Code == model.CodeRateLimited {
-		id := f.ID
-		c.clock.AfterFunc(c.cfg.RateLimitedRetry, func() {
-			s.mu.Lock()
-			delete(s.inflight, id)
-			s.mu.Unlock()
-			s.rescanOutbox()
-		})
+		s.refused(f.ID)
+		return nil
+	}
+	if !s.answered(f.ID) {
 		return nil
 	}
 	reason := f.Code
@@ -552,12 +656,10 @@ func (s *session) handleError(f *model.Frame) error {
 	if err != nil {
 		return fmt.Errorf("mark %s failed: %w", f.ID, err)
 	}
-	s.mu.Lock()
-	delete(s.inflight, f.ID)
-	s.mu.Unlock()
 	if ok {
 		c.events.addMessages([]storage.Message{m})
 		c.outboxShrank()
+		c.throttleOver()
 	}
 	return nil
 }

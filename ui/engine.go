@@ -218,7 +218,7 @@ func (e *clientEngine) updateOf(b pnet.Batch) Update {
 
 // connStateOf is the banner's view of the engine's state.
 func connStateOf(s pnet.StateEvent) ConnState {
-	st := ConnState{}
+	st := ConnState{Throttled: s.Throttled}
 	if s.Err != nil {
 		st.Err = pnet.UserMessage(s.Err)
 	}
