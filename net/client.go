@@ -92,7 +92,10 @@ type Client struct {
 
 	mu            sync.Mutex
 	access        string // the access token, in memory only
-	signedOut     bool   // the server refused our tokens (4003, or refresh 401)
+	life          tokenLife
+	renewed       int           // auth_ok answers: how often a session outlived its token
+	renewedCh     chan struct{} // closed and replaced on every auth_ok
+	signedOut     bool          // the server refused our tokens (4003, or refresh 401)
 	state         StateEvent
 	stateChanged  chan struct{} // closed and replaced on every state change
 	outboxChanged chan struct{} // closed and replaced whenever the outbox may have shrunk
@@ -158,6 +161,7 @@ func New(cfg Config) (*Client, error) {
 		wake:          make(chan struct{}, 1),
 		stateChanged:  make(chan struct{}),
 		outboxChanged: make(chan struct{}),
+		renewedCh:     make(chan struct{}),
 		presence:      map[string]bool{},
 		contig:        map[string]int64{},
 	}
@@ -280,7 +284,8 @@ func (c *Client) signedIn(username string, resp model.AuthResponse) (storage.Acc
 	err := c.store.SaveAccount(a)
 	if err == nil {
 		c.mu.Lock()
-		c.access, c.signedOut, c.userID = resp.AccessToken, false, resp.UserID
+		c.setAccessLocked(resp.AccessToken, resp.ExpiresAt.Time)
+		c.signedOut, c.userID = false, resp.UserID
 		clear(c.contig)
 		c.mu.Unlock()
 	}
@@ -363,7 +368,7 @@ func (c *Client) refresh(ctx context.Context, stale string) (string, error) {
 		return "", fmt.Errorf("store refresh token: %w", err)
 	}
 	c.mu.Lock()
-	c.access = resp.AccessToken
+	c.setAccessLocked(resp.AccessToken, resp.ExpiresAt.Time)
 	c.mu.Unlock()
 	return resp.AccessToken, nil
 }

@@ -88,10 +88,16 @@
 // id in the store; `delivered` (the highest seq held) and `read` marks are coalesced
 // (MarkInterval, 250 ms).
 //
+// Tokens: with a 1.1 server (hello's protocol), at 80 % of the access token's life (its
+// exp claim) the Client spends the refresh token (POST /api/refresh; the rotated
+// refresh token is stored, the access token lives in memory only) and sends the new
+// access token on the open socket (`auth`; the server answers auth_ok), so a short
+// token lifetime never closes the connection; a failed refresh is tried again while
+// the old token lasts.
+//
 // Reconnect: Backoff(attempt) waits 1 s doubling to 30 s plus 0–30 % jitter, reset by a
 // hello; close 1001 waits a random 0–2 s; close 4001 or HTTP 401 at the handshake
-// refreshes the token (the rotated refresh token is stored, the access token lives in
-// memory only) and reconnects; a refused refresh or close 4003 signs out. A `ping` goes
+// refreshes the token and reconnects; a refused refresh or close 4003 signs out. A `ping` goes
 // out every heartbeatSeconds; silence for PongTimeout (10 s) after one drops the
 // connection. Typing: `typing` on the first keystroke and at most every 3 s after,
 // `stop_typing` 2 s after the last or when the message is sent; incoming typing marks

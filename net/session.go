@@ -110,6 +110,9 @@ func (s *session) serve(parent context.Context) outcome {
 	wg.Go(func() { s.heartbeat(beat) })
 	wg.Go(s.writeControl)
 	wg.Go(s.sendOutbox)
+	if hello.Protocol != "" && hello.Protocol != "1.0" {
+		wg.Go(s.renewToken)
+	}
 	if err := s.start(); err != nil {
 		s.fail(err)
 	}
@@ -588,6 +591,12 @@ func (s *session) handleOther(f *model.Frame) error {
 		s.requestSync(f.ID)
 	case model.TypeError:
 		return s.handleError(f)
+	case model.TypeAuthOK:
+		c.mu.Lock()
+		c.renewed++
+		close(c.renewedCh)
+		c.renewedCh = make(chan struct{})
+		c.mu.Unlock()
 	}
 	// hello again, pong, and types this version does not know: nothing to do.
 	return nil
