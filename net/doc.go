@@ -70,8 +70,8 @@
 // # Behaviour
 //
 // After hello the Client fetches the rooms (a room whose epoch changed is cleared and
-// synced from 0), syncs every room from the highest seq held (paging while `more`), then
-// sends the outbox in order, at most SendRate (10) a second with bursts of SendBurst
+// synced from 0), asks for the sync of every room from the highest seq held (paging
+// while `more`) and, without waiting for the syncs, sends the outbox in order, at most SendRate (10) a second with bursts of SendBurst
 // (10): a burst waits, nothing is dropped. `ack` makes a message sent; `receipt`
 // delivered/read; an `error` naming a message makes it failed (invalid, too_large,
 // forbidden, internal), except rate_limited: then the refused message and every

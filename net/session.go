@@ -27,6 +27,7 @@ type session struct {
 	control    chan any      // typing and marks, written by the control writer
 	outboxKick chan struct{} // the outbox may have something new
 	syncedCh   chan struct{} // closed when the first sync of every room is done
+	startedCh  chan struct{} // closed when the rooms are fetched and stored: the outbox may go
 
 	// sendMu is held while the sender claims a message and writes it, and by a rewind:
 	// nothing is written between a refusal and the rewind it causes.
@@ -49,7 +50,8 @@ type session struct {
 func newSession(c *Client, conn *websocket.Conn) *session {
 	return &session{c: c, conn: conn, frames: frameQueue{ready: make(chan struct{}, 1)},
 		control: make(chan any, 256), outboxKick: make(chan struct{}, 1), syncedCh: make(chan struct{}),
-		inflight: map[string]int64{}, rewound: map[string]int{}, syncing: map[string]int64{}}
+		startedCh: make(chan struct{}),
+		inflight:  map[string]int64{}, rewound: map[string]int{}, syncing: map[string]int64{}}
 }
 
 // fail ends the session; the first cause is the one reported.
@@ -182,6 +184,7 @@ func (s *session) start() error {
 	if _, err := c.upsertRooms(rooms); err != nil {
 		return err
 	}
+	close(s.startedCh)
 	for _, r := range rooms {
 		s.requestSync(r.ID)
 	}
@@ -323,7 +326,9 @@ func (s *session) kickOutbox() {
 	}
 }
 
-// sendOutbox sends the outbox, in order, once the first sync is done, and then whatever
+// sendOutbox sends the outbox, in order, as soon as the rooms are fetched (it does not
+// wait for the sync: a backlog of thousands of messages in some room must not hold
+// back what the user typed), and then whatever
 // Send and Retry queue later (without reading the whole outbox again). Every message
 // goes out once per connection (the same id again after a reconnect: the server
 // answers a stored message with its ack), except after a rate_limited refusal: then
@@ -331,7 +336,7 @@ func (s *session) kickOutbox() {
 func (s *session) sendOutbox() {
 	c := s.c
 	select {
-	case <-s.syncedCh:
+	case <-s.startedCh:
 	case <-s.ctx.Done():
 		return
 	}
@@ -526,6 +531,17 @@ func (s *session) handle(frames []model.Frame) error {
 		receiptOrder = receiptOrder[:0]
 		return nil
 	}
+	// Acks first: the user waits for them, and a sync replay of thousands of messages
+	// in the same batch must not hold them back. Acks only name own messages, whose
+	// echoes the store recognises in either order.
+	for i := range frames {
+		if f := &frames[i]; f.Type == model.TypeAck {
+			acks = append(acks, storage.Ack{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, Timestamp: f.Timestamp.Time})
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
 	for i := range frames {
 		f := &frames[i]
 		switch f.Type {
@@ -538,8 +554,7 @@ func (s *session) handle(frames []model.Frame) error {
 			}
 			continue
 		case model.TypeAck:
-			acks = append(acks, storage.Ack{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, Timestamp: f.Timestamp.Time})
-			continue
+			continue // applied above
 		case model.TypeReceipt:
 			k := receiptKey{f.RoomID, f.UserID}
 			if r, ok := receipts[k]; ok {
@@ -553,6 +568,10 @@ func (s *session) handle(frames []model.Frame) error {
 		}
 		if err := flush(); err != nil {
 			return err
+		}
+		if s.ctx.Err() != nil {
+			// The session ends (the Client stops): what is left is synced again next time.
+			return nil
 		}
 		if err := s.handleOther(f); err != nil {
 			return err
