@@ -307,9 +307,16 @@ func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request, uid string)
 		s.internalError(w, r, err)
 		return
 	}
+	own, err := s.store.OwnUnread(r.Context(), uid)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
 	out := make([]model.Room, 0, len(rooms))
 	for _, mr := range rooms {
-		out = append(out, apiRoom(mr.RoomRecord, mr.ReadSeq))
+		room := apiRoom(mr.RoomRecord, mr.ReadSeq)
+		room.Unread = max(0, room.Unread-own[mr.ID]) // an own message is never unread
+		out = append(out, room)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {

@@ -44,6 +44,7 @@ type outFrame struct {
 // goroutine) pings, watches for stuck writes and ends the connection when its token
 // expires. An idle connection therefore costs one goroutine and a few small buffers.
 type session struct {
+	id          string // names the connection in events (Event.ExceptConn), across nodes
 	srv         *Server
 	conn        *websocket.Conn
 	wire        *corkConn // the socket under conn, for writing several frames at once
@@ -97,7 +98,7 @@ type session struct {
 
 // newSession makes a session for an accepted connection.
 func newSession(srv *Server, conn *websocket.Conn, wire *corkConn) *session {
-	return &session{srv: srv, conn: conn, wire: wire, done: make(chan struct{}), drained: make(chan struct{}, 1),
+	return &session{id: newID(), srv: srv, conn: conn, wire: wire, done: make(chan struct{}), drained: make(chan struct{}, 1),
 		closed: make(chan struct{}), closeCode: websocket.StatusNormalClosure}
 }
 
@@ -765,7 +766,29 @@ func (s *session) onSync(f *model.Frame) {
 			return
 		}
 	}
+	if !more && !s.replyMarks(f.RoomID) {
+		return
+	}
 	s.reply(model.TypeSynced, model.SyncedFrame{Type: model.TypeSynced, RoomID: f.RoomID, Seq: info.lastSeq, Epoch: info.epoch, More: more})
+}
+
+// replyMarks ends a room's sync replay with the receipts a client cannot have heard
+// while it was away: its user's own mark (the unread count of another device) and the
+// other members' furthest marks (the ✓✓ of its own messages). Marks that move later
+// arrive live.
+func (s *session) replyMarks(roomID string) bool {
+	marks, err := s.srv.store.LeadingMarks(context.Background(), roomID, s.userID)
+	if err != nil {
+		s.srv.log.Error("sync marks", "room", roomID, "user", s.userID, "err", err)
+		return true // the replay itself is complete
+	}
+	for _, m := range marks {
+		if !s.reply(model.TypeReceipt, model.ReceiptFrame{Type: model.TypeReceipt, RoomID: m.RoomID, UserID: m.UserID,
+			DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq}) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *session) onMark(f *model.Frame) {
@@ -787,16 +810,19 @@ func (s *session) onMark(f *model.Frame) {
 	} else {
 		mark.DeliveredSeq = seq
 	}
-	srv := s.srv
+	srv, sessID := s.srv, s.id
 	job := &markJob{mark: mark, done: func(m Mark, moved bool, err error) {
 		if err != nil {
 			srv.log.Error("store receipt", "room", mark.RoomID, "user", mark.UserID, "err", err)
 			return
 		}
 		if moved {
-			srv.hub.publish(Event{RoomID: m.RoomID, Except: m.UserID, Type: model.TypeReceipt,
-				Data: encode(model.ReceiptFrame{Type: model.TypeReceipt, RoomID: m.RoomID, UserID: m.UserID,
-					DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq})})
+			data := encode(model.ReceiptFrame{Type: model.TypeReceipt, RoomID: m.RoomID, UserID: m.UserID,
+				DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq})
+			srv.hub.publish(Event{RoomID: m.RoomID, Except: m.UserID, Type: model.TypeReceipt, Data: data})
+			// The user's own mark reaches their other sessions (1.1): every device
+			// heals its unread count.
+			srv.hub.publish(Event{UserIDs: []string{m.UserID}, ExceptConn: sessID, Type: model.TypeReceipt, Data: data})
 		}
 	}}
 	if err := srv.committer.submit(context.Background(), job); err != nil {
