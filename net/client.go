@@ -448,6 +448,20 @@ func (c *Client) MarkRead(roomID string, seq int64) error {
 	return nil
 }
 
+// readOwn moves the room's read mark to an own message's seq, as the user saw
+// everything up to what they wrote: an own message never counts as unread, and every
+// device of the user counts the same (the mark goes to the server, which relays it).
+func (c *Client) readOwn(roomID string, seq int64) error {
+	moved, err := c.store.SetReadSeq(roomID, seq)
+	if err != nil {
+		return fmt.Errorf("read mark %s: %w", roomID, err)
+	}
+	if moved {
+		c.marks.read(roomID, seq)
+	}
+	return nil
+}
+
 // Flush waits until the outbox is empty (every queued message acked or failed), or ctx ends.
 func (c *Client) Flush(ctx context.Context) error {
 	for {
@@ -597,14 +611,25 @@ func (c *Client) ingest(msgs []model.Message) error {
 	if err != nil {
 		return fmt.Errorf("store %d messages: %w", len(msgs), err)
 	}
+	rooms := map[string]bool{}
+	own := map[string]int64{} // room → the highest seq of an own message (sent from another device)
+	me := c.UserID()
+	for _, m := range msgs {
+		rooms[m.RoomID] = true
+		if me != "" && m.SenderID == me {
+			own[m.RoomID] = max(own[m.RoomID], m.Seq)
+		}
+	}
+	for id, seq := range own {
+		if err := c.readOwn(id, seq); err != nil {
+			return err
+		}
+	}
+	// Reported after the read marks moved: whoever sees the messages sees the marks.
 	c.events.addMessages(res.Fresh)
 	c.events.addMessages(res.Acked)
 	if len(res.Acked) > 0 {
 		c.outboxShrank()
-	}
-	rooms := map[string]bool{}
-	for _, m := range msgs {
-		rooms[m.RoomID] = true
 	}
 	for id := range rooms {
 		c.emitRooms(id)

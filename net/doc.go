@@ -95,6 +95,14 @@
 // token lifetime never closes the connection; a failed refresh is tried again while
 // the old token lasts.
 //
+// Marks on every device: a `receipt` with the user's own id (their read on another
+// device, protocol 1.1) moves the local read mark; the rooms call after every hello
+// moves it too when the server's is ahead (a restart heals); and an own message moves
+// the read mark to its seq (on its ack, and when it arrives from another device), so
+// an own message never counts as unread and every device counts the same. A sync
+// replay ends with the other members' furthest receipts, so own messages show the
+// same delivered/read marks on a device that was away.
+//
 // Reconnect: Backoff(attempt) waits 1 s doubling to 30 s plus 0–30 % jitter, reset by a
 // hello; close 1001 waits a random 0–2 s; close 4001 or HTTP 401 at the handshake
 // refreshes the token and reconnects; a refused refresh or close 4003 signs out. A `ping` goes

@@ -507,18 +507,22 @@ func (s *session) handle(frames []model.Frame) error {
 			if err != nil {
 				return fmt.Errorf("store %d acks: %w", len(acks), err)
 			}
-			c.events.addMessages(changed)
-			c.outboxShrank()
-			c.throttleOver()
-			rooms := map[string]bool{}
+			rooms := map[string]int64{}
 			for _, a := range acks {
-				rooms[a.RoomID] = true
+				rooms[a.RoomID] = max(rooms[a.RoomID], a.Seq)
 			}
-			for id := range rooms {
+			for id, seq := range rooms {
+				if err := c.readOwn(id, seq); err != nil {
+					return err
+				}
 				c.emitRooms(id)
 			}
+			c.events.addMessages(changed)
+			c.outboxShrank() // after the read marks: Flush's callers see them
+			c.throttleOver()
 			acks = acks[:0]
 		}
+		me := c.UserID()
 		for _, k := range receiptOrder {
 			f := receipts[k]
 			changed, err := c.store.ApplyReceipt(f.RoomID, f.UserID, f.DeliveredSeq, f.ReadSeq)
@@ -526,6 +530,16 @@ func (s *session) handle(frames []model.Frame) error {
 				return fmt.Errorf("store receipt %s: %w", f.RoomID, err)
 			}
 			c.events.addMessages(changed)
+			if f.UserID == me && f.ReadSeq > 0 {
+				// The user read on another device (1.1): so here too.
+				moved, err := c.store.SetReadSeq(f.RoomID, f.ReadSeq)
+				if err != nil {
+					return fmt.Errorf("own read mark %s: %w", f.RoomID, err)
+				}
+				if moved {
+					c.emitRooms(f.RoomID)
+				}
+			}
 		}
 		clear(receipts)
 		receiptOrder = receiptOrder[:0]
