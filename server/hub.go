@@ -176,6 +176,7 @@ type roomInfo struct {
 	id, epoch string
 	lastSeq   int64
 	member    bool
+	members   int
 }
 
 // access answers whether userID is a member of roomID, with the room's seq and epoch.
@@ -194,7 +195,7 @@ func (h *hub) access(ctx context.Context, roomID, userID string) (roomInfo, erro
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	_, member := rs.members[userID]
-	return roomInfo{id: rs.id, epoch: rs.epoch, lastSeq: rs.lastSeq, member: member}, nil
+	return roomInfo{id: rs.id, epoch: rs.epoch, lastSeq: rs.lastSeq, member: member, members: len(rs.members)}, nil
 }
 
 // loadUser makes sure every room of userID is cached and the user has a state.

@@ -766,18 +766,23 @@ func (s *session) onSync(f *model.Frame) {
 			return
 		}
 	}
-	if !more && !s.replyMarks(f.RoomID) {
+	if !more && !s.replyMarks(f.RoomID, info.members) {
 		return
 	}
 	s.reply(model.TypeSynced, model.SyncedFrame{Type: model.TypeSynced, RoomID: f.RoomID, Seq: info.lastSeq, Epoch: info.epoch, More: more})
 }
 
+// syncMarksMembers bounds the rooms whose sync replay ends with the other members'
+// furthest marks: finding them scans the room's members (0.5 ms for 10, 13 ms for
+// 10,000 on SQLite), too much for every reconnect to a room like general.
+const syncMarksMembers = 256
+
 // replyMarks ends a room's sync replay with the receipts a client cannot have heard
-// while it was away: its user's own mark (the unread count of another device) and the
-// other members' furthest marks (the ✓✓ of its own messages). Marks that move later
-// arrive live.
-func (s *session) replyMarks(roomID string) bool {
-	marks, err := s.srv.store.LeadingMarks(context.Background(), roomID, s.userID)
+// while it was away: its user's own mark (the unread count of another device) and, in
+// rooms of up to syncMarksMembers members, the other members' furthest marks (the ✓✓
+// of its own messages). Marks that move later arrive live.
+func (s *session) replyMarks(roomID string, members int) bool {
+	marks, err := s.srv.store.LeadingMarks(context.Background(), roomID, s.userID, members <= syncMarksMembers)
 	if err != nil {
 		s.srv.log.Error("sync marks", "room", roomID, "user", s.userID, "err", err)
 		return true // the replay itself is complete

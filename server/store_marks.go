@@ -6,15 +6,19 @@ import (
 )
 
 // LeadingMarks answers a room's marks that a syncing client needs: userID's own, and
-// the furthest delivered and the furthest read mark among the other members (each
-// from one member; at most three marks, and none that is still zero).
-func (s *gormStore) LeadingMarks(ctx context.Context, roomID, userID string) ([]Mark, error) {
+// with others the furthest delivered and the furthest read mark among the other
+// members (each from one member; at most three marks, and none that is still zero).
+// The others' cost a scan of the room's members (no index orders the marks).
+func (s *gormStore) LeadingMarks(ctx context.Context, roomID, userID string, others bool) ([]Mark, error) {
 	db := s.db.WithContext(ctx)
 	var rows []memberRow
 	if err := db.Where("room_id = ? AND user_id = ?", roomID, userID).Limit(1).Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("own mark in room %s: %w", roomID, err)
 	}
 	for _, col := range []string{"read_seq", "delivered_seq"} {
+		if !others {
+			break
+		}
 		var top []memberRow
 		err := db.Where("room_id = ? AND user_id <> ? AND "+col+" > 0", roomID, userID).
 			Order(col + " DESC").Limit(1).Find(&top).Error
