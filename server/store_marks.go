@@ -39,17 +39,23 @@ func (s *gormStore) LeadingMarks(ctx context.Context, roomID, userID string, oth
 	return out, nil
 }
 
+// ownUnreadScan bounds how far past a read mark OwnUnread looks for own messages: a
+// room whose read mark is further behind than this is unread enough that the exact
+// figure does not matter, and the scan stays short at every connect.
+const ownUnreadScan = 1000
+
 // OwnUnread answers, per room of userID, how many of the user's own messages lie
-// beyond the user's read mark: the part of LastSeq-ReadSeq that is not unread (an own
-// message never is). Rooms with none are left out.
+// beyond the user's read mark (up to ownUnreadScan seqs past it): the part of
+// LastSeq-ReadSeq that is not unread (an own message never is). Rooms with none are
+// left out.
 func (s *gormStore) OwnUnread(ctx context.Context, userID string) (map[string]int64, error) {
 	var rows []struct {
 		RoomID string
 		N      int64
 	}
 	err := s.db.WithContext(ctx).Raw(`SELECT m.room_id AS room_id, COUNT(*) AS n
-		FROM members mb JOIN messages m ON m.room_id = mb.room_id AND m.seq > mb.read_seq
-		WHERE mb.user_id = ? AND m.sender_id = ? GROUP BY m.room_id`, userID, userID).Scan(&rows).Error
+		FROM members mb JOIN messages m ON m.room_id = mb.room_id AND m.seq > mb.read_seq AND m.seq <= mb.read_seq + ?
+		WHERE mb.user_id = ? AND m.sender_id = ? GROUP BY m.room_id`, ownUnreadScan, userID, userID).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("own unread of %s: %w", userID, err)
 	}
