@@ -112,6 +112,13 @@ type Store interface {
 	// SetMarks moves marks forward (never back) in one transaction and answers each
 	// member's marks after the update.
 	SetMarks(ctx context.Context, marks []Mark) ([]MarkResult, error)
+	// LeadingMarks answers userID's own mark in the room and, with others, the furthest
+	// delivered and read marks of the other members: what a client that syncs the room
+	// needs for its unread count and its own messages' marks (zero marks left out).
+	LeadingMarks(ctx context.Context, roomID, userID string, others bool) ([]Mark, error)
+	// OwnUnread answers, per room of userID, how many of the user's own messages have
+	// a seq above the user's read mark (rooms with none left out).
+	OwnUnread(ctx context.Context, userID string) (map[string]int64, error)
 
 	CreateRefresh(ctx context.Context, r RefreshRecord) error
 	// RotateRefresh spends the token with hash old and stores next in the same

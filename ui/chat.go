@@ -40,6 +40,7 @@ type chatScreen struct {
 	composer *composerEntry
 	sendBtn  *widget.Button
 	errLine  *widget.Label
+	slow     *widget.Label // "sending too fast", while the server holds the outbox back
 	content  fyne.CanvasObject
 	// The hint under a text too long for one message, and its way out.
 	limitLine *widget.Label
@@ -67,6 +68,9 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		SizeName: theme.SizeNameCaptionText}
 	c.errLine = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	c.errLine.Hide()
+	c.slow = &widget.Label{Text: slowText, Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord,
+		SizeName: theme.SizeNameCaptionText}
+	c.slow.Hide()
 	c.composer = newComposerEntry()
 	c.composer.onSend = c.send
 	c.composer.onTyping = func() { c.eng.Typing(c.room.ID) }
@@ -83,7 +87,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		c.back = &widget.Button{Icon: theme.NavigateBackIcon(), Importance: widget.LowImportance, OnTapped: onBack}
 		header = container.NewBorder(nil, nil, c.back, nil, c.title)
 	}
-	bottom := container.NewVBox(c.typing, c.errLine, c.limitBox,
+	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox,
 		container.NewBorder(nil, nil, nil, container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
 	c.loadLatest()
@@ -254,6 +258,21 @@ func (c *chatScreen) showError(msg string) {
 func (c *chatScreen) hideError() { c.errLine.Hide() }
 
 // setTyping shows who is typing in this room.
+// slowText says why messages wait while the server's rate limit holds them back.
+const slowText = "Sending too fast — your messages wait and go out in order"
+
+// setThrottled shows or hides the line that says the user sends too fast.
+func (c *chatScreen) setThrottled(on bool) {
+	if on == c.slow.Visible() {
+		return
+	}
+	if on {
+		c.slow.Show()
+	} else {
+		c.slow.Hide()
+	}
+}
+
 func (c *chatScreen) setTyping(who []Typist) {
 	names := make([]string, 0, len(who))
 	for _, t := range who {

@@ -217,3 +217,39 @@ func luminance(c color.Color) float64 {
 	}
 	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
 }
+
+// TestDirectRoomNamedAfterPeer goes through the real store and engine: the server
+// names a direct room after both display names; the list shows the other person's,
+// whatever the user's display name is (not only when it equals the username).
+func TestDirectRoomNamedAfterPeer(t *testing.T) {
+	st, err := storage.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.SaveAccount(storage.Account{ServerURL: "http://127.0.0.1:1", UserID: "u-alice", Username: "alice",
+		DisplayName: "Alice Liddell", RefreshToken: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpsertRooms([]model.Room{
+		{ID: "d1", Name: "Alice Liddell & erin", Direct: true, MemberIDs: []string{"u-alice", "u-erin"}, Epoch: "e1"},
+		{ID: "d2", Name: "bob & Alice Liddell", Direct: true, MemberIDs: []string{"u-bob", "u-alice"}, Epoch: "e1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := pnet.New(pnet.Config{ServerURL: "http://127.0.0.1:1", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := newClientEngine(c).Rooms()
+	if err != nil || len(items) != 2 {
+		t.Fatalf("Rooms = %v, %v", items, err)
+	}
+	names := map[string]string{}
+	for _, it := range items {
+		names[it.ID] = it.Name
+	}
+	if names["d1"] != "erin" || names["d2"] != "bob" {
+		t.Fatalf("direct rooms named %v, want erin and bob", names)
+	}
+}

@@ -32,6 +32,7 @@ type shell struct {
 	onSignOut   func()
 	onUnread    func(total int64) // the unread total changed (the tray shows it)
 	unread      int64
+	throttled   bool // the engine holds the outbox back for the server's rate limit
 }
 
 func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
@@ -106,6 +107,7 @@ func (s *shell) open(r RoomItem) {
 	s.chat = newChatScreen(s.eng, s.run, r, back)
 	s.chat.active = func() bool { return s.focused }
 	s.chat.setTyping(s.typing[r.ID])
+	s.chat.setThrottled(s.throttled)
 	if s.mobile {
 		s.body.Objects = []fyne.CanvasObject{s.chat.content}
 		s.body.Refresh()
@@ -133,6 +135,10 @@ func (s *shell) back() {
 func (s *shell) apply(u Update) {
 	if u.Conn != nil {
 		s.banner.setState(*u.Conn, s.now())
+		s.throttled = u.Conn.Throttled
+		if s.chat != nil {
+			s.chat.setThrottled(s.throttled)
+		}
 	}
 	for id, on := range u.Presence {
 		s.presence[id] = on

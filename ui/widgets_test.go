@@ -296,3 +296,33 @@ func TestReadOnlyWhileFocused(t *testing.T) {
 		t.Errorf("coming back did not mark it read: %d", eng.read["general"])
 	}
 }
+
+// TestChatSaysSendingTooFast: while the engine holds the outbox back for the
+// server's rate limit, the composer area says so; the line goes with the state, and a
+// chat opened meanwhile shows it too.
+func TestChatSaysSendingTooFast(t *testing.T) {
+	test.NewTempApp(t)
+	eng := newFakeEngine()
+	eng.fill("general", 2, time.Now().Add(-time.Minute))
+	eng.rooms = []RoomItem{{ID: "general", Name: "general"}, {ID: "dm", Name: "bob", Direct: true, PeerID: "u-bob"}}
+	w := test.NewTempWindow(t, nil)
+	s := newShell(w, eng, inlineRunner(), false)
+	w.SetContent(s.content)
+	w.Resize(fyne.NewSize(900, 600))
+	s.loadRooms("general")
+	if s.chat == nil || s.chat.slow.Visible() {
+		t.Fatalf("the slow line shows before any refusal")
+	}
+	s.apply(Update{Conn: &ConnState{Phase: PhaseOnline, Throttled: true}})
+	if !s.chat.slow.Visible() || !strings.Contains(s.chat.slow.Text, "too fast") {
+		t.Fatalf("throttled: the line is hidden (%q)", s.chat.slow.Text)
+	}
+	s.open(s.rooms.rooms[1])
+	if !s.chat.slow.Visible() {
+		t.Fatalf("a chat opened while throttled does not say it")
+	}
+	s.apply(Update{Conn: &ConnState{Phase: PhaseOnline}})
+	if s.chat.slow.Visible() {
+		t.Fatalf("the line stays after the outbox went out")
+	}
+}
