@@ -9,7 +9,11 @@ import (
 type Config struct {
 	Listen  string // address for ListenAndServe; default 127.0.0.1:8787
 	DataDir string // folder for the SQLite file and generated secrets; default ./parley-data
-	DSN     string // database DSN; empty means SQLite in DataDir
+	DSN     string // database DSN: postgres://… for PostgreSQL, else SQLite; empty means SQLite in DataDir
+
+	// Store is the database to use instead of opening DSN; the caller closes it after
+	// Shutdown. Several servers (nodes) may share one database through their own Stores.
+	Store Store
 
 	// JWTSecret signs access tokens. Empty: 32 random bytes are generated once and kept
 	// in DataDir/jwt-secret with mode 0600.
