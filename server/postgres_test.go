@@ -152,4 +152,3 @@ func TestHealthzReportsDB(t *testing.T) {
 		t.Fatalf("healthz: %d %v", st, body)
 	}
 }
-
