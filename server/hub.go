@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -185,7 +186,7 @@ func (h *hub) access(ctx context.Context, roomID, userID string) (roomInfo, erro
 		return roomInfo{id: roomID}, nil
 	}
 	rs, err := h.room(ctx, roomID)
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return roomInfo{id: roomID}, nil
 	}
 	if err != nil {
@@ -224,7 +225,7 @@ func (h *hub) loadUser(ctx context.Context, userID, name string) error {
 	loaded := make([]RoomRecord, 0, len(missing))
 	for _, id := range missing {
 		r, err := h.store.Room(ctx, id)
-		if err == ErrNotFound {
+		if errors.Is(err, ErrNotFound) {
 			continue
 		}
 		if err != nil {
