@@ -137,8 +137,9 @@ func (s *Server) NewDatabase(t testing.TB) string {
 }
 
 // Stop shuts the server down (fast: open connections are cut) and waits for it, for
-// tests of a database that goes away; Start brings it back. A test calling them fails
-// when the server is not this package's own (EnvDSN names one).
+// tests of a database that goes away; Start brings it back. Every test of the process
+// shares the server, so a test calling them must not run in parallel with others. A
+// test calling them fails when the server is not this package's own (EnvDSN names one).
 func (s *Server) Stop(t testing.TB) {
 	t.Helper()
 	if err := s.own(); err != nil {
