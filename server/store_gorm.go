@@ -647,8 +647,9 @@ func lockRooms(tx *gorm.DB, msgs []NewMessage) error {
 		}
 	}
 	slices.Sort(rooms)
-	for start := 0; start < len(rooms); start += lookupBatch {
-		part := rooms[start:min(start+lookupBatch, len(rooms))]
+	n := perStatement(tx, lookupBatch)
+	for start := 0; start < len(rooms); start += n {
+		part := rooms[start:min(start+n, len(rooms))]
 		var locked []string
 		if err := tx.Raw("SELECT id FROM rooms WHERE id IN ? ORDER BY id FOR UPDATE", part).Scan(&locked).Error; err != nil {
 			return fmt.Errorf("lock %d rooms: %w", len(part), err)
@@ -663,11 +664,25 @@ type msgKey struct{ room, id string }
 // lookupBatch is how many (room, id) pairs one lookup statement carries.
 const lookupBatch = 100
 
+// pgBatch replaces lookupBatch and insertBatch on PostgreSQL, where each statement is
+// a round trip to the server (it takes up to 65,535 parameters: 8,000 here at most).
+const pgBatch = 1000
+
+// perStatement answers how many rows or pairs one of tx's statements carries: n, or
+// pgBatch on PostgreSQL.
+func perStatement(tx *gorm.DB, n int) int {
+	if tx.Dialector.Name() == "postgres" {
+		return pgBatch
+	}
+	return n
+}
+
 // storedOf answers the messages of msgs that are stored already.
 func storedOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error) {
 	out := make(map[msgKey]model.Message)
-	for start := 0; start < len(msgs); start += lookupBatch {
-		part := msgs[start:min(start+lookupBatch, len(msgs))]
+	n := perStatement(tx, lookupBatch)
+	for start := 0; start < len(msgs); start += n {
+		part := msgs[start:min(start+n, len(msgs))]
 		var cond strings.Builder
 		cond.WriteString("(room_id, id) IN (VALUES ")
 		args := make([]any, 0, 2*len(part))
@@ -695,8 +710,9 @@ func storedOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error) 
 // missing from the answer.
 func reserveSeqs(tx *gorm.DB, rooms []string, fresh map[string][]int) (map[string]int64, error) {
 	last := make(map[string]int64, len(rooms))
-	for start := 0; start < len(rooms); start += lookupBatch {
-		part := rooms[start:min(start+lookupBatch, len(rooms))]
+	n := perStatement(tx, lookupBatch)
+	for start := 0; start < len(rooms); start += n {
+		part := rooms[start:min(start+n, len(rooms))]
 		var sql strings.Builder
 		sql.WriteString("UPDATE rooms SET last_seq = last_seq + CASE id")
 		args := make([]any, 0, 2*len(part)+1)
@@ -733,8 +749,9 @@ func insertMessages(tx *gorm.DB, rows []messageRow) error {
 	if tx.Dialector.Name() == "sqlite" {
 		q = tx.Clauses(clause.Insert{Modifier: "OR IGNORE"})
 	}
-	for start := 0; start < len(rows); start += insertBatch {
-		part := rows[start:min(start+insertBatch, len(rows))]
+	n := perStatement(tx, insertBatch)
+	for start := 0; start < len(rows); start += n {
+		part := rows[start:min(start+n, len(rows))]
 		res := q.Create(&part)
 		if res.Error != nil {
 			return res.Error
