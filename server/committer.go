@@ -15,8 +15,8 @@ import (
 // defaultBatch bounds one group commit unless configured.
 const defaultBatch = 1000
 
-// commitTimeout bounds one group commit's database calls.
-const commitTimeout = 15 * time.Second
+// commitTimeout bounds one group commit's database calls (a variable for tests).
+var commitTimeout = 15 * time.Second
 
 // errStopped answers work submitted after the committer stopped.
 var errStopped = errors.New("server is shutting down")

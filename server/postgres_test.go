@@ -1,9 +1,17 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
@@ -150,5 +158,54 @@ func TestHealthzReportsDB(t *testing.T) {
 	in := servertest.Start(t, testConfig())
 	if st, body := health(t, in); st != http.StatusOK || body["status"] != "ok" || body["db"] != "ok" {
 		t.Fatalf("healthz: %d %v", st, body)
+	}
+}
+
+// TestPostgresNetworkCut cuts the network between the server and PostgreSQL (an
+// in-process Toxiproxy with a timeout toxic: nothing passes, nothing is closed): a send
+// is answered error internal once its commit times out, instead of holding every later
+// send, and /healthz answers 503; once the network is back the retry is acked.
+func TestPostgresNetworkCut(t *testing.T) {
+	t.Cleanup(server.SetCommitTimeout(time.Second))
+	u, err := url.Parse(pgtest.Shared(t).NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := toxiproxy.NewProxy(toxiproxy.NewServer(toxiproxy.NewMetricsContainer(prometheus.NewRegistry()), zerolog.Nop()),
+		"postgres", "127.0.0.1:0", u.Host)
+	if err := proxy.Start(); err != nil {
+		t.Fatalf("start proxy: %v", err)
+	}
+	t.Cleanup(proxy.Stop)
+	u.Host = proxy.Listen
+	cfg := testConfig()
+	cfg.DSN = u.String()
+	in := servertest.Start(t, cfg)
+	alice := connect(t, in, "alice")
+	first := alice.send(t, server.GeneralRoomID, "before")
+	if f := alice.ackOf(t, first); f.Type != model.TypeAck || f.Seq != 1 {
+		t.Fatalf("first: %+v", f)
+	}
+
+	if _, err := proxy.Toxics.AddToxicJson(strings.NewReader(`{"name":"cut","type":"timeout","stream":"upstream","attributes":{"timeout":0}}`)); err != nil {
+		t.Fatal(err)
+	}
+	id := alice.send(t, server.GeneralRoomID, "across a cut network")
+	if f := alice.ackOf(t, id); f.Type != model.TypeError || f.Code != model.CodeInternal || f.ID != id {
+		t.Fatalf("send across the cut: %+v, want error internal naming %s", f, id)
+	}
+	if st, body := health(t, in); st != http.StatusServiceUnavailable || body["db"] != "unreachable" {
+		t.Fatalf("healthz across the cut: %d %v", st, body)
+	}
+
+	if err := proxy.Toxics.RemoveToxic(context.Background(), "cut"); err != nil {
+		t.Fatal(err)
+	}
+	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: id, RoomID: server.GeneralRoomID, Content: "across a cut network"})
+	if f := alice.ackOf(t, id); f.Type != model.TypeAck || f.Seq != 2 {
+		t.Fatalf("after the network returned: %+v, want ack seq 2", f)
+	}
+	if st, body := health(t, in); st != http.StatusOK || body["db"] != "ok" {
+		t.Fatalf("healthz after: %d %v", st, body)
 	}
 }
