@@ -35,6 +35,9 @@ var shared struct {
 
 // Shared answers the process's server, starting it at the first call. When no server
 // can be had, t fails with the reason: PostgreSQL tests are never skipped silently.
+// A package that calls it wraps its TestMain's m in Main, which stops the cluster; a
+// test process that dies leaves the cluster's postgres a SIGINT (its temporary folder
+// stays).
 func Shared(t testing.TB) *Server {
 	t.Helper()
 	shared.once.Do(func() { shared.srv, shared.err = start() })
