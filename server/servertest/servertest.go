@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/internal/pgtest"
 )
 
 // Instance is a running test server.
@@ -33,6 +35,13 @@ type Instance struct {
 	stopped bool
 }
 
+// EnvDB names the environment variable that, set to "postgres", puts every server
+// Start runs without a DSN or Store of its own on a fresh PostgreSQL database (pgtest),
+// so that a package's whole suite runs on PostgreSQL:
+// PARLEY_TEST_SERVER_DB=postgres go test ./server. The package's TestMain wraps its m
+// in pgtest.Main.
+const EnvDB = "PARLEY_TEST_SERVER_DB"
+
 // Start runs a server with cfg on 127.0.0.1:0 until the test ends. An empty DataDir
 // becomes t.TempDir(); a zero BcryptCost becomes bcrypt.MinCost so registration is
 // fast. The JWT secret, unless given, is generated and kept in the data folder, so
@@ -44,6 +53,12 @@ func Start(t testing.TB, cfg server.Config) *Instance {
 	}
 	if cfg.BcryptCost == 0 {
 		cfg.BcryptCost = bcrypt.MinCost
+	}
+	switch db := os.Getenv(EnvDB); {
+	case db == "postgres" && cfg.DSN == "" && cfg.Store == nil:
+		cfg.DSN = pgtest.Shared(t).NewDatabase(t)
+	case db != "" && db != "postgres" && db != "sqlite":
+		t.Fatalf("servertest: %s=%q: want postgres or sqlite", EnvDB, db)
 	}
 	in := &Instance{DataDir: cfg.DataDir, Config: cfg}
 	in.start(t, "127.0.0.1:0")
