@@ -168,7 +168,7 @@ const migrateLock = 0x7061726c6579 // "parley"
 // tables, and the loser would fail.
 func migrate(db *gorm.DB) error {
 	tables := []any{&userRow{}, &roomRow{}, &memberRow{}, &messageRow{}, &refreshRow{}}
-	if db.Dialector.Name() != "postgres" {
+	if !isPostgres(db) {
 		return db.AutoMigrate(tables...)
 	}
 	return db.Transaction(func(tx *gorm.DB) error {
@@ -647,9 +647,11 @@ func lockRooms(tx *gorm.DB, msgs []NewMessage) error {
 		}
 	}
 	slices.Sort(rooms)
-	n := perStatement(tx, lookupBatch)
-	for start := 0; start < len(rooms); start += n {
-		part := rooms[start:min(start+n, len(rooms))]
+	if isPostgres(tx) {
+		return pgLockRooms(tx, rooms)
+	}
+	for start := 0; start < len(rooms); start += lookupBatch {
+		part := rooms[start:min(start+lookupBatch, len(rooms))]
 		var locked []string
 		if err := tx.Raw("SELECT id FROM rooms WHERE id IN ? ORDER BY id FOR UPDATE", part).Scan(&locked).Error; err != nil {
 			return fmt.Errorf("lock %d rooms: %w", len(part), err)
@@ -664,25 +666,14 @@ type msgKey struct{ room, id string }
 // lookupBatch is how many (room, id) pairs one lookup statement carries.
 const lookupBatch = 100
 
-// pgBatch replaces lookupBatch and insertBatch on PostgreSQL, where each statement is
-// a round trip to the server (it takes up to 65,535 parameters: 8,000 here at most).
-const pgBatch = 1000
-
-// perStatement answers how many rows or pairs one of tx's statements carries: n, or
-// pgBatch on PostgreSQL.
-func perStatement(tx *gorm.DB, n int) int {
-	if tx.Dialector.Name() == "postgres" {
-		return pgBatch
-	}
-	return n
-}
-
 // storedOf answers the messages of msgs that are stored already.
 func storedOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error) {
+	if isPostgres(tx) {
+		return pgStoredOf(tx, msgs)
+	}
 	out := make(map[msgKey]model.Message)
-	n := perStatement(tx, lookupBatch)
-	for start := 0; start < len(msgs); start += n {
-		part := msgs[start:min(start+n, len(msgs))]
+	for start := 0; start < len(msgs); start += lookupBatch {
+		part := msgs[start:min(start+lookupBatch, len(msgs))]
 		var cond strings.Builder
 		cond.WriteString("(room_id, id) IN (VALUES ")
 		args := make([]any, 0, 2*len(part))
@@ -709,10 +700,12 @@ func storedOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error) 
 // in one UPDATE, and answers each room's new last_seq; a room that does not exist is
 // missing from the answer.
 func reserveSeqs(tx *gorm.DB, rooms []string, fresh map[string][]int) (map[string]int64, error) {
+	if isPostgres(tx) {
+		return pgReserveSeqs(tx, rooms, fresh)
+	}
 	last := make(map[string]int64, len(rooms))
-	n := perStatement(tx, lookupBatch)
-	for start := 0; start < len(rooms); start += n {
-		part := rooms[start:min(start+n, len(rooms))]
+	for start := 0; start < len(rooms); start += lookupBatch {
+		part := rooms[start:min(start+lookupBatch, len(rooms))]
 		var sql strings.Builder
 		sql.WriteString("UPDATE rooms SET last_seq = last_seq + CASE id")
 		args := make([]any, 0, 2*len(part)+1)
@@ -749,9 +742,11 @@ func insertMessages(tx *gorm.DB, rows []messageRow) error {
 	if tx.Dialector.Name() == "sqlite" {
 		q = tx.Clauses(clause.Insert{Modifier: "OR IGNORE"})
 	}
-	n := perStatement(tx, insertBatch)
-	for start := 0; start < len(rows); start += n {
-		part := rows[start:min(start+n, len(rows))]
+	if isPostgres(tx) {
+		return pgInsertMessages(tx, rows)
+	}
+	for start := 0; start < len(rows); start += insertBatch {
+		part := rows[start:min(start+insertBatch, len(rows))]
 		res := q.Create(&part)
 		if res.Error != nil {
 			return res.Error
