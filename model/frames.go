@@ -50,6 +50,7 @@ const (
 	CodeBadCreds      = "bad_credentials"
 	CodeUnauthorized  = "unauthorized"
 	CodeNotFound      = "not_found"
+	CodeConflict      = "conflict" // 1.1: a message id another user already used
 )
 
 // WebSocket close codes of protocol version 1 besides the standard ones.

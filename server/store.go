@@ -11,6 +11,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("already exists")
+	// ErrIDTaken answers a message whose id another sender already used in its room:
+	// the stored message is not theirs to be acked.
+	ErrIDTaken = errors.New("message id taken by another sender")
 )
 
 // UserRecord is a stored account.
@@ -63,7 +66,8 @@ type NewMessage struct {
 }
 
 // StoredMessage answers one NewMessage: the stored message and whether it was new.
-// A resend of a stored id answers the first store's seq and timestamp with New false.
+// A resend of a stored id answers the first store's seq and timestamp with New false;
+// one by another sender than the stored message's answers Err ErrIDTaken.
 type StoredMessage struct {
 	Message model.Message
 	New     bool
@@ -85,8 +89,13 @@ type MarkResult struct {
 	Moved bool
 }
 
-// Store is what the server keeps on disk. Implementations must be safe for concurrent use.
+// Store is what the server keeps on disk. Implementations must be safe for concurrent
+// use, also by several Store instances (nodes) on one database: a room's seqs stay
+// gap-free and a message id is stored once whichever node stores it.
 type Store interface {
+	// Ping answers nil when the database answers.
+	Ping(ctx context.Context) error
+
 	CreateUser(ctx context.Context, u UserRecord, joinRoomID string) error
 	UserByUsername(ctx context.Context, username string) (UserRecord, error)
 	UserByID(ctx context.Context, id string) (UserRecord, error)
@@ -105,7 +114,9 @@ type Store interface {
 	RoomIDsOf(ctx context.Context, userID string) ([]string, error)
 
 	// AppendMessages stores a batch of messages in one transaction, assigning each new
-	// message the next seq of its room; answers are in the order of msgs.
+	// message the next seq of its room; answers are in the order of msgs. An error
+	// means none was stored (the database is unreachable, say); a message's own
+	// problem (its room missing, its id taken) is its answer's Err.
 	AppendMessages(ctx context.Context, msgs []NewMessage) ([]StoredMessage, error)
 	MessagesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Message, error)
 	MessagesBefore(ctx context.Context, roomID string, beforeSeq int64, limit int) ([]model.Message, error)
