@@ -52,11 +52,14 @@ func Run(a fyne.App, opts Options) error {
 	w := a.NewWindow("Parley")
 	w.Resize(fyne.NewSize(960, 640))
 	p := &parley{app: a, win: w, store: store, opts: opts, root: root, profileDir: profileDir,
-		mobile: fyne.CurrentDevice().IsMobile()}
+		mobile: fyne.CurrentDevice().IsMobile(), notes: newNotifier(a)}
 	w.SetContent(container.NewCenter(widget.NewLabel("Starting Parley…")))
 	a.Lifecycle().SetOnEnteredForeground(p.enteredForeground)
 	a.Lifecycle().SetOnExitedForeground(p.exitedForeground)
-	a.Lifecycle().SetOnStarted(func() { go p.start() })
+	a.Lifecycle().SetOnStarted(func() {
+		go p.notes.check()
+		go p.start()
+	})
 	// Ctrl+C or SIGTERM quit like closing the window, so the server and engine stop cleanly.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -84,6 +87,7 @@ type parley struct {
 	root       string
 	profileDir string
 	mobile     bool
+	notes      *notifier
 
 	hostMu sync.Mutex
 	host   *embeddedServer // the server we run, if we host
@@ -218,7 +222,7 @@ func (p *parley) showShell() {
 	s.setServerInfo(p.serverInfo)
 	s.onSignOut = p.signOut
 	s.onUnread = p.setTray
-	s.notify = func(title, body string) { p.app.SendNotification(fyne.NewNotification(title, body)) }
+	s.notify = p.notes.notify
 	st := connStateOf(c.State())
 	s.apply(Update{Conn: &st})
 	p.shell = s
