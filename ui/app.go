@@ -38,6 +38,7 @@ type Options struct {
 // is closed. The caller makes the app so that this package needs no GL driver.
 func Run(a fyne.App, opts Options) error {
 	a.SetIcon(assets.Icon)
+	a.Settings().SetTheme(newAppTheme())
 	root := a.Storage().RootURI().Path()
 	if opts.Profile == "" {
 		opts.Profile = defaultProfile()

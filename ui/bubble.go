@@ -46,12 +46,11 @@ type rowWidget struct {
 	label    *widget.Label
 	links    []*widget.Hyperlink
 	linkBox  *fyne.Container
-	textBox  *container.ThemeOverride
+	textBox  *fyne.Container
 	clock    *canvas.Text
 	status   *statusMark
 	retry    *widget.Button
 	onRetry  func(id string)
-	textTh   *bubbleTheme
 	height   float32
 	bound    bool
 }
@@ -69,7 +68,6 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 		clock:    canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder)),
 		status:   newStatusMark(),
 		onRetry:  onRetry,
-		textTh:   &bubbleTheme{},
 	}
 	w.daySep.TextSize = theme.CaptionTextSize()
 	w.daySep.Alignment = fyne.TextAlignCenter
@@ -81,7 +79,10 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 	w.clock.TextSize = theme.CaptionTextSize()
 	w.retry = &widget.Button{Text: "Failed — Tap to retry", Importance: widget.DangerImportance,
 		Icon: theme.ViewRefreshIcon(), OnTapped: w.tappedRetry}
-	w.textBox = container.NewThemeOverride(container.NewBorder(nil, w.linkBox, nil, nil, w.label), w.textTh)
+	// The text is in the theme's foreground colour on both kinds of bubble, so no theme
+	// override is needed: Fyne parses every font again for each override scope (and each
+	// Refresh of one makes a new scope), which held ~15 MB a row widget.
+	w.textBox = container.NewBorder(nil, w.linkBox, nil, nil, w.label)
 	w.ExtendBaseWidget(w)
 	return w
 }
@@ -103,7 +104,6 @@ func (w *rowWidget) bind(v rowView) {
 	w.avatarTx.Text = initials(v.SenderName)
 	w.avatar.FillColor = avatarColor(v.SenderID)
 	w.name.Text = v.SenderName
-	w.name.Color = avatarColor(v.SenderID)
 	w.clock.Text = clockLabel(v.Time)
 	if v.Own {
 		w.status.setStatus(v.Status)
@@ -114,13 +114,8 @@ func (w *rowWidget) bind(v rowView) {
 	}
 	// Wrapping text is the expensive part: empty the label, lay the row out for the new
 	// message, then set the text once, at its final width.
-	ownChanged := w.textTh.own != v.Own
-	w.textTh.own = v.Own
 	w.label.SetText("")
 	w.setLinks(findLinks(v.Text))
-	if ownChanged {
-		w.textBox.Refresh()
-	}
 	w.Refresh()
 	w.label.SetText(v.Text)
 }
@@ -180,6 +175,18 @@ func avatarColor(id string) color.Color {
 // text colour, so it suits light, dark and custom themes alike.
 func neutralBubble() color.Color {
 	return mix(theme.Color(theme.ColorNameBackground), theme.Color(theme.ColorNameForeground), 0.12)
+}
+
+// ownBubble is the fill of own bubbles: the background tinted with the accent colour,
+// light enough (dark enough in the dark variant) for the foreground text to keep its
+// contrast; the accent itself is too strong a background for long text.
+func ownBubble() color.Color {
+	bg := theme.Color(theme.ColorNameBackground)
+	share := float32(0.16)
+	if luminance(bg) < 0.5 {
+		share = 0.3
+	}
+	return mix(bg, theme.Color(theme.ColorNamePrimary), share)
 }
 
 func mix(a, b color.Color, t float32) color.Color {
@@ -391,13 +398,15 @@ func (w *rowWidget) styleBubble() {
 	b.TopLeftCornerRadius, b.TopRightCornerRadius = bubbleRadius, bubbleRadius
 	b.BottomLeftCornerRadius, b.BottomRightCornerRadius = bubbleRadius, bubbleRadius
 	if w.view.Own {
-		b.FillColor = theme.Color(theme.ColorNamePrimary)
+		b.FillColor = ownBubble()
 		b.BottomRightCornerRadius = 0 // falls back to CornerRadius: a sharp tail
 	} else {
 		b.FillColor = neutralBubble()
 		b.BottomLeftCornerRadius = 0
 	}
-	w.name.Color = avatarColor(w.view.SenderID)
+	bg := theme.Color(theme.ColorNameBackground)
+	w.name.Color = readableOn(avatarColor(w.view.SenderID), bg)
+	w.avatarTx.Color = textOn(avatarColor(w.view.SenderID))
 	w.clock.Color = theme.Color(theme.ColorNamePlaceHolder)
 	w.daySep.Color = theme.Color(theme.ColorNameForeground)
 }
@@ -440,22 +449,3 @@ func (r *rowRenderer) Refresh() {
 }
 func (r *rowRenderer) Objects() []fyne.CanvasObject { return r.objects }
 func (r *rowRenderer) Destroy()                     {}
-
-// bubbleTheme colours the text of own bubbles for the accent background.
-type bubbleTheme struct{ own bool }
-
-func (t *bubbleTheme) parent() fyne.Theme { return fyne.CurrentApp().Settings().Theme() }
-
-func (t *bubbleTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
-	if t.own {
-		switch n {
-		case theme.ColorNameForeground, theme.ColorNameHyperlink:
-			return t.parent().Color(theme.ColorNameForegroundOnPrimary, v)
-		}
-	}
-	return t.parent().Color(n, v)
-}
-
-func (t *bubbleTheme) Font(s fyne.TextStyle) fyne.Resource     { return t.parent().Font(s) }
-func (t *bubbleTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.parent().Icon(n) }
-func (t *bubbleTheme) Size(n fyne.ThemeSizeName) float32       { return t.parent().Size(n) }

@@ -28,7 +28,7 @@ func newTestChat(t *testing.T, eng *fakeEngine, direct bool) (*chatScreen, fyne.
 	return c, w
 }
 
-func TestBubblesOwnRightAccentOthersLeftNeutral(t *testing.T) {
+func TestBubblesOwnRightAccentTintOthersLeftNeutral(t *testing.T) {
 	eng := newFakeEngine()
 	eng.fill("r", 3, t0)
 	c, _ := newTestChat(t, eng, false)
@@ -46,11 +46,11 @@ func TestBubblesOwnRightAccentOthersLeftNeutral(t *testing.T) {
 	if right := mb.Position().X + mb.Size().Width; right < width-sidePad-1 {
 		t.Errorf("own bubble ends at %v of %v, want on the right", right, width)
 	}
-	if !sameColor(mb.FillColor, theme.Color(theme.ColorNamePrimary)) {
-		t.Errorf("own bubble fill %v, want the primary colour", mb.FillColor)
+	if !sameColor(mb.FillColor, ownBubble()) {
+		t.Errorf("own bubble fill %v, want the accent tint %v", mb.FillColor, ownBubble())
 	}
-	if sameColor(ob.FillColor, theme.Color(theme.ColorNamePrimary)) {
-		t.Errorf("other's bubble has the primary colour")
+	if sameColor(ob.FillColor, ownBubble()) {
+		t.Errorf("other's bubble has the accent tint")
 	}
 	if mb.BottomRightCornerRadius != 0 || mb.BottomLeftCornerRadius == 0 || mb.CornerRadius != 0 {
 		t.Errorf("own bubble tail: corners %+v", mb)
