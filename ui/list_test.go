@@ -337,3 +337,34 @@ func TestOneRefreshPerBatchAndHeightsMeasuredOnce(t *testing.T) {
 		t.Errorf("last visible %s after the batch", ids[len(ids)-1])
 	}
 }
+
+// Issue 11, item 10: a flood merged into one update (the bridge does so once a second)
+// keeps only the rows near the bottom, so that not every one of them is measured.
+func TestFloodAtTheBottomKeepsASmallWindow(t *testing.T) {
+	eng := newFakeEngine()
+	eng.fill("r", 30, t0)
+	c, _ := newTestChat(t, eng, false)
+	l := c.list
+	var flood []Row
+	for i := int64(31); i <= 530; i++ {
+		flood = append(flood, newRow(i, "u-bob", "Bob"))
+	}
+	measured := l.measures
+	l.upsert(flood)
+	if len(l.rows) != floodWindow || !l.hasOlder {
+		t.Fatalf("window of %d rows after a 500-row flood (hasOlder=%v), want %d", len(l.rows), l.hasOlder, floodWindow)
+	}
+	if n := l.measures - measured; n > floodWindow {
+		t.Errorf("%d rows measured for a flood, want at most %d", n, floodWindow)
+	}
+	if ids := l.visibleIDs(); ids[len(ids)-1] != "r-000530" {
+		t.Errorf("the newest is not at the bottom: %v", ids[len(ids)-1])
+	}
+	// A message at a time still grows the window up to maxWindow.
+	for i := int64(531); i <= 531+maxWindow; i++ {
+		l.upsert([]Row{newRow(i, "u-bob", "Bob")})
+	}
+	if len(l.rows) != maxWindow {
+		t.Errorf("window of %d rows after single messages, want %d", len(l.rows), maxWindow)
+	}
+}
