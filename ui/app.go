@@ -39,6 +39,7 @@ type Options struct {
 func Run(a fyne.App, opts Options) error {
 	a.SetIcon(assets.Icon)
 	a.Settings().SetTheme(newAppTheme())
+	limitMemory()
 	root := a.Storage().RootURI().Path()
 	if opts.Profile == "" {
 		opts.Profile = defaultProfile()

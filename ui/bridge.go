@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -19,7 +20,12 @@ type bridge struct {
 	apply     func(Update) // runs on the UI goroutine
 	tick      func()       // runs on the UI goroutine once a second
 	signedOut func(reason string)
+	trim      func() // gives free memory back to the system after a flood; nil: debug.FreeOSMemory
 }
+
+// trimAfter is how long after a flood's last update the bridge gives the memory the
+// flood's garbage took back to the system (the Go runtime would keep most of it).
+const trimAfter = 3 * time.Second
 
 // run forwards batches until the engine's channel closes or ctx ends. While messages
 // flood in, updates are merged and let through once per floodEvery (see updateGate).
@@ -27,17 +33,28 @@ func (b *bridge) run(ctx context.Context, events <-chan pnet.Batch) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var gate updateGate
-	var held *time.Timer
-	var heldC <-chan time.Time
+	var held, trim *time.Timer
+	var heldC, trimC <-chan time.Time
 	defer func() {
 		if held != nil {
 			held.Stop()
+		}
+		if trim != nil {
+			trim.Stop()
 		}
 	}()
 	flush := func(reason string, out bool) {
 		if held != nil {
 			held.Stop()
 			held, heldC = nil, nil
+		}
+		if gate.flooding() {
+			if trim == nil {
+				trim = time.NewTimer(trimAfter)
+			} else {
+				trim.Reset(trimAfter)
+			}
+			trimC = trim.C
 		}
 		u := gate.take(time.Now())
 		fyne.Do(func() {
@@ -72,6 +89,13 @@ func (b *bridge) run(ctx context.Context, events <-chan pnet.Batch) {
 			held, heldC = nil, nil
 			if gate.waiting() {
 				flush("", false)
+			}
+		case <-trimC:
+			trim, trimC = nil, nil
+			if b.trim != nil {
+				b.trim()
+			} else {
+				debug.FreeOSMemory()
 			}
 		case <-tick.C:
 			fyne.Do(b.tick)

@@ -1,9 +1,17 @@
 package ui
 
 import (
+	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/parleychat/parley/model"
+	pnet "github.com/parleychat/parley/net"
+	"github.com/parleychat/parley/storage"
 )
 
 // gateRun feeds the gate perFrame rows every frame (60 a second) for secs seconds of a
@@ -87,5 +95,62 @@ func TestMergeUpdatesKeepsTheLatest(t *testing.T) {
 	if len(m.Rows) != 2 || m.Rows[1].Status != "sent" || m.Conn != on || len(m.Typing["r"]) != 0 ||
 		!m.Presence["u1"] || m.Presence["u2"] || len(m.Presence) != 2 || len(m.Reset) != 1 {
 		t.Errorf("merged %+v", m)
+	}
+}
+
+// The bridge lets a flood through in a few updates, every row in order, and gives the
+// memory back once it is over.
+func TestBridgeMergesAFloodAndTrimsAfter(t *testing.T) {
+	test.NewTempApp(t)
+	var mu sync.Mutex
+	var got []Row
+	applies := 0
+	trimmed := make(chan struct{}, 1)
+	b := &bridge{eng: &clientEngine{}, tick: func() {},
+		apply: func(u Update) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, u.Rows...)
+			applies++
+		},
+		trim: func() { trimmed <- struct{}{} }}
+	events := make(chan pnet.Batch)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.run(ctx, events)
+	}()
+	defer func() { cancel(); <-done }()
+	const batches, per = 300, 10
+	start := time.Now()
+	for i := 0; i < batches; i++ {
+		var bt pnet.Batch
+		for j := 1; j <= per; j++ {
+			seq := int64(i*per + j)
+			bt.Messages = append(bt.Messages, storage.Message{Message: model.Message{ID: fmt.Sprint(seq),
+				RoomID: "general", Seq: seq, SenderID: "u-bob", Content: "x", Timestamp: model.NewTime(t0)}})
+		}
+		events <- bt
+	}
+	sent := time.Since(start)
+	select {
+	case <-trimmed:
+	case <-time.After(trimAfter + 10*time.Second):
+		t.Fatal("no trim after the flood")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != batches*per {
+		t.Fatalf("%d of %d rows applied", len(got), batches*per)
+	}
+	for i, r := range got {
+		if r.Seq != int64(i+1) {
+			t.Fatalf("row %d is seq %d", i, r.Seq)
+		}
+	}
+	// Batch by batch until 50 rows arrived within a second, then once a second.
+	if max := floodRows/per + 2 + int(sent/floodEvery); applies > max {
+		t.Errorf("%d batches sent in %v went through in %d updates, want at most %d", batches, sent, applies, max)
 	}
 }
