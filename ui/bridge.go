@@ -20,7 +20,8 @@ type bridge struct {
 	apply     func(Update) // runs on the UI goroutine
 	tick      func()       // runs on the UI goroutine once a second
 	signedOut func(reason string)
-	trim      func() // gives free memory back to the system after a flood; nil: debug.FreeOSMemory
+	trim      func()       // gives free memory back to the system after a flood; nil: debug.FreeOSMemory
+	ui        func(func()) // runs on the UI goroutine; nil: fyne.Do
 }
 
 // trimAfter is how long after a flood's last update the bridge gives the memory the
@@ -32,6 +33,10 @@ const trimAfter = 3 * time.Second
 func (b *bridge) run(ctx context.Context, events <-chan pnet.Batch) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	do := b.ui
+	if do == nil {
+		do = fyne.Do
+	}
 	var gate updateGate
 	var held, trim *time.Timer
 	var heldC, trimC <-chan time.Time
@@ -57,7 +62,7 @@ func (b *bridge) run(ctx context.Context, events <-chan pnet.Batch) {
 			trimC = trim.C
 		}
 		u := gate.take(time.Now())
-		fyne.Do(func() {
+		do(func() {
 			b.apply(u)
 			if out && b.signedOut != nil {
 				b.signedOut(reason)
@@ -98,7 +103,7 @@ func (b *bridge) run(ctx context.Context, events <-chan pnet.Batch) {
 				debug.FreeOSMemory()
 			}
 		case <-tick.C:
-			fyne.Do(b.tick)
+			do(b.tick)
 		}
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2/test"
-
 	"github.com/parleychat/parley/model"
 	pnet "github.com/parleychat/parley/net"
 	"github.com/parleychat/parley/storage"
@@ -101,7 +99,6 @@ func TestMergeUpdatesKeepsTheLatest(t *testing.T) {
 // The bridge lets a flood through in a few updates, every row in order, and gives the
 // memory back once it is over.
 func TestBridgeMergesAFloodAndTrimsAfter(t *testing.T) {
-	test.NewTempApp(t)
 	var mu sync.Mutex
 	var got []Row
 	applies := 0
@@ -113,7 +110,8 @@ func TestBridgeMergesAFloodAndTrimsAfter(t *testing.T) {
 			got = append(got, u.Rows...)
 			applies++
 		},
-		trim: func() { trimmed <- struct{}{} }}
+		trim: func() { trimmed <- struct{}{} },
+		ui:   func(f func()) { f() }} // in order, as fyne.Do does (the test driver's does not under -tags mobile)
 	events := make(chan pnet.Batch)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
