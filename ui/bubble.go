@@ -79,6 +79,10 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 	w.clock.TextSize = theme.CaptionTextSize()
 	w.retry = &widget.Button{Text: "Failed — Tap to retry", Importance: widget.DangerImportance,
 		Icon: theme.ViewRefreshIcon(), OnTapped: w.tappedRetry}
+	// A widget made as a literal lays itself out only once extended: a Resize before
+	// that is kept as its size but never reaches its text, which then does not wrap.
+	w.label.ExtendBaseWidget(w.label)
+	w.retry.ExtendBaseWidget(w.retry)
 	// The text is in the theme's foreground colour on both kinds of bubble, so no theme
 	// override is needed: Fyne parses every font again for each override scope (and each
 	// Refresh of one makes a new scope), which held ~15 MB a row widget.

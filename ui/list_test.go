@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/parleychat/parley/model"
 )
@@ -366,5 +367,33 @@ func TestFloodAtTheBottomKeepsASmallWindow(t *testing.T) {
 	}
 	if len(l.rows) != maxWindow {
 		t.Errorf("window of %d rows after single messages, want %d", len(l.rows), maxWindow)
+	}
+}
+
+// A bubble's text wraps inside the bubble, in a reused row as in a new one: the row's
+// label was laid out before it was extended, so its text kept a width of 0 and did not
+// wrap (an own message with a link, in a phone-wide window).
+func TestBubbleTextWrapsInsideItsBubble(t *testing.T) {
+	test.NewTempApp(t)
+	eng := newFakeEngine()
+	eng.fill("general", 8, t0)
+	eng.rows["general"][5].Text = "Shall we meet at the café at 6? ☕ https://example.com/map"
+	eng.rows["general"][6].Text = "a longer message from Alice that has to wrap over a few lines in a narrow window"
+	c := newChatScreen(eng, inlineRunner(), RoomItem{ID: "general", Name: "general"}, nil)
+	w := test.NewTempWindow(t, c.content)
+	w.Resize(fyne.NewSize(360, 740))
+	c.loadLatest()
+	for _, id := range c.list.visibleIDs() {
+		r := c.list.rowWidgetFor(id)
+		for _, o := range test.WidgetRenderer(r.label).Objects() {
+			if txt, ok := o.(*widget.RichText); ok && txt.Size().Width != r.label.Size().Width {
+				t.Errorf("%s: the text is laid out %v px wide in a label of %v", id, txt.Size().Width, r.label.Size().Width)
+			}
+		}
+		// The label may be a padding shorter than its minimum (the link box's gap), not a line.
+		if need, got := r.label.MinSize().Height, r.label.Size().Height; need > got+theme.Padding() {
+			t.Errorf("%s: the text needs %v px and has %v: it is not wrapped to its bubble (%v wide)",
+				id, need, got, r.bubble.Size().Width)
+		}
 	}
 }
