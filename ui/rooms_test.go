@@ -2,7 +2,6 @@ package ui
 
 import (
 	"image/color"
-	"math"
 	"testing"
 	"time"
 
@@ -190,32 +189,6 @@ func descendants(o fyne.CanvasObject) []fyne.CanvasObject {
 		}
 	}
 	return out
-}
-
-// over composites c on an opaque background.
-func over(c, bg color.Color) color.Color {
-	r, g, b, a := c.RGBA() // premultiplied
-	br, bgg, bb, _ := bg.RGBA()
-	mix := func(x, y uint32) uint8 { return uint8((x + y*(0xffff-a)/0xffff) >> 8) }
-	return color.NRGBA{R: mix(r, br), G: mix(g, bgg), B: mix(b, bb), A: 0xff}
-}
-
-// contrast is the WCAG contrast ratio of fg (composited on bg) against bg.
-func contrast(fg, bg color.Color) float64 {
-	l1, l2 := luminance(over(fg, bg)), luminance(bg)
-	return (max(l1, l2) + 0.05) / (min(l1, l2) + 0.05)
-}
-
-func luminance(c color.Color) float64 {
-	r, g, b, _ := c.RGBA()
-	lin := func(v uint32) float64 {
-		s := float64(v) / 0xffff
-		if s <= 0.04045 {
-			return s / 12.92
-		}
-		return math.Pow((s+0.055)/1.055, 2.4)
-	}
-	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
 }
 
 // TestDirectRoomNamedAfterPeer goes through the real store and engine: the server

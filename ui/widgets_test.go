@@ -8,7 +8,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 
 	"github.com/parleychat/parley/model"
 )
@@ -210,7 +209,7 @@ func TestRunsAndDays(t *testing.T) {
 
 func TestDesktopShellSideBySideTitleAndNotifications(t *testing.T) {
 	test.NewTempApp(t)
-	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme()) // the real look, for the screenshot
+	fyne.CurrentApp().Settings().SetTheme(newAppTheme()) // the real look, for the screenshot
 	eng := newFakeEngine()
 	eng.fill("general", 9, time.Now().Add(-20*time.Minute))
 	eng.rows["general"][4].Text = "Has anyone tried the new build? It starts its own server when none is running 🎉"
