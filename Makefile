@@ -26,11 +26,10 @@ server:
 test: deps deps-e2e deps-test vet lint
 	$(GO) test -race -count=1 ./...
 
-# The real app in two windows under Xvfb, driven by xdotool (scripts/e2e.sh), and typing
-# fast into a rate-limited server (scripts/e2e_ratelimit.sh).
+# The real app in two windows under Xvfb, driven by xdotool (scripts/e2e.sh; it also
+# runs scripts/e2e_ratelimit.sh: typing fast into a rate-limited server).
 e2e: deps deps-e2e
 	scripts/e2e.sh
-	scripts/e2e_ratelimit.sh
 
 # e2e, then refresh the README's screenshots.
 screenshots: deps deps-e2e
