@@ -31,6 +31,7 @@ type Server struct {
 	log       *slog.Logger
 	store     Store
 	broker    Broker
+	ownBroker bool // New made the broker: Shutdown closes it
 	hub       *hub
 	committer *committer
 	metrics   *metrics
@@ -74,16 +75,25 @@ func New(cfg Config) (*Server, error) {
 		_ = store.Close()
 		return nil, err
 	}
+	broker, ownBroker := cfg.Broker, false
+	if broker == nil {
+		if broker, err = openBroker(cfg); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+		ownBroker = true
+	}
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		store:    store,
-		broker:   NewMemoryBroker(),
-		metrics:  newMetrics(),
-		tokens:   &tokens{secret: secret, ttl: cfg.AccessTTL, now: cfg.Now},
-		limiter:  &sendLimiter{rate: cfg.MsgRate, burst: cfg.MsgBurst, buckets: make(map[string]*userLimit)},
-		logins:   newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
-		shutDone: make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		store:     store,
+		broker:    broker,
+		ownBroker: ownBroker,
+		metrics:   newMetrics(),
+		tokens:    &tokens{secret: secret, ttl: cfg.AccessTTL, now: cfg.Now},
+		limiter:   &sendLimiter{rate: cfg.MsgRate, burst: cfg.MsgBurst, buckets: make(map[string]*userLimit)},
+		logins:    newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
+		shutDone:  make(chan struct{}),
 	}
 	s.hub = newHub(cfg, store, s.broker, s.metrics)
 	if n, err := s.hub.restorePresence(ctx, cfg.DataDir); err != nil {
@@ -115,6 +125,15 @@ func openStore(cfg Config) (Store, error) {
 		dsn = "file:" + filepath.ToSlash(filepath.Join(cfg.DataDir, dbFile))
 	}
 	return OpenSQLite(dsn)
+}
+
+// openBroker makes the configured broker: NATS when a URL is set, else in memory.
+func openBroker(cfg Config) (Broker, error) {
+	if cfg.NATSURL == "" {
+		return NewMemoryBroker(), nil
+	}
+	host, _ := os.Hostname()
+	return DialNATS(cfg.NATSURL, "parley "+host+" "+cfg.Listen, cfg.Logger)
 }
 
 // Handler answers the HTTP API, /ws, /healthz and /metrics.
@@ -197,8 +216,10 @@ func (s *Server) shutdown(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	s.committer.close()
-	if err := s.broker.Close(); err != nil {
-		errs = append(errs, err)
+	if s.ownBroker {
+		if err := s.broker.Close(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := s.store.Close(); err != nil {
 		errs = append(errs, err)
@@ -224,7 +245,7 @@ func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
 	ss.push(model.TypeAck, encode(model.AckFrame{Type: model.TypeAck, ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, Timestamp: m.Timestamp}))
 	s.metrics.ackLatency.Observe(time.Since(start).Seconds())
 	if r.New {
-		s.hub.publish(Event{RoomID: m.RoomID, Type: model.TypeMessage, Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})})
+		s.hub.publish(Event{RoomID: m.RoomID, Seq: m.Seq, Type: model.TypeMessage, Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})})
 	}
 }
 
