@@ -42,9 +42,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/rooms/{roomId}/messages", s.authed(s.handleMessages))
 	mux.HandleFunc("GET /api/users", s.authed(s.handleUsers))
 	mux.HandleFunc("GET /ws", s.handleWS)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, model.CodeNotFound, "no such API call")
@@ -586,7 +584,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if s.closing {
+	if s.closing || s.draining {
 		s.mu.Unlock()
 		writeError(w, http.StatusServiceUnavailable, model.CodeInternal, "server is shutting down")
 		return

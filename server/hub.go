@@ -127,6 +127,19 @@ func (h *hub) close() []*session {
 	return out
 }
 
+// sessionList answers every registered session.
+func (h *hub) sessionList() []*session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []*session
+	for _, u := range h.users {
+		for s := range u.sessions {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // msTime converts Unix milliseconds to a time.
 func msTime(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 

@@ -43,6 +43,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	closing  bool
+	draining bool // Drain runs: new WebSockets are refused
 	sessions sync.WaitGroup
 	shutOnce sync.Once
 	shutErr  error
