@@ -247,3 +247,6 @@ func (c *Client) Drain(t testing.TB) []model.Frame {
 	}
 	return out
 }
+
+// Ended is closed when the connection has ended.
+func (c *Client) Ended() <-chan struct{} { return c.ended }
