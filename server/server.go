@@ -97,12 +97,16 @@ func New(cfg Config) (*Server, error) {
 		shutDone:  make(chan struct{}),
 	}
 	s.hub = newHub(cfg, store, s.broker, s.metrics)
-	if n, err := s.hub.restorePresence(ctx, cfg.DataDir); err != nil {
-		s.log.Warn("restore presence", "err", err)
-	} else if n > 0 {
-		s.log.Info("restored presence", "users", n, "grace", cfg.PresenceGrace)
+	// A single node keeps presence in a file across restarts; several keep it among
+	// themselves while one restarts (presence.go).
+	if !s.hub.shared {
+		if n, err := s.hub.restorePresence(ctx, cfg.DataDir); err != nil {
+			s.log.Warn("restore presence", "err", err)
+		} else if n > 0 {
+			s.log.Info("restored presence", "users", n, "grace", cfg.PresenceGrace)
+		}
+		s.presence = s.hub.keepPresence(cfg.DataDir)
 	}
-	s.presence = s.hub.keepPresence(cfg.DataDir)
 	s.committer = newCommitter(store, cfg.CommitBatch, cfg.Logger, func(n int) { s.metrics.batchSize.Observe(float64(n)) })
 	s.handler = s.routes()
 	s.http = &http.Server{
@@ -197,7 +201,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	go func() { httpDone <- s.http.Shutdown(ctx) }()
 
 	sessions := s.hub.close()
-	s.presence.close()
+	if s.presence != nil {
+		s.presence.close()
+	}
 	for _, ss := range sessions {
 		ss.close(websocket.StatusGoingAway, "server going away", true)
 	}
