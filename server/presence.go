@@ -292,14 +292,16 @@ func (h *hub) stopBeats() {
 // rooms' seqs it stored since the last beat.
 func (h *hub) publishBeat(leaving bool) {
 	var b beat
+	// The beat is published under mu, like the ups and downs: a down that happens
+	// after this list goes out after it, and does not come first to be undone by it.
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	if !leaving {
-		h.mu.RLock()
 		for _, u := range h.users {
 			if len(u.sessions) > 0 {
 				b.Users = append(b.Users, presenceEntry{ID: u.id, Name: u.name})
 			}
 		}
-		h.mu.RUnlock()
 	}
 	h.hintMu.Lock()
 	b.Seqs, h.seqHints = h.seqHints, nil

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Fan-out against one node and against three nodes behind nginx, in the same run
+# (docs/benchmarks.md, "Several nodes"). The three nodes share one database and one
+# NATS server (Debian's nats-server); nginx (Debian's) balances them with
+# deploy/nginx.conf. DB names the shared database: empty, one SQLite file (this
+# machine has no PostgreSQL running); a postgres:// DSN once the store speaks it.
+# Usage: scripts/cluster-bench.sh [parley-bench flags...]; not run by CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARGS=("$@")
+[ ${#ARGS[@]} -gt 0 ] || ARGS=(-members 1000 -senders 10 -rate 50 -duration 20s)
+go build -o bin/parley-server ./cmd/parley-server
+go build -o bin/parley-bench ./cmd/parley-bench
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	[ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== one node"
+bin/parley-bench -server-cmd bin/parley-server "${ARGS[@]}" fanout
+
+echo "== three nodes behind nginx"
+nats-server -a 127.0.0.1 -p 14222 >"$work/nats.log" 2>&1 &
+pids+=($!)
+db=${DB:-file:$work/shared.db}
+secret=cluster-bench-secret-0123456789
+for i in 1 2 3; do
+	bin/parley-server -listen 127.0.0.1:878$i -data "$work/node$i" -db "$db" -nats nats://127.0.0.1:14222 \
+		-jwt-secret "$secret" -msg-rate 1000000 -msg-burst 1000000 -bcrypt-cost 4 -log-level warn -drain 0 \
+		2>"$work/node$i.log" &
+	pids+=($!)
+done
+for i in 1 2 3; do
+	for _ in $(seq 100); do curl -sf "127.0.0.1:878$i/healthz" >/dev/null && break; sleep 0.1; done
+done
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<CONF
+pid $work/nginx.pid;
+error_log $work/nginx/error.log;
+worker_processes 1;
+events { worker_connections 8192; }
+http {
+	access_log off;
+	client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+	uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+	include $PWD/deploy/nginx.conf;
+}
+CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
+for _ in $(seq 100); do curl -sf 127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
+bin/parley-bench -url http://127.0.0.1:8080 "${ARGS[@]}" fanout
+for i in 1 2 3; do
+	echo "node $i: $(curl -s 127.0.0.1:878$i/metrics | grep -E '^parley_(gap_filled|duplicate_events)_total' | tr '\n' ' ')"
+done
