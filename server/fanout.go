@@ -169,6 +169,7 @@ func (h *hub) fanoutPass(evs []Event, control bool) {
 			if ev.Node != h.node {
 				f.beatNow = true
 			}
+		case kindDone:
 		default:
 			h.presenceLocked(ev, add)
 		}

@@ -59,7 +59,18 @@ fast:
 				break fast // its seqs
 			}
 			control = true
-		case EventBeatRequest:
+		case EventPresence:
+			// This node's own up or down usually changes nothing here (a reconnect
+			// within the grace): then the pass needs mu only for reading. A change
+			// after this look publishes an event of its own, which settles it.
+			if ev.Node == h.node && len(ev.UserIDs) == 1 {
+				if u, ok := h.users[ev.UserIDs[0]]; !ok || presenceNoopLocked(u) {
+					ev.Kind = kindDone
+					continue
+				}
+			}
+			control = true
+		case EventBeatRequest, kindDone:
 		default:
 			control = true
 		}
@@ -102,6 +113,7 @@ fast:
 			out = append(out, ev)
 		case EventBeatRequest:
 			out = append(out, ev)
+		case kindDone:
 		default:
 			control = true
 			out = append(out, ev)

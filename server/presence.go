@@ -26,6 +26,7 @@ import (
 const (
 	kindGrace     EventKind = 200 + iota // UserIDs[0]'s grace (generation Seq) is over
 	kindNodeCheck                        // time to expire the nodes gone silent
+	kindDone                             // an event prepare found nothing to do for
 )
 
 // nodeState is what this node knows of another node.
@@ -69,6 +70,13 @@ func (h *hub) connect(ctx context.Context, s *session) error {
 		HeartbeatSeconds: h.cfg.HeartbeatSeconds, ServerTime: model.NewTime(h.cfg.Now()), Online: online}))
 	first := len(u.sessions) == 0
 	u.sessions[s] = struct{}{}
+	if u.grace != nil {
+		// Back within the grace: ending it here changes nothing anyone sees, and
+		// leaves the fan-out nothing to do for this up (a reconnect storm's case).
+		u.grace.Stop()
+		u.grace = nil
+		u.graceGen++
+	}
 	if first {
 		// Published under mu, so that a user's ups and downs go out in the order they
 		// happened here (the broker only queues).
@@ -97,6 +105,13 @@ func (h *hub) disconnect(s *session) {
 
 // heldLocked reports whether a node holds a session of u; the caller holds mu.
 func heldLocked(u *userState) bool { return len(u.sessions) > 0 || len(u.remote) > 0 }
+
+// presenceNoopLocked reports whether settling u would change nothing: its presence
+// already follows whether it is held. The caller holds mu (for reading at least).
+func presenceNoopLocked(u *userState) bool {
+	held := heldLocked(u)
+	return (held && u.online && u.grace == nil) || (!held && !u.online) || (!held && u.online && u.grace != nil)
+}
 
 // presenceLocked applies a presence event (EventPresence, EventBeat, kindGrace,
 // kindNodeCheck) and adds the frames it makes for this node's sessions. It runs in a
