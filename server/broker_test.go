@@ -224,3 +224,20 @@ func waitUntil(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestSortRoomMessages: within a pass each room's messages are put in seq order in
+// the places they hold; other events and other rooms stay where they are.
+func TestSortRoomMessages(t *testing.T) {
+	evs := []server.Event{
+		{RoomID: "a", Seq: 3}, {Kind: server.EventPresence, UserIDs: []string{"u"}}, {RoomID: "b", Seq: 9},
+		{RoomID: "a", Seq: 2}, {RoomID: "t", Type: "typing"}, {RoomID: "b", Seq: 10}, {RoomID: "a", Seq: 4},
+	}
+	server.SortRoomMessages(evs)
+	want := []server.Event{
+		{RoomID: "a", Seq: 2}, {Kind: server.EventPresence, UserIDs: []string{"u"}}, {RoomID: "b", Seq: 9},
+		{RoomID: "a", Seq: 3}, {RoomID: "t", Type: "typing"}, {RoomID: "b", Seq: 10}, {RoomID: "a", Seq: 4},
+	}
+	if !reflect.DeepEqual(evs, want) {
+		t.Fatalf("sorted to %+v, want %+v", evs, want)
+	}
+}

@@ -11,3 +11,6 @@ func SetFanoutPassHook(fn func(events int)) (restore func()) {
 	fanoutPassHook = fn
 	return func() { fanoutPassHook = nil }
 }
+
+// SortRoomMessages is sortRoomMessages, for its test.
+var SortRoomMessages = sortRoomMessages

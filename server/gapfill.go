@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/parleychat/parley/model"
@@ -83,6 +85,7 @@ fast:
 	ctx, cancel := context.WithTimeout(context.Background(), fillTimeout)
 	defer cancel()
 	out = append(make([]Event, 0, len(evs)), evs[:i]...)
+	sortRoomMessages(evs[i:])
 	for _, ev := range evs[i:] {
 		switch ev.Kind {
 		case EventFrame:
@@ -120,6 +123,41 @@ fast:
 		}
 	}
 	return out, control
+}
+
+// sortRoomMessages puts each room's messages in evs in seq order, in the places
+// they hold: two nodes' messages that came in the wrong order within one pass need
+// no store read.
+func sortRoomMessages(evs []Event) {
+	var rooms map[string][]int
+	for i := range evs {
+		if ev := &evs[i]; ev.Kind == EventFrame && ev.Seq > 0 {
+			if rooms == nil {
+				rooms = make(map[string][]int)
+			}
+			rooms[ev.RoomID] = append(rooms[ev.RoomID], i)
+		}
+	}
+	for _, at := range rooms {
+		sorted := true
+		for k := 1; k < len(at); k++ {
+			if evs[at[k]].Seq < evs[at[k-1]].Seq {
+				sorted = false
+				break
+			}
+		}
+		if sorted {
+			continue
+		}
+		msgs := make([]Event, len(at))
+		for k, i := range at {
+			msgs[k] = evs[i]
+		}
+		slices.SortStableFunc(msgs, func(a, b Event) int { return cmp.Compare(a.Seq, b.Seq) })
+		for k, i := range at {
+			evs[i] = msgs[k]
+		}
+	}
 }
 
 // cachedRoom answers the cached state of roomID, nil when it is not cached.
