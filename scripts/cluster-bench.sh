@@ -25,20 +25,30 @@ echo "== one node"
 bin/parley-bench -server-cmd bin/parley-server "${ARGS[@]}" fanout
 
 echo "== three nodes behind nginx"
-nats-server -a 127.0.0.1 -p 14222 >"$work/nats.log" 2>&1 &
+# Ports of their own (PORT, default 18780: NATS on PORT, the nodes on PORT+1..3,
+# nginx on PORT+80), so that nothing else on the machine answers for a node.
+port=${PORT:-18780}
+nats-server -a 127.0.0.1 -p "$port" >"$work/nats.log" 2>&1 &
 pids+=($!)
 db=${DB:-file:$work/shared.db}
 secret=cluster-bench-secret-0123456789
 for i in 1 2 3; do
-	bin/parley-server -listen 127.0.0.1:878$i -data "$work/node$i" -db "$db" -nats nats://127.0.0.1:14222 \
+	bin/parley-server -listen 127.0.0.1:$((port + i)) -data "$work/node$i" -db "$db" -nats nats://127.0.0.1:$port \
 		-jwt-secret "$secret" -msg-rate 1000000 -msg-burst 1000000 -bcrypt-cost 4 -log-level warn -drain 0 \
 		2>"$work/node$i.log" &
 	pids+=($!)
 done
 for i in 1 2 3; do
-	for _ in $(seq 100); do curl -sf "127.0.0.1:878$i/healthz" >/dev/null && break; sleep 0.1; done
+	ok=
+	for _ in $(seq 100); do
+		if [ "$(curl -sf "127.0.0.1:$((port + i))/healthz" || true)" = '{"nats":"ok","status":"ok"}' ]; then ok=1; break; fi
+		sleep 0.1
+	done
+	[ -n "$ok" ] || { echo "node $i did not come up healthy:" >&2; cat "$work/node$i.log" >&2; exit 1; }
 done
 mkdir -p "$work/nginx"
+sed -e "s/127.0.0.1:8781/127.0.0.1:$((port + 1))/; s/127.0.0.1:8782/127.0.0.1:$((port + 2))/; s/127.0.0.1:8783/127.0.0.1:$((port + 3))/" \
+	-e "s/listen 8080;/listen 127.0.0.1:$((port + 80));/" deploy/nginx.conf >"$work/nginx/parley.conf"
 cat >"$work/nginx/nginx.conf" <<CONF
 pid $work/nginx.pid;
 error_log $work/nginx/error.log;
@@ -48,12 +58,13 @@ http {
 	access_log off;
 	client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
 	uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-	include $PWD/deploy/nginx.conf;
+	include $work/nginx/parley.conf;
 }
 CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
-for _ in $(seq 100); do curl -sf 127.0.0.1:8080/healthz >/dev/null && break; sleep 0.1; done
-bin/parley-bench -url http://127.0.0.1:8080 "${ARGS[@]}" fanout
+for _ in $(seq 100); do curl -sf 127.0.0.1:$((port + 80))/healthz >/dev/null && break; sleep 0.1; done
+bin/parley-bench -url http://127.0.0.1:$((port + 80)) "${ARGS[@]}" fanout
 for i in 1 2 3; do
-	echo "node $i: $(curl -s 127.0.0.1:878$i/metrics | grep -E '^parley_(gap_filled|duplicate_events)_total' | tr '\n' ' ')"
+	m=$(curl -sf 127.0.0.1:$((port + i))/metrics) || { echo "node $i is gone:" >&2; cat "$work/node$i.log" >&2; exit 1; }
+	echo "node $i: $(grep -E '^parley_(gap_filled_total|duplicate_events_total) ' <<<"$m" | tr '\n' ' ')"
 done
