@@ -32,15 +32,15 @@ nats-server -a 127.0.0.1 -p "$port" >"$work/nats.log" 2>&1 &
 pids+=($!)
 db=${DB:-file:$work/shared.db}
 secret=cluster-bench-secret-0123456789
+# One after another: nodes that migrate a fresh database at the same moment race
+# to create its tables.
 for i in 1 2 3; do
 	bin/parley-server -listen 127.0.0.1:$((port + i)) -data "$work/node$i" -db "$db" -nats nats://127.0.0.1:$port \
 		-jwt-secret "$secret" -msg-rate 1000000 -msg-burst 1000000 -bcrypt-cost 4 -log-level warn -drain 0 \
 		2>"$work/node$i.log" &
 	pids+=($!)
-done
-for i in 1 2 3; do
 	ok=
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		if [ "$(curl -sf "127.0.0.1:$((port + i))/healthz" || true)" = '{"nats":"ok","status":"ok"}' ]; then ok=1; break; fi
 		sleep 0.1
 	done
