@@ -188,8 +188,11 @@ func (h *hub) presenceLocked(ev *Event, add func(*session, outFrame)) {
 			if silent <= h.nodeTimeout() {
 				continue
 			}
-			h.log.Warn("node silent, its users leave after the grace", "node", node, "silent", silent, "users", len(n.users))
 			delete(h.nodes, node)
+			if len(n.users) == 0 {
+				continue // it left (its last beat held no one), or never held anyone
+			}
+			h.log.Warn("node silent, its users leave after the grace", "node", node, "silent", silent, "users", len(n.users))
 			for id := range n.users {
 				if u, ok := h.users[id]; ok {
 					delete(u.remote, node)
