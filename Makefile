@@ -10,12 +10,12 @@ GO ?= go
 # unwritable-disk test.
 APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
 APT_E2E := xvfb xdotool imagemagick sqlite3 curl e2fsprogs
-# scripts/cluster-bench.sh: three nodes behind nginx on Debian's NATS server (the tests
-# run NATS in-process and need none of these).
+# scripts/cluster-e2e.sh and cluster-bench.sh: nodes behind nginx on Debian's NATS
+# server (the Go tests run NATS in-process and need none of these).
 APT_CLUSTER := nats-server nginx curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run server test test-short vet e2e screenshots deps deps-e2e bench bench-cluster fuzz package clean
+.PHONY: run server test test-short vet e2e cluster-e2e screenshots deps deps-e2e deps-cluster bench bench-cluster fuzz package clean
 
 run: deps
 	$(GO) run .
@@ -43,13 +43,12 @@ vet: deps
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Two nodes behind nginx, one SIGKILLed while a user sends: nothing lost or doubled.
+cluster-e2e: deps deps-cluster
+	scripts/cluster-e2e.sh
+
 # Fan-out against one node and three nodes behind nginx, in one run (not run by CI).
-bench-cluster: deps
-	@missing=$$(for p in $(APT_CLUSTER); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "Installing system packages: $$missing"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+bench-cluster: deps deps-cluster
 	scripts/cluster-bench.sh
 
 # Every fuzz target for FUZZTIME each (default 3m); new corpus entries land in each
@@ -74,6 +73,13 @@ deps:
 
 deps-e2e:
 	@missing=$$(for p in $(APT_E2E); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+deps-cluster:
+	@missing=$$(for p in $(APT_CLUSTER); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing system packages: $$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
