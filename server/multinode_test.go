@@ -60,6 +60,24 @@ func frameOf(t testing.TB, u *user, typ, userID string) model.Frame {
 	return u.c.WaitFor(t, typ+" of "+userID, func(f model.Frame) bool { return f.Type == typ && f.UserID == userID })
 }
 
+// leftNotMoved waits for u to hear user_left of gone, and fails if u hears, before it
+// or with it, user_left or user_joined of moved (who changed nodes within the grace).
+func leftNotMoved(t testing.TB, u *user, gone, moved string) {
+	t.Helper()
+	check := func(f model.Frame) {
+		if f.UserID == moved && (f.Type == model.TypeUserLeft || f.Type == model.TypeUserJoined) {
+			t.Fatalf("heard %s of %s, who moved within the grace", f.Type, moved)
+		}
+	}
+	u.c.WaitFor(t, "user_left of "+gone, func(f model.Frame) bool {
+		check(f)
+		return f.Type == model.TypeUserLeft && f.UserID == gone
+	})
+	for _, f := range u.c.Drain(t) {
+		check(f)
+	}
+}
+
 // seesOnline waits until u knows userID is online: listed in u's hello, or a
 // user_joined later.
 func seesOnline(t testing.TB, u *user, userID string) {
@@ -143,13 +161,24 @@ func TestNodesShareChatPresenceTypingReceipts(t *testing.T) {
 	if !contains(bob2.hello.Online, alice.auth.UserID) {
 		t.Fatalf("bob's hello on A lists %v, want alice", bob2.hello.Online)
 	}
-	// bob leaves for good: after the grace alice and carol hear user_left, once.
+	// bob leaves for good: after the grace alice and carol hear user_left, and only
+	// that of all his moves.
 	bob2.c.Close()
-	frameOf(t, alice, model.TypeUserLeft, bob.auth.UserID)
-	frameOf(t, carol, model.TypeUserLeft, bob.auth.UserID)
-	for _, f := range alice.c.Drain(t) {
-		if f.Type == model.TypeUserLeft && f.UserID == bob.auth.UserID {
-			t.Fatalf("alice heard bob leave twice")
+	for _, u := range []*user{alice, carol} {
+		left := 0
+		u.c.WaitFor(t, "bob's user_left", func(f model.Frame) bool {
+			if f.UserID == bob.auth.UserID && f.Type == model.TypeUserJoined {
+				t.Fatalf("%s heard bob join again during his move", u.auth.Username)
+			}
+			if f.UserID == bob.auth.UserID && f.Type == model.TypeUserLeft {
+				left++
+			}
+			return left == 1
+		})
+		for _, f := range u.c.Drain(t) {
+			if f.UserID == bob.auth.UserID && (f.Type == model.TypeUserLeft || f.Type == model.TypeUserJoined) {
+				t.Fatalf("%s heard %s of bob after he left", u.auth.Username, f.Type)
+			}
 		}
 	}
 }
@@ -394,15 +423,9 @@ func TestSilentNodeUsersLeaveAfterGrace(t *testing.T) {
 	alice.c.Close()
 	carol.c.Close()
 	alice2 := reconnect(t, b, alice) // alice's client finds node B
-	left := frameOf(t, bob, model.TypeUserLeft, carol.auth.UserID)
+	leftNotMoved(t, bob, carol.auth.UserID, alice.auth.UserID)
 	if since := time.Since(start); since < 2*time.Second {
 		t.Fatalf("carol left after %v, before the grace", since)
-	}
-	_ = left
-	for _, f := range bob.c.Drain(t) {
-		if f.UserID == alice.auth.UserID && (f.Type == model.TypeUserLeft || f.Type == model.TypeUserJoined) {
-			t.Fatalf("bob heard %s of alice, who moved within the grace", f.Type)
-		}
 	}
 	if !contains(alice2.hello.Online, bob.auth.UserID) {
 		t.Fatalf("alice's hello on B lists %v, want bob", alice2.hello.Online)
@@ -448,4 +471,27 @@ func TestNodeRechecksLostMembership(t *testing.T) {
 	if m := carol.c.WaitType(t, model.TypeMessage); m.Content != "joined elsewhere" {
 		t.Fatalf("carol got %q", m.Content)
 	}
+}
+
+// TestRestartedNodeLearnsPresence: node A restarts; its user moves to node B within
+// the grace and no one hears of it; the new A learns from the beats who is online, so
+// a user who connects to it sees everyone online.
+func TestRestartedNodeLearnsPresence(t *testing.T) {
+	c := startCluster(t, 2, func(_ int, cfg *server.Config) { cfg.PresenceGrace = 2 * time.Second })
+	a, b := c.nodes[0], c.nodes[1]
+	alice := connect(t, a, "alice")
+	bob := connect(t, b, "bob")
+	seesOnline(t, bob, alice.auth.UserID)
+	carolAuth := b.Register(t, "carol", password)
+
+	a.Restart(t)
+	alice.c.WaitClosed(t)
+	reconnect(t, b, alice)
+	carol := dialAs(t, a, carolAuth)
+	seesOnline(t, carol, alice.auth.UserID)
+	seesOnline(t, carol, bob.auth.UserID)
+
+	// carol leaves: her user_left comes after the grace, by when alice's would have.
+	carol.c.Close()
+	leftNotMoved(t, bob, carolAuth.UserID, alice.auth.UserID)
 }
