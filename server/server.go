@@ -57,6 +57,10 @@ type Server struct {
 
 	metricsHTTP []*http.Server // ServeMetrics' servers; under mu
 
+	blob        Blob          // the uploads' bytes
+	uploadRate  *keyedLimiter // uploads a minute per user
+	decodeSlots chan struct{} // bounds the images decoded at once
+
 	stopPurge context.CancelFunc // ends the purge loop (at shutdown)
 	purgeDone chan struct{}
 }
@@ -103,6 +107,18 @@ func New(cfg Config) (*Server, error) {
 		logins:   newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
 		shutDone: make(chan struct{}),
 	}
+	if s.blob = cfg.Blob; s.blob == nil {
+		b, err := NewDirBlob(filepath.Join(cfg.DataDir, "uploads"))
+		if err != nil {
+			if ownStore {
+				_ = store.Close()
+			}
+			return nil, err
+		}
+		s.blob = b
+	}
+	s.uploadRate = newKeyedLimiter(cfg.UploadRate, time.Minute)
+	s.decodeSlots = make(chan struct{}, 2)
 	if cfg.RegisterLimit > 0 {
 		s.registrations = newKeyedLimiter(cfg.RegisterLimit, time.Minute)
 		s.regAll = newKeyedLimiter(cfg.RegisterTotal, time.Minute)
