@@ -79,6 +79,10 @@ func Open(dir string) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	if err := s.migrateUploads(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	if err := s.load(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
