@@ -1,0 +1,150 @@
+package net
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/storage"
+)
+
+// writeFile writes n random bytes to a file in a temp folder and answers its path and bytes.
+func writeFile(t *testing.T, name string, n int) (string, []byte) {
+	t.Helper()
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p, b
+}
+
+// TestSendFileUploadsThenSends: the file uploads with progress, the message leaves
+// with the server's attachment, the receiver downloads it into its cache.
+func TestSendFileUploadsThenSends(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	a := startClient(t, srv.URL, "", nil)
+	b := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	register(t, b, "bob")
+	room := a.generalRoom()
+	path, data := writeFile(t, "notes.bin", 3<<20)
+	m, err := a.SendFile(room, path, "the notes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Status != model.StatusSending || m.UploadPath != path || m.Attachment == nil || m.Attachment.Name != "notes.bin" || m.Attachment.Size != 3<<20 {
+		t.Fatalf("queued %+v", m)
+	}
+	flush(t, a)
+	var got storage.Message
+	b.waitUntil("the message", func() bool { got = b.msgs[m.ID]; return got.ID != "" })
+	if att := got.Attachment; att == nil || !strings.HasPrefix(att.URL, "/api/uploads/") || att.Size != int64(len(data)) ||
+		att.Name != "notes.bin" || att.MIME != "application/octet-stream" || got.Content != "the notes" {
+		t.Fatalf("received %+v %+v", got, got.Attachment)
+	}
+	a.waitUntil("the sender's copy sent, its progress at the whole file", func() bool {
+		prog := a.uploads[m.ID]
+		s := a.msgs[m.ID]
+		return len(prog) > 0 && prog[len(prog)-1] == (UploadProgress{Sent: 3 << 20, Total: 3 << 20}) &&
+			s.UploadPath == "" && s.Attachment != nil && s.Attachment.URL == got.Attachment.URL
+	})
+	cache, err := storage.OpenDownloads(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p, err := b.Download(ctx, got.Attachment.URL, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := os.ReadFile(p); !bytes.Equal(back, data) {
+		t.Fatal("downloaded file differs")
+	}
+	if p2, err := b.Download(ctx, got.Attachment.URL, cache); err != nil || p2 != p {
+		t.Fatalf("second download %q %v, want the cached %q", p2, err, p)
+	}
+	if _, err := b.Download(ctx, "https://elsewhere.example/x", cache); err == nil {
+		t.Fatal("a download from another host accepted")
+	}
+}
+
+// TestSendFileRefusedFailsAndRetry: a file over the server's limit fails the message
+// with the server's reason; once the file fits, Retry sends it.
+func TestSendFileRefusedFailsAndRetry(t *testing.T) {
+	srv := startServer(t, server.Config{UploadMax: 64 << 10})
+	a := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	room := a.generalRoom()
+	path, _ := writeFile(t, "big.bin", 256<<10)
+	m, err := a.SendFile(room, path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.waitUntil("the message to fail", func() bool { return a.msgs[m.ID].Status == model.StatusFailed })
+	if e := a.msgs[m.ID].Error; !strings.Contains(e, "upload limit") {
+		t.Fatalf("error text %q, want the server's reason", e)
+	}
+	if err := os.Truncate(path, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Retry(m.ID); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, a)
+	a.waitUntil("the message to be sent", func() bool {
+		s := a.msgs[m.ID]
+		return s.Status == model.StatusSent && s.Attachment != nil && s.Attachment.Size == 1000 && s.Attachment.URL != ""
+	})
+}
+
+// TestSendFileAcrossServerKillAndAppRestart: a file attached while the server is
+// down (SIGKILLed) and the app then restarted uploads by itself once the server is
+// back, and the message is stored once.
+func TestSendFileAcrossServerKillAndAppRestart(t *testing.T) {
+	srv := startServerProc(t)
+	fast := func(c *Config) { c.Rand = func() float64 { return 0 } }
+	a := startClient(t, srv.url(), "", fast)
+	register(t, a, "alice")
+	room := a.generalRoom()
+	srv.kill()
+	a.waitUntil("alice offline", func() bool { return a.State().State == StateOffline })
+	path, data := writeFile(t, "photo.bin", 8<<20)
+	m, err := a.SendFile(room, path, "while down")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.shutdown() // the app quits with the upload not done
+	srv.start()
+	a2 := startClient(t, srv.url(), a.dir, fast)
+	flush(t, a2)
+	a2.waitUntil("the message to be sent", func() bool { return a2.msgs[m.ID].Status == model.StatusSent })
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	page, err := a2.API().Messages(ctx, a2.mustToken(t), room, 0, model.HistoryMaxLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var att *model.Attachment
+	for _, pm := range page {
+		if pm.ID == m.ID {
+			n++
+			att = pm.Attachment
+		}
+	}
+	if n != 1 || att == nil || att.Size != int64(len(data)) {
+		t.Fatalf("server holds the message %d times, attachment %+v", n, att)
+	}
+	var buf bytes.Buffer
+	if _, err := a2.API().Download(ctx, a2.mustToken(t), att.URL, &buf); err != nil || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("download: %v, %d bytes", err, buf.Len())
+	}
+}
