@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 	"image"
 	"image/color"
@@ -79,4 +80,20 @@ func TestJPEGOrientation(t *testing.T) {
 	for n := range len(b) {
 		_ = jpegOrientation(b[:n]) // never panics on a cut header
 	}
+}
+
+// FuzzJPEGMetadata: the EXIF reader and the segment stripper never panic on any
+// bytes, and what the stripper answers carries no EXIF orientation any more.
+func FuzzJPEGMetadata(f *testing.F) {
+	f.Add([]byte{0xFF, 0xD8, 0xFF, 0xD9})
+	f.Add([]byte("\xFF\xD8\xFF\xE1\x00\x1cExif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\xFF\xDA\x00\x02\x01\x02"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = jpegOrientation(b)
+		var out bytes.Buffer
+		if stripJPEGMetadata(&out, bytes.NewReader(b)) == nil {
+			if o := jpegOrientation(out.Bytes()); o != 1 {
+				t.Fatalf("stripped JPEG still has orientation %d", o)
+			}
+		}
+	})
 }

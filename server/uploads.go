@@ -219,8 +219,9 @@ func (s *Server) dropUpload(stored bool, id string) {
 }
 
 // processImage checks the stored image from its header, then decodes it once: the
-// thumbnail is made, and a JPEG is stored again upright without its EXIF metadata
-// (location, camera) — re-encoding drops every metadata segment.
+// thumbnail is made, and a JPEG is stored again without its EXIF metadata (location,
+// camera): with its segments dropped, or, when its EXIF orientation turns it,
+// re-encoded upright (which drops every metadata segment).
 func (s *Server) processImage(ctx context.Context, rec *UploadRecord) error {
 	f, _, err := s.blob.Open(ctx, rec.ID)
 	if err != nil {
@@ -258,10 +259,22 @@ func (s *Server) processImage(ctx context.Context, rec *UploadRecord) error {
 	}
 	rec.HasThumb = true
 	if rec.MIME == "image/jpeg" {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("rewind upload %s: %w", rec.ID, err)
+		}
 		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(encodeJPEG(pw, img)) }()
+		go func() {
+			if info.orientation == 1 {
+				pw.CloseWithError(stripJPEGMetadata(pw, f))
+			} else {
+				pw.CloseWithError(encodeJPEG(pw, img)) // upright, and without its metadata
+			}
+		}()
 		n, err := s.blob.Put(ctx, rec.ID, pr)
 		_ = pr.Close()
+		if errors.Is(err, errBadJPEG) {
+			return &uploadError{status: http.StatusBadRequest, code: model.CodeInvalid, msg: "not a readable image/jpeg image"}
+		}
 		if err != nil {
 			return err
 		}

@@ -317,6 +317,28 @@ func TestUploadJPEGUprightWithoutExif(t *testing.T) {
 	}
 }
 
+// TestUploadJPEGStrippedLosslessly: an upright JPEG loses its EXIF segment (and the
+// location in it) but keeps its compressed pixels byte for byte.
+func TestUploadJPEGStrippedLosslessly(t *testing.T) {
+	in := servertest.Start(t, testConfig())
+	ann := connect(t, in, "ann")
+	plain := jpegWithExif(t, 64, 32, 1, "")
+	pic := jpegWithExif(t, 64, 32, 1, "GPS-52.5200N-13.4050E")
+	st, up, e := upload(t, in, ann.auth.AccessToken, "photo.jpg", pic)
+	if st != http.StatusCreated || up.Width != 64 || up.Height != 32 {
+		t.Fatalf("upload %d %+v %+v", st, up, e)
+	}
+	_, b := get(t, in, up.URL, ann.auth.AccessToken, "")
+	if bytes.Contains(b, []byte("Exif")) || bytes.Contains(b, []byte("GPS-52")) {
+		t.Fatal("served JPEG still has its EXIF")
+	}
+	// plain is the same JPEG with an EXIF segment that holds only the orientation.
+	exifLen := int(binary.BigEndian.Uint16(plain[4:6])) + 2
+	if want := append(append([]byte{}, plain[:2]...), plain[2+exifLen:]...); !bytes.Equal(b, want) || up.Size != int64(len(want)) {
+		t.Fatalf("served %d bytes, want the original's %d without the segment", len(b), len(want))
+	}
+}
+
 // TestUploadRefusals: bodies that are not an upload, names that try to be paths, and
 // images that lie are refused or cleaned, and leave no file behind.
 func TestUploadRefusals(t *testing.T) {
