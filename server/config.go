@@ -90,7 +90,8 @@ type Config struct {
 	// UploadTTL is how long an upload no message carried is kept; default 24h. The
 	// sweep runs with the purge (PurgeInterval).
 	UploadTTL time.Duration
-	// Blob keeps the uploads' bytes; default a folder "uploads" in DataDir.
+	// Blob keeps the uploads' bytes; default: on PostgreSQL the database itself (a
+	// table of 1 MiB chunks, which every node shares), else a folder "uploads" in DataDir.
 	Blob Blob
 	// Now is the clock; default time.Now.
 	Now func() time.Time

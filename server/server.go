@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,7 +108,10 @@ func New(cfg Config) (*Server, error) {
 		logins:   newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
 		shutDone: make(chan struct{}),
 	}
-	if s.blob = cfg.Blob; s.blob == nil {
+	if gs, ok := store.(*gormStore); ok && cfg.Blob == nil && isPostgres(gs.db) {
+		s.blob = gs.blob() // every node on the database sees every upload
+	}
+	if s.blob = cmp.Or(cfg.Blob, s.blob); s.blob == nil {
 		b, err := NewDirBlob(filepath.Join(cfg.DataDir, "uploads"))
 		if err != nil {
 			if ownStore {

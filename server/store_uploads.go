@@ -47,7 +47,7 @@ type uploadRoomRow struct {
 func (uploadRoomRow) TableName() string { return "upload_rooms" }
 
 // uploadTables are the tables migrate creates for uploads.
-var uploadTables = []any{&uploadRow{}, &uploadRoomRow{}}
+var uploadTables = []any{&uploadRow{}, &uploadRoomRow{}, &blobChunkRow{}}
 
 func (s *gormStore) CreateUpload(ctx context.Context, u UploadRecord) error {
 	row := uploadRow(u)

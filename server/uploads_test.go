@@ -196,6 +196,19 @@ func privateRoom(t testing.TB, in *servertest.Instance, token string, members ..
 	return room.ID
 }
 
+// withDirBlob sets cfg to keep uploads in the data folder whatever the database
+// (PARLEY_TEST_SERVER_DB=postgres would keep them in it), for tests that look at the files.
+func withDirBlob(t testing.TB, cfg server.Config) server.Config {
+	t.Helper()
+	cfg.DataDir = t.TempDir()
+	b, err := server.NewDirBlob(filepath.Join(cfg.DataDir, "uploads"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Blob = b
+	return cfg
+}
+
 // blobFiles lists the files of the server's upload folder.
 func blobFiles(t testing.TB, in *servertest.Instance) []string {
 	t.Helper()
@@ -342,7 +355,7 @@ func TestUploadJPEGStrippedLosslessly(t *testing.T) {
 // TestUploadRefusals: bodies that are not an upload, names that try to be paths, and
 // images that lie are refused or cleaned, and leave no file behind.
 func TestUploadRefusals(t *testing.T) {
-	in := servertest.Start(t, testConfig())
+	in := servertest.Start(t, withDirBlob(t, testConfig()))
 	ann := connect(t, in, "ann")
 	tok := ann.auth.AccessToken
 	t.Run("empty", func(t *testing.T) {
@@ -466,7 +479,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func TestUploadTooLarge(t *testing.T) {
 	cfg := testConfig()
 	cfg.UploadMax = 1 << 20
-	in := servertest.Start(t, cfg)
+	in := servertest.Start(t, withDirBlob(t, cfg))
 	ann := connect(t, in, "ann")
 	t.Run("declared", func(t *testing.T) {
 		body, ctype := multipartBody(t, "file", "big.bin", make([]byte, 1<<20+1), nil)
@@ -517,7 +530,7 @@ func TestUploadTooLarge(t *testing.T) {
 func TestUploadSlowAndCut(t *testing.T) {
 	cfg := testConfig()
 	cfg.UploadIdleTimeout = 300 * time.Millisecond
-	in := servertest.Start(t, cfg)
+	in := servertest.Start(t, withDirBlob(t, cfg))
 	ann := connect(t, in, "ann")
 	head := func(conn net.Conn, length int) {
 		t.Helper()
@@ -591,7 +604,7 @@ func TestUploadQuotaAndSweep(t *testing.T) {
 	cfg.AccessTTL = 72 * time.Hour
 	cfg.PurgeInterval = 20 * time.Millisecond
 	cfg.Now = func() time.Time { return time.Unix(0, now.Load()) }
-	in := servertest.Start(t, cfg)
+	in := servertest.Start(t, withDirBlob(t, cfg))
 	ann := connect(t, in, "ann")
 	tok := ann.auth.AccessToken
 	_, kept, _ := upload(t, in, tok, "a.txt", bytes.Repeat([]byte("a"), 2000))
