@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleychat/parley/model"
@@ -209,6 +210,31 @@ func (c *Client) Download(ctx context.Context, url string, cache *storage.Downlo
 type uploader struct {
 	c    *Client
 	wake chan struct{}
+
+	mu     sync.Mutex
+	active string             // the message whose file is uploading now
+	stop   context.CancelFunc // ends that upload
+}
+
+// uploadCanceled is the Error text of a message whose upload the user canceled.
+const uploadCanceled = "upload canceled"
+
+// CancelUpload stops the upload of a queued message's file and fails the message
+// ("upload canceled"); Retry starts it again from the beginning. A message that is
+// not waiting for its upload is left alone (false).
+func (c *Client) CancelUpload(id string) (bool, error) {
+	m, ok, err := c.store.Get(id)
+	if err != nil || !ok || m.UploadPath == "" || m.Status != model.StatusSending {
+		return false, err
+	}
+	u := c.uploads
+	u.fail(id, uploadCanceled)
+	u.mu.Lock()
+	if u.active == id && u.stop != nil {
+		u.stop()
+	}
+	u.mu.Unlock()
+	return true, nil
 }
 
 func newUploader(c *Client) *uploader {
@@ -291,14 +317,27 @@ func (u *uploader) upload(ctx context.Context, m storage.Message) bool {
 		name = m.Attachment.Name
 	}
 	total := st.Size()
+	uctx, stop := context.WithCancel(ctx)
+	defer stop()
+	u.mu.Lock()
+	u.active, u.stop = m.ID, stop
+	u.mu.Unlock()
+	defer func() {
+		u.mu.Lock()
+		u.active, u.stop = "", nil
+		u.mu.Unlock()
+	}()
+	if cur, ok, err := c.store.Get(m.ID); err == nil && (!ok || cur.Status != model.StatusSending) {
+		return true // canceled (or gone) since the list was read
+	}
 	c.events.setUpload(m.ID, UploadProgress{Sent: 0, Total: total})
 	var resp model.UploadResponse
-	err = c.authed(ctx, func(token string) error {
+	err = c.authed(uctx, func(token string) error {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err
 		}
 		var err error
-		resp, err = c.api.Upload(ctx, token, filepath.Base(name), f, total, func(sent int64) {
+		resp, err = c.api.Upload(uctx, token, filepath.Base(name), f, total, func(sent int64) {
 			c.events.setUpload(m.ID, UploadProgress{Sent: sent, Total: total})
 		})
 		return err
@@ -314,6 +353,8 @@ func (u *uploader) upload(ctx context.Context, m storage.Message) bool {
 		}
 		u.fail(m.ID, reason)
 		return true
+	case uctx.Err() != nil && ctx.Err() == nil:
+		return true // canceled: the message is failed already
 	default:
 		if ctx.Err() == nil {
 			c.log.Info("upload failed; will try again", "message", m.ID, "err", err)

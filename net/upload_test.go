@@ -148,3 +148,76 @@ func TestSendFileAcrossServerKillAndAppRestart(t *testing.T) {
 		t.Fatalf("download: %v, %d bytes", err, buf.Len())
 	}
 }
+
+// TestCancelUploadAndNetworkCut: over a slow link, an upload in flight is canceled
+// (the message fails "upload canceled"); retried, it is cut by the network midway and
+// starts again by itself; the message is sent once.
+func TestCancelUploadAndNetworkCut(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	proxy, url := startProxy(t, srv.Addr())
+	fast := func(c *Config) { c.Rand = func() float64 { return 0 } }
+	a := startClient(t, url, "", fast)
+	register(t, a, "alice")
+	room := a.generalRoom()
+	addToxic(t, proxy, `{"name":"slow","type":"bandwidth","stream":"upstream","attributes":{"rate":512}}`)
+	path, data := writeFile(t, "clip.bin", 4<<20)
+	m, err := a.SendFile(room, path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	midway := func() bool {
+		p := a.uploads[m.ID]
+		return len(p) > 0 && p[len(p)-1].Sent > 0 && p[len(p)-1].Sent < p[len(p)-1].Total
+	}
+	a.waitUntil("the upload under way", midway)
+	if ok, err := a.CancelUpload(m.ID); err != nil || !ok {
+		t.Fatalf("CancelUpload = %v, %v", ok, err)
+	}
+	a.waitUntil("the message failed", func() bool {
+		return a.msgs[m.ID].Status == model.StatusFailed && a.msgs[m.ID].Error == "upload canceled"
+	})
+	if ok, _ := a.CancelUpload(m.ID); ok {
+		t.Fatal("a failed message canceled again")
+	}
+
+	a.mu.Lock()
+	delete(a.uploads, m.ID)
+	a.mu.Unlock()
+	if _, err := a.Retry(m.ID); err != nil {
+		t.Fatal(err)
+	}
+	a.waitUntil("the retried upload under way", midway)
+	addToxic(t, proxy, `{"name":"cut","type":"reset_peer","stream":"upstream","attributes":{"timeout":0}}`)
+	a.waitUntil("the upload to start again after the cut", func() bool {
+		p := a.uploads[m.ID]
+		for i, x := range p {
+			if x.Sent > 0 && x.Sent < x.Total && i+1 < len(p) && p[len(p)-1].Sent == 0 {
+				return true
+			}
+		}
+		return false
+	})
+	removeToxic(t, proxy, "cut")
+	removeToxic(t, proxy, "slow")
+	a.Nudge()
+	flush(t, a)
+	a.waitUntil("the message sent", func() bool { return a.msgs[m.ID].Status == model.StatusSent })
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	page, err := a.API().Messages(ctx, a.mustToken(t), room, 0, model.HistoryMaxLimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, pm := range page {
+		if pm.ID == m.ID {
+			n++
+			if pm.Attachment == nil || pm.Attachment.Size != int64(len(data)) {
+				t.Fatalf("stored attachment %+v", pm.Attachment)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("server holds the message %d times", n)
+	}
+}
