@@ -178,10 +178,13 @@ func (c *Client) SendFile(roomID, path, text string) (storage.Message, error) {
 	return m, nil
 }
 
-// Download answers the local file of an upload (url as an attachment names it),
-// from the cache when it holds it, else fetched into it.
+// Download answers the local file of an upload or its thumbnail (url or thumbUrl as
+// an attachment names them), from the cache when it holds it, else fetched into it.
 func (c *Client) Download(ctx context.Context, url string, cache *storage.Downloads) (string, error) {
 	id, ok := strings.CutPrefix(url, "/api/uploads/")
+	if thumb, isThumb := strings.CutSuffix(id, "/thumb"); isThumb {
+		id = thumb + ".thumb"
+	}
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return "", fmt.Errorf("download %q: not an upload of this server", url)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,8 +73,55 @@ func TestSendFileUploadsThenSends(t *testing.T) {
 	if p2, err := b.Download(ctx, got.Attachment.URL, cache); err != nil || p2 != p {
 		t.Fatalf("second download %q %v, want the cached %q", p2, err, p)
 	}
+	if _, err := b.Download(ctx, got.Attachment.URL+"/thumb", cache); err == nil {
+		t.Fatal("the thumbnail of a file that is no image downloaded")
+	}
 	if _, err := b.Download(ctx, "https://elsewhere.example/x", cache); err == nil {
 		t.Fatal("a download from another host accepted")
+	}
+}
+
+// TestSendImageThumbnail: an image's attachment has its size and a thumbnail, which
+// downloads into the cache beside the image.
+func TestSendImageThumbnail(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	a := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	img := image.NewRGBA(image.Rect(0, 0, 900, 600))
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "pic.png")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.SendFile(a.generalRoom(), path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush(t, a)
+	var att *model.Attachment
+	a.waitUntil("the message sent", func() bool {
+		att = a.msgs[m.ID].Attachment
+		return a.msgs[m.ID].Status == model.StatusSent
+	})
+	if att.MIME != "image/png" || att.Width != 900 || att.Height != 600 || att.ThumbURL == "" {
+		t.Fatalf("attachment %+v", att)
+	}
+	cache, _ := storage.OpenDownloads(t.TempDir(), 0)
+	p, err := a.Download(context.Background(), att.ThumbURL, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil || cfg.Width != 320 || cfg.Height != 213 {
+		t.Fatalf("thumbnail %v %dx%d", err, cfg.Width, cfg.Height)
 	}
 }
 
