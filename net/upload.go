@@ -178,6 +178,41 @@ func (c *Client) SendFile(roomID, path, text string) (storage.Message, error) {
 	return m, nil
 }
 
+// SendReader is SendFile for a file that comes as a stream (a mobile file picker's):
+// it is copied into the profile (storage's OutgoingDir) first, and the copy is
+// removed once the server holds the file.
+func (c *Client) SendReader(roomID, name string, r io.Reader, text string) (storage.Message, error) {
+	dir := c.store.OutgoingDir()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return storage.Message{}, fmt.Errorf("attach %s: %w", name, err)
+	}
+	base := filepath.Base(filepath.Clean("/" + strings.ReplaceAll(name, `\`, "/")))
+	if base == "/" || base == "." {
+		base = "file"
+	}
+	sub, err := os.MkdirTemp(dir, "f-")
+	if err != nil {
+		return storage.Message{}, fmt.Errorf("attach %s: %w", name, err)
+	}
+	p := filepath.Join(sub, base)
+	f, err := os.Create(p)
+	if err == nil {
+		_, err = io.Copy(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		_ = os.RemoveAll(sub)
+		return storage.Message{}, fmt.Errorf("attach %s: %w", name, err)
+	}
+	m, err := c.SendFile(roomID, p, text)
+	if err != nil {
+		_ = os.RemoveAll(sub)
+	}
+	return m, err
+}
+
 // Download answers the local file of an upload or its thumbnail (url or thumbUrl as
 // an attachment names them), from the cache when it holds it, else fetched into it.
 func (c *Client) Download(ctx context.Context, url string, cache *storage.Downloads) (string, error) {
@@ -373,6 +408,9 @@ func (u *uploader) upload(ctx context.Context, m storage.Message) bool {
 	if moved {
 		c.events.addMessages([]storage.Message{sent})
 		c.queueOutbox(sent)
+		if rel, err := filepath.Rel(c.store.OutgoingDir(), m.UploadPath); err == nil && !strings.HasPrefix(rel, "..") {
+			_ = os.RemoveAll(filepath.Dir(m.UploadPath)) // SendReader's copy: the server holds it now
+		}
 	}
 	return true
 }

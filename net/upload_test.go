@@ -125,6 +125,29 @@ func TestSendImageThumbnail(t *testing.T) {
 	}
 }
 
+// TestSendReader: a stream is copied into the profile, sent under its name, and the
+// copy removed once uploaded.
+func TestSendReader(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	a := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	m, err := a.SendReader(a.generalRoom(), `..\docs/../minutes.txt`, strings.NewReader("the minutes"), "fyi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(m.UploadPath, a.Store().OutgoingDir()) || m.Attachment.Name != "minutes.txt" {
+		t.Fatalf("queued %+v (path %s)", m.Attachment, m.UploadPath)
+	}
+	flush(t, a)
+	a.waitUntil("the message sent", func() bool { return a.msgs[m.ID].Status == model.StatusSent })
+	if att := a.msgs[m.ID].Attachment; att.Name != "minutes.txt" || att.Size != 11 {
+		t.Fatalf("attachment %+v", att)
+	}
+	if _, err := os.Stat(m.UploadPath); !os.IsNotExist(err) {
+		t.Fatalf("the copy is still there: %v", err)
+	}
+}
+
 // TestSendFileRefusedFailsAndRetry: a file over the server's limit fails the message
 // with the server's reason; once the file fits, Retry sends it.
 func TestSendFileRefusedFailsAndRetry(t *testing.T) {

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/parleychat/parley/model"
 	"gorm.io/gorm"
@@ -81,6 +82,10 @@ func (s *Store) Uploaded(id string, a model.Attachment) (Message, bool, error) {
 	}
 	return row.message(), moved, nil
 }
+
+// OutgoingDir is the profile's folder for copies of files being sent that have no
+// path of their own (a mobile picker's stream): they outlive a restart like the outbox.
+func (s *Store) OutgoingDir() string { return filepath.Join(s.dir, "outgoing") }
 
 func derefString(p *string) string {
 	if p == nil {
