@@ -60,6 +60,7 @@ type Server struct {
 
 	blob        Blob          // the uploads' bytes
 	uploadRate  *keyedLimiter // uploads a minute per user
+	uploads     uploadsUnderWay
 	decodeSlots chan struct{} // bounds the images decoded at once
 
 	stopPurge context.CancelFunc // ends the purge loop (at shutdown)

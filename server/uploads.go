@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -102,6 +103,14 @@ func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, uid strin
 	if err != nil {
 		return UploadRecord{}, err
 	}
+	// Uploads of the user still under way count too, by their declared length (else
+	// by the limit), so that parallel uploads cannot each take the whole quota.
+	reserve := s.cfg.UploadMax
+	if r.ContentLength >= 0 {
+		reserve = min(r.ContentLength, reserve)
+	}
+	used += s.uploads.reserve(uid, reserve)
+	defer s.uploads.release(uid, reserve)
 	limit := min(s.cfg.UploadMax, s.cfg.UploadQuota-used)
 	tooBig := func() error {
 		if limit < s.cfg.UploadMax {
@@ -190,6 +199,32 @@ func (s *Server) receiveUpload(w http.ResponseWriter, r *http.Request, uid strin
 		return UploadRecord{}, err
 	}
 	return rec, nil
+}
+
+// uploadsUnderWay counts, per user, the bytes of the uploads being received.
+type uploadsUnderWay struct {
+	mu    sync.Mutex
+	bytes map[string]int64
+}
+
+// reserve adds n bytes for uid and answers what uid's other uploads under way hold.
+func (u *uploadsUnderWay) reserve(uid string, n int64) int64 {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.bytes == nil {
+		u.bytes = make(map[string]int64)
+	}
+	other := u.bytes[uid]
+	u.bytes[uid] = other + n
+	return other
+}
+
+func (u *uploadsUnderWay) release(uid string, n int64) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.bytes[uid] -= n; u.bytes[uid] <= 0 {
+		delete(u.bytes, uid)
+	}
 }
 
 // bodyError answers the refusal for an error reading the body.

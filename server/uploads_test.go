@@ -629,6 +629,20 @@ func TestUploadQuotaAndSweep(t *testing.T) {
 	if files := blobFiles(t, in); len(files) != 1 {
 		t.Fatalf("files %v, want the sent one only", files)
 	}
+	// An upload under way holds its declared length: a second one in parallel that
+	// would pass the quota with it is refused before the first is done.
+	conn, err := net.Dial("tcp", in.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /api/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 2900\r\n\r\n--B\r\n"+
+		"Content-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\n%s", tok, strings.Repeat("f", 600))
+	waitFor(t, "the first upload to start", func() bool { return len(blobFiles(t, in)) > 1 })
+	if st, _, e := upload(t, in, tok, "e.txt", bytes.Repeat([]byte("e"), 300)); st != http.StatusRequestEntityTooLarge || !strings.Contains(e.Err.Message, "quota") {
+		t.Fatalf("parallel upload over the quota: %d %+v", st, e)
+	}
+	conn.Close()
+	waitFor(t, "the cut upload to go", func() bool { return len(blobFiles(t, in)) == 1 })
 	// A day later the quota is free again.
 	if st, _, e := upload(t, in, tok, "d.txt", bytes.Repeat([]byte("d"), 2000)); st != http.StatusCreated {
 		t.Fatalf("next day: %d %+v", st, e)
