@@ -78,12 +78,15 @@ type Batch struct {
 	// State is the latest connection state, when it changed. States that followed each
 	// other within one frame are coalesced: only the last is reported.
 	State *StateEvent
+	// Uploads maps a queued message's id to how far its file's upload has come, for
+	// the uploads that moved (SendFile).
+	Uploads map[string]UploadProgress
 }
 
 // empty reports whether the batch has nothing to say.
 func (b *Batch) empty() bool {
 	return len(b.Messages) == 0 && len(b.Rooms) == 0 && len(b.Reset) == 0 &&
-		len(b.Typing) == 0 && len(b.Presence) == 0 && b.State == nil
+		len(b.Typing) == 0 && len(b.Presence) == 0 && b.State == nil && len(b.Uploads) == 0
 }
 
 // batcher coalesces events into Batches and hands them out at most once per interval.
@@ -181,6 +184,16 @@ func (b *batcher) setPresence(p map[string]bool) {
 	for id, on := range p {
 		b.pending.Presence[id] = on
 	}
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) setUpload(id string, p UploadProgress) {
+	b.mu.Lock()
+	if b.pending.Uploads == nil {
+		b.pending.Uploads = map[string]UploadProgress{}
+	}
+	b.pending.Uploads[id] = p
 	b.mu.Unlock()
 	b.signal()
 }

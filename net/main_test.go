@@ -75,6 +75,7 @@ type tclient struct {
 	typing  map[string][]Typist
 	online  map[string]bool
 	resets  []string
+	uploads map[string][]UploadProgress // every upload progress reported, by message id
 }
 
 // startClient opens a store in dir (a new temp folder when empty) and runs a Client on it.
@@ -142,6 +143,12 @@ func (tc *tclient) collect() {
 		}
 		for id, on := range b.Presence {
 			tc.online[id] = on
+		}
+		for id, p := range b.Uploads {
+			if tc.uploads == nil {
+				tc.uploads = map[string][]UploadProgress{}
+			}
+			tc.uploads[id] = append(tc.uploads[id], p)
 		}
 		tc.resets = append(tc.resets, b.Reset...)
 		if b.State != nil {

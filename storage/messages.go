@@ -23,6 +23,10 @@ type Message struct {
 	// LocalOrder is the order in which this store enqueued or received the message;
 	// it sorts pending messages, which have no seq yet.
 	LocalOrder int64
+	// UploadPath is the local file the message waits to upload before it is sent
+	// (EnqueueUpload); "" once uploaded and for every other message. Attachment holds
+	// its name and size meanwhile, with no URL.
+	UploadPath string
 }
 
 // Pending reports whether the message waits for the server: it has no seq yet.
@@ -133,6 +137,7 @@ func (r messageRow) message() Message {
 			Content: r.Content, Timestamp: model.Time{Time: fromMS(r.TimeMS)}, Attachment: decodeAttachment(r.Attachment),
 		},
 		Status: model.Status(r.Status), Own: r.Own, Error: r.Error, LocalOrder: r.LocalOrder,
+		UploadPath: derefString(r.UploadPath),
 	}
 }
 

@@ -132,6 +132,9 @@ type messageRow struct {
 	Status     string `gorm:"column:status"`
 	Own        bool   `gorm:"column:own"`
 	Error      string `gorm:"column:error"`
+	// UploadPath is the local file an own message waits to upload (uploads.go); NULL
+	// once uploaded, and for every other message.
+	UploadPath *string `gorm:"column:upload_path"`
 }
 
 func (messageRow) TableName() string { return "messages" }

@@ -38,6 +38,8 @@ commands:
   rooms                 list your rooms
   dm USERNAME           print the direct room with a user (created if needed)
   send ROOM TEXT...     send a message; exit 3 when it is still queued after -wait
+                        (-attach PATH: with that file, uploaded first; TEXT may be empty)
+  download URL -o FILE  save an attachment (its url as a message names it) to FILE
   listen ROOM           print messages and events until interrupted
   history ROOM          print the latest messages (-n N, at most 200)
   logout                send what is queued, sign out and have the server revoke the login
@@ -76,8 +78,10 @@ type options struct {
 	server   string
 	home     string
 	wait     time.Duration
-	limit    int  // history's -n
-	limitSet bool // -n was given
+	limit    int    // history's -n
+	limitSet bool   // -n was given
+	attach   string // send's -attach
+	out      string // download's -o
 }
 
 // parseArgs parses the flags wherever they stand among the arguments (Go's flag
@@ -111,6 +115,8 @@ func run(ctx context.Context, args []string, e env, stdout, stderr io.Writer) in
 	fs.StringVar(&o.home, "home", "", "profile folder (overrides -profile)")
 	fs.DurationVar(&o.wait, "wait", 5*time.Second, "how long to wait for the server (acks, flushing the outbox)")
 	fs.IntVar(&o.limit, "n", 50, "history: how many messages")
+	fs.StringVar(&o.attach, "attach", "", "send: a file to attach")
+	fs.StringVar(&o.out, "o", "", "download: the file to write")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -171,7 +177,7 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 	cmd, rest := args[0], args[1:]
 	var want int // positional arguments the command takes; -1: at least one more
 	switch cmd {
-	case "register", "login", "dm", "listen":
+	case "register", "login", "dm", "listen", "download":
 		want = 1
 	case "rooms", "logout":
 		want = 0
@@ -188,12 +194,18 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 		return usageError{"-n is for history only"}
 	case limit <= 0:
 		return usageError{"history: -n must be positive"}
+	case o.attach != "" && cmd != "send":
+		return usageError{"-attach is for send only"}
+	case o.out != "" && cmd != "download":
+		return usageError{"-o is for download only"}
+	case cmd == "download" && o.out == "":
+		return usageError{"download takes -o FILE"}
 	}
 	switch {
 	case want >= 0 && len(rest) != want:
 		return usageError{fmt.Sprintf("%s takes %d argument(s)\n%s", cmd, want, usageText)}
-	case want < 0 && len(rest) < 2:
-		return usageError{"send takes ROOM and TEXT"}
+	case want < 0 && len(rest) < 2 && (o.attach == "" || len(rest) < 1):
+		return usageError{"send takes ROOM and TEXT (or -attach PATH)"}
 	}
 
 	dir, err := o.profileDir()
@@ -214,7 +226,9 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 	case "dm":
 		err = s.dm(ctx, rest[0], stdout)
 	case "send":
-		return s.send(ctx, rest[0], strings.Join(rest[1:], " "), stdout)
+		return s.send(ctx, rest[0], strings.Join(rest[1:], " "), o.attach, stdout)
+	case "download":
+		err = s.download(ctx, rest[0], o.out, dir, stdout)
 	case "listen":
 		err = s.listen(ctx, rest[0], stdout)
 	case "history":

@@ -54,6 +54,13 @@ type messageOut struct {
 	Error  string `json:"error,omitempty"`
 }
 
+type downloadOut struct {
+	Event string `json:"event"` // "download"
+	URL   string `json:"url"`
+	File  string `json:"file"`
+	Size  int64  `json:"size"`
+}
+
 type stateOut struct {
 	Event   string `json:"event"` // "state"
 	State   string `json:"state"` // connecting, online, offline, signed-out
