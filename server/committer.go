@@ -28,6 +28,13 @@ type sendJob struct {
 	done func(StoredMessage)
 }
 
+// updateJob is an update (edit, delete, react) waiting to be stored; it takes a seq in
+// the same group commit as the messages beside it, after them. done runs as sendJob's.
+type updateJob struct {
+	up   NewUpdate
+	done func(StoredUpdate)
+}
+
 // markJob is a receipt mark waiting to be stored.
 type markJob struct {
 	mark Mark
@@ -168,11 +175,14 @@ func (c *committer) commit(batch []any) {
 		}
 	}()
 	var sends []*sendJob
+	var updates []*updateJob
 	var marks []*markJob
 	for _, j := range batch {
 		switch j := j.(type) {
 		case *sendJob:
 			sends = append(sends, j)
+		case *updateJob:
+			updates = append(updates, j)
 		case *markJob:
 			marks = append(marks, j)
 		}
@@ -195,6 +205,23 @@ func (c *committer) commit(batch []any) {
 			if err != nil {
 				// The failed message keeps its id so that the sender's error frame names it.
 				r = StoredMessage{Message: model.Message{ID: j.msg.ID, RoomID: j.msg.RoomID}, Err: err}
+			} else {
+				r = res[i]
+			}
+			calls = append(calls, func() { j.done(r) })
+		}
+	}
+	if len(updates) > 0 {
+		// After the batch's messages: an update may name a message of the same batch.
+		ups := make([]NewUpdate, len(updates))
+		for i, j := range updates {
+			ups[i] = j.up
+		}
+		res, err := c.store.AppendUpdates(ctx, ups)
+		for i, j := range updates {
+			r := StoredUpdate{}
+			if err != nil {
+				r = StoredUpdate{Update: model.Update{ID: j.up.ID, RoomID: j.up.RoomID}, Err: err}
 			} else {
 				r = res[i]
 			}
