@@ -95,7 +95,7 @@ func (s *gormStore) SearchMessages(ctx context.Context, userID, roomID, query st
 		if roomID != "" {
 			scope, arg = "m.room_id = ?", roomID
 		}
-		err = db.Raw(`SELECT m.* FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
+		err = db.Raw(`SELECT m.* FROM messages_fts f CROSS JOIN messages m ON m.rowid = f.rowid
 			WHERE messages_fts MATCH ? AND `+scope+` AND m.deleted = ?
 			ORDER BY f.rowid DESC LIMIT ?`, strings.Join(quoted, " "), arg, false, limit).Scan(&rows).Error
 	}
