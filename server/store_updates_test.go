@@ -7,7 +7,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/glebarez/sqlite"
 	"github.com/google/uuid"
+	"gorm.io/gorm"
 
 	"github.com/parleychat/parley/model"
 )
@@ -256,5 +258,71 @@ func testStoreRoomSettings(t *testing.T, b storeBackend) {
 	}
 	if rec, _ = st.Room(ctx, "r"); !slices.Equal(rec.MemberIDs, []string{"a"}) {
 		t.Fatalf("members %v", rec.MemberIDs)
+	}
+}
+
+// TestSearchIndexSurvivesReopen: opening a migrated database again keeps the index
+// and what keeps it current.
+func TestSearchIndexSurvivesReopen(t *testing.T) { eachBackend(t, testSearchReopen) }
+
+func testSearchReopen(t *testing.T, b storeBackend) {
+	ctx := context.Background()
+	dsn := b.dsn(t)
+	st, err := OpenStore(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateRoom(ctx, RoomRecord{ID: "r", Name: "r", Epoch: "e", MemberIDs: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AppendMessages(ctx, []NewMessage{{ID: uuid.NewString(), RoomID: "r", SenderID: "a", Content: "before reopen"}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st = openStoreAt(t, dsn)
+	if _, err := st.AppendMessages(ctx, []NewMessage{{ID: uuid.NewString(), RoomID: "r", SenderID: "a", Content: "after reopen"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.SearchMessages(ctx, "a", "", "reopen", 50)
+	if err != nil || len(got) != 2 || got[0].Content != "after reopen" {
+		t.Fatalf("search after reopen: %+v %v", got, err)
+	}
+}
+
+// TestSearchIndexOfAnUpgradedDatabase: a database of protocol 1.0 (messages without
+// the 1.1 columns, no search index) is migrated at open, and its messages are found.
+func TestSearchIndexOfAnUpgradedDatabase(t *testing.T) {
+	ctx := context.Background()
+	dsn := storeBackends[0].dsn(t)
+	old, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"CREATE TABLE rooms (id text PRIMARY KEY, name text NOT NULL, public numeric NOT NULL, direct numeric NOT NULL, direct_key text, epoch text NOT NULL, last_seq integer NOT NULL, created_at_ms integer NOT NULL)",
+		"CREATE TABLE members (room_id text, user_id text, delivered_seq integer NOT NULL, read_seq integer NOT NULL, joined_at_ms integer NOT NULL, PRIMARY KEY (room_id, user_id))",
+		"CREATE TABLE messages (room_id text, id text, seq integer NOT NULL, sender_id text NOT NULL, sender_name text NOT NULL, content text NOT NULL, attachment text NOT NULL, at_ms integer NOT NULL, PRIMARY KEY (room_id, id))",
+		"INSERT INTO rooms VALUES ('r', 'r', 1, 0, NULL, 'e', 1, 0)",
+		"INSERT INTO members VALUES ('r', 'a', 0, 0, 0)",
+		"INSERT INTO messages VALUES ('r', 'm1', 1, 'a', 'A', 'stored by version one', '', 5)",
+	} {
+		if err := old.Exec(q).Error; err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	if db, err := old.DB(); err == nil {
+		db.Close()
+	}
+	st := openStoreAt(t, dsn)
+	got, err := st.SearchMessages(ctx, "a", "r", "version", 50)
+	if err != nil || len(got) != 1 || got[0].ID != "m1" || got[0].Deleted || got[0].ReplyTo != "" {
+		t.Fatalf("search of an upgraded database: %+v %v", got, err)
+	}
+	r := appendOne(t, st, NewUpdate{RoomID: "r", SenderID: "a", TargetID: "m1", Op: model.OpEdit, Content: "edited after the upgrade"})
+	if r.Err != nil || r.Update.Seq != 2 {
+		t.Fatalf("edit %+v", r)
+	}
+	if got, _ = st.SearchMessages(ctx, "a", "r", "version", 50); len(got) != 0 {
+		t.Fatalf("old text still matches: %+v", got)
 	}
 }
