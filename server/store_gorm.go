@@ -143,6 +143,8 @@ func OpenGorm(d gorm.Dialector) (Store, error) {
 		Logger:                 logger.Default.LogMode(logger.Silent),
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
+		// Name the columns: PostgreSQL's messages carry a search column no read needs.
+		QueryFields: true,
 		// Bounds the statements AppendMessages prepares (a shape per batch length).
 		PrepareStmtMaxSize: 256,
 	})

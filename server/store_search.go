@@ -14,8 +14,9 @@ import (
 // Search runs on the database's full-text index, never a scan of the messages: on
 // SQLite an external-content FTS5 table over messages.content, kept in step by
 // triggers inside the writing transaction (so an edit or a delete leaves the index
-// when it commits); on PostgreSQL a GIN index on the content's tsvector (the simple
-// configuration: words as written, case-folded, no stemming, like FTS5's unicode61).
+// when it commits); on PostgreSQL a GIN index on a stored tsvector of the content (the
+// simple configuration: words as written, case-folded, no stemming, like FTS5's
+// unicode61).
 
 // sqliteSearchDDL creates the FTS5 index and the triggers that keep it in step. The
 // index holds the messages' rowids; it is rebuilt when it is created over stored
@@ -32,14 +33,24 @@ var sqliteSearchDDL = []string{
 	`INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')`,
 }
 
-// pgSearchDDL is the PostgreSQL index; the search's WHERE names the same expression.
-const pgSearchDDL = `CREATE INDEX IF NOT EXISTS idx_messages_search ON messages USING GIN (to_tsvector('simple', content))`
+// pgSearchDDL is the PostgreSQL index: a stored tsvector column with a GIN index, and
+// an index on the time. With both the planner can take either way to the newest
+// matches: the GIN index's matches sorted (a rare word), or the newest messages walked
+// until the limit is met (a common word, 340 ms at 1,000,000 messages the other way).
+// The column is stored so that the walk tests each row without parsing its text again.
+var pgSearchDDL = []string{
+	`ALTER TABLE messages ADD COLUMN IF NOT EXISTS search tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED`,
+	`CREATE INDEX IF NOT EXISTS idx_messages_search ON messages USING GIN (search)`,
+	`CREATE INDEX IF NOT EXISTS idx_messages_at ON messages (at_ms)`,
+}
 
 // migrateSearch creates the search index if it is missing.
 func migrateSearch(db *gorm.DB) error {
 	if isPostgres(db) {
-		if err := db.Exec(pgSearchDDL).Error; err != nil {
-			return fmt.Errorf("create search index: %w", err)
+		for _, q := range pgSearchDDL {
+			if err := db.Exec(q).Error; err != nil {
+				return fmt.Errorf("create search index: %w", err)
+			}
 		}
 		return nil
 	}
@@ -76,13 +87,15 @@ func (s *gormStore) SearchMessages(ctx context.Context, userID, roomID, query st
 	var rows []messageRow
 	var err error
 	if isPostgres(db) {
-		q := db.Table("messages").Where("to_tsvector('simple', content) @@ plainto_tsquery('simple', ?) AND deleted = ?", strings.Join(words, " "), false)
+		q := db.Table("messages").Select("room_id, id, seq, sender_id, sender_name, content, attachment, at_ms, reply_to, edited_at_ms, deleted").
+			Where("search @@ plainto_tsquery('simple', ?) AND deleted = ?", strings.Join(words, " "), false)
+		// Newest first along an index: a room's seqs, or every room's times.
 		if roomID != "" {
-			q = q.Where("room_id = ?", roomID)
+			q = q.Where("room_id = ?", roomID).Order("seq DESC")
 		} else {
-			q = q.Where("room_id IN (SELECT room_id FROM members WHERE user_id = ?)", userID)
+			q = q.Where("room_id IN (SELECT room_id FROM members WHERE user_id = ?)", userID).Order("at_ms DESC, seq DESC")
 		}
-		err = q.Order("at_ms DESC, seq DESC").Limit(limit).Find(&rows).Error
+		err = q.Limit(limit).Find(&rows).Error
 	} else {
 		// Every word a phrase of its own ("..." with quotes doubled): implicit AND,
 		// and nothing of the query is FTS5 syntax. The newest rowids come first, and
