@@ -157,3 +157,20 @@ func TestCleanName(t *testing.T) {
 		}
 	}
 }
+
+func TestValidEmoji(t *testing.T) {
+	for _, c := range []struct {
+		s  string
+		ok bool
+	}{
+		{"👍", true}, {"👍🏽", true}, {"❤️", true}, {"👩‍💻", true}, {"👨‍👩‍👧‍👦", true}, {"🇫🇷", true}, {"1️⃣", true},
+		{"🏴󠁧󠁢󠁳󠁣󠁴󠁿", true}, {"a", true},
+		{"", false}, {"👍👍", false}, {"ab", false}, {" ", false}, {"\n", false}, {"🇫🇷🇩🇪", false}, {"\u200d", false},
+		{"👍\u200d", false}, {"\u0301", false}, {"\xff", false},
+		{"👍" + strings.Repeat("\U0001F3FB", 8), false}, // one cluster, but 36 bytes
+	} {
+		if got := ValidEmoji(c.s); got != c.ok {
+			t.Errorf("ValidEmoji(%q) = %v, want %v", c.s, got, c.ok)
+		}
+	}
+}

@@ -117,3 +117,64 @@ func ContentErrorCode(err error) string {
 	}
 	return CodeInvalid
 }
+
+// ErrBadEmoji is the refusal of a reaction that is not one emoji.
+var ErrBadEmoji = errors.New("emoji must be one character (one grapheme cluster) of at most 32 bytes")
+
+// ValidEmoji reports whether s is one grapheme cluster of at most MaxEmojiBytes bytes,
+// as a reaction must be. It follows the cluster rules emoji use (Unicode UAX #29): a
+// base character, then only extenders (combining marks, variation selectors, skin-tone
+// modifiers, tags, the keycap mark) and zero-width joiners each followed by one more
+// character; or one pair of regional indicators (a flag). Spaces and control
+// characters are not emoji.
+func ValidEmoji(s string) bool {
+	if s == "" || len(s) > MaxEmojiBytes || !utf8.ValidString(s) {
+		return false
+	}
+	runes := []rune(s)
+	isRI := func(r rune) bool { return r >= 0x1F1E6 && r <= 0x1F1FF }
+	if isRI(runes[0]) {
+		return len(runes) == 1 || len(runes) == 2 && isRI(runes[1])
+	}
+	if unicode.IsControl(runes[0]) || unicode.IsSpace(runes[0]) || isExtender(runes[0]) || runes[0] == 0x200D {
+		return false
+	}
+	for i := 1; i < len(runes); i++ {
+		r := runes[i]
+		switch {
+		case isExtender(r):
+		case r == 0x200D && i+1 < len(runes) && !unicode.IsControl(runes[i+1]) && !unicode.IsSpace(runes[i+1]):
+			i++ // the joined character belongs to the cluster
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isExtender reports whether r extends the grapheme cluster before it.
+func isExtender(r rune) bool {
+	return unicode.In(r, unicode.Mn, unicode.Me) || r >= 0xFE00 && r <= 0xFE0F || r >= 0x1F3FB && r <= 0x1F3FF ||
+		r >= 0xE0020 && r <= 0xE007F || r == 0x20E3
+}
+
+// ErrBadTopic is the refusal of a room topic over MaxTopicRunes.
+var ErrBadTopic = errors.New("topic must be at most 256 characters of valid UTF-8")
+
+// CleanTopic cleans a room's topic: control characters removed, spaces trimmed, at
+// most 256 characters; it may be empty.
+func CleanTopic(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", ErrBadTopic
+	}
+	s = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s))
+	if utf8.RuneCountInString(s) > MaxTopicRunes {
+		return "", ErrBadTopic
+	}
+	return s, nil
+}

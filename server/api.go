@@ -37,6 +37,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/rooms", s.authed(s.handleRooms))
 	mux.HandleFunc("POST /api/rooms", s.authed(s.handleCreateRoom))
 	mux.HandleFunc("POST /api/rooms/{roomId}/join", s.authed(s.handleJoin))
+	mux.HandleFunc("GET /api/rooms/public", s.authed(s.handlePublicRooms))
+	mux.HandleFunc("PATCH /api/rooms/{roomId}", s.authed(s.handlePatchRoom))
+	mux.HandleFunc("POST /api/rooms/{roomId}/members", s.authed(s.handleAddMembers))
+	mux.HandleFunc("POST /api/rooms/{roomId}/leave", s.authed(s.handleLeave))
+	mux.HandleFunc("GET /api/search", s.authed(s.handleSearch))
 	mux.HandleFunc("POST /api/dm", s.authed(s.handleDM))
 	mux.HandleFunc("GET /api/rooms/{roomId}/messages", s.authed(s.handleMessages))
 	mux.HandleFunc("GET /api/users", s.authed(s.handleUsers))
@@ -335,7 +340,7 @@ func apiRoom(r RoomRecord, readSeq int64) model.Room {
 		members = []string{}
 	}
 	return model.Room{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, MemberIDs: members,
-		LastSeq: r.LastSeq, Unread: max(0, r.LastSeq-readSeq), Epoch: r.Epoch}
+		LastSeq: r.LastSeq, Unread: max(0, r.LastSeq-readSeq), Epoch: r.Epoch, Topic: r.Topic, MemberCount: len(members)}
 }
 
 func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request, uid string) {

@@ -15,7 +15,8 @@ const (
 	// UserIDs, never Except. A message frame carries its room's Seq: a node delivers
 	// a room's messages in seq order, dropping what it delivered already and filling
 	// a gap from the Store. Joined, when set, are users who became members of RoomID
-	// before this frame.
+	// before this frame; Left, users who stopped being members of it before this
+	// frame (so that no later frame of the room reaches them on any node).
 	EventFrame EventKind = iota
 	// EventPresence: Node now holds (Up) or no longer holds a session of UserIDs[0],
 	// whose display name is Name.
@@ -46,6 +47,7 @@ type Event struct {
 	ExceptConn string
 	Seq        int64
 	Joined     []string
+	Left       []string
 	Name       string
 	Up         bool
 	Type       string // the frame's type, for metrics

@@ -153,7 +153,7 @@ func (b *NATSBroker) Close() error {
 
 // eventVersion starts every encoded event, so that a node can refuse what a newer
 // version sends instead of misreading it.
-const eventVersion = 1
+const eventVersion = 2
 
 // appendEvent encodes ev for the wire: a version, the kind, the fields as
 // length-prefixed strings and varints, and Data as the rest.
@@ -168,7 +168,7 @@ func appendEvent(b []byte, ev Event) []byte {
 		b = appendString(b, s)
 	}
 	b = binary.AppendVarint(b, ev.Seq)
-	for _, list := range [...][]string{ev.UserIDs, ev.Joined} {
+	for _, list := range [...][]string{ev.UserIDs, ev.Joined, ev.Left} {
 		b = binary.AppendUvarint(b, uint64(len(list)))
 		for _, s := range list {
 			b = appendString(b, s)
@@ -204,7 +204,7 @@ func decodeEvent(b []byte) (Event, error) {
 		return ev, errBadEvent
 	}
 	ev.Seq, b = seq, b[n:]
-	for _, p := range [...]*[]string{&ev.UserIDs, &ev.Joined} {
+	for _, p := range [...]*[]string{&ev.UserIDs, &ev.Joined, &ev.Left} {
 		count, n := binary.Uvarint(b)
 		if n <= 0 || count > uint64(len(b)) {
 			return ev, errBadEvent

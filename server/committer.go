@@ -28,6 +28,14 @@ type sendJob struct {
 	done func(StoredMessage)
 }
 
+// updateJob is an update (edit, delete, react) waiting to be stored; it takes a seq in
+// the same group commit as the messages beside it, in the order they came. done runs
+// as sendJob's.
+type updateJob struct {
+	up   NewUpdate
+	done func(StoredUpdate)
+}
+
 // markJob is a receipt mark waiting to be stored.
 type markJob struct {
 	mark Mark
@@ -167,43 +175,99 @@ func (c *committer) commit(batch []any) {
 			c.completions <- calls
 		}
 	}()
-	var sends []*sendJob
+	// Sends and updates are stored in runs, in the order they came: a connection's
+	// frames take seqs in the order it sent them, and an update finds a message sent
+	// before it in the same batch. A batch of messages only is one run.
+	var runs [][]any
 	var marks []*markJob
 	for _, j := range batch {
-		switch j := j.(type) {
-		case *sendJob:
-			sends = append(sends, j)
-		case *markJob:
-			marks = append(marks, j)
+		if m, ok := j.(*markJob); ok {
+			marks = append(marks, m)
+			continue
+		}
+		if n := len(runs); n > 0 && sameKind(runs[n-1][0], j) {
+			runs[n-1] = append(runs[n-1], j)
+		} else {
+			runs = append(runs, []any{j})
 		}
 	}
 	// A database that stops answering (a cut network) fails the batch instead of
 	// holding every later send.
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	if len(sends) > 0 {
-		if c.onBatch != nil {
-			c.onBatch(len(sends))
-		}
-		msgs := make([]NewMessage, len(sends))
-		for i, j := range sends {
-			msgs[i] = j.msg
-		}
-		res, err := c.store.AppendMessages(ctx, msgs)
-		for i, j := range sends {
-			r := StoredMessage{}
-			if err != nil {
-				// The failed message keeps its id so that the sender's error frame names it.
-				r = StoredMessage{Message: model.Message{ID: j.msg.ID, RoomID: j.msg.RoomID}, Err: err}
-			} else {
-				r = res[i]
-			}
-			calls = append(calls, func() { j.done(r) })
+	// A run that failed fails the runs after it too, unstored: nothing sent after a
+	// frame that was not stored takes a seq before it is sent again.
+	var failed error
+	for _, run := range runs {
+		if _, ok := run[0].(*sendJob); ok {
+			calls, failed = c.commitSends(ctx, run, calls, failed)
+		} else {
+			calls, failed = c.commitUpdates(ctx, run, calls, failed)
 		}
 	}
 	if len(marks) > 0 {
 		calls = c.commitMarks(ctx, marks, calls)
 	}
+}
+
+// sameKind reports whether two jobs are both sends or both updates.
+func sameKind(a, b any) bool {
+	_, as := a.(*sendJob)
+	_, bs := b.(*sendJob)
+	return as == bs
+}
+
+// commitSends stores a run of sends in one transaction, unless failed (an earlier
+// run's error) fails it, and appends their done calls; it answers the run's error.
+func (c *committer) commitSends(ctx context.Context, run []any, calls []func(), failed error) ([]func(), error) {
+	if c.onBatch != nil {
+		c.onBatch(len(run))
+	}
+	msgs := make([]NewMessage, len(run))
+	for i, j := range run {
+		msgs[i] = j.(*sendJob).msg
+	}
+	var res []StoredMessage
+	err := failed
+	if err == nil {
+		res, err = c.store.AppendMessages(ctx, msgs)
+	}
+	for i, j := range run {
+		j := j.(*sendJob)
+		r := StoredMessage{}
+		if err != nil {
+			// The failed message keeps its id so that the sender's error frame names it.
+			r = StoredMessage{Message: model.Message{ID: j.msg.ID, RoomID: j.msg.RoomID}, Err: err}
+		} else {
+			r = res[i]
+		}
+		calls = append(calls, func() { j.done(r) })
+	}
+	return calls, err
+}
+
+// commitUpdates is commitSends for a run of updates.
+func (c *committer) commitUpdates(ctx context.Context, run []any, calls []func(), failed error) ([]func(), error) {
+	ups := make([]NewUpdate, len(run))
+	for i, j := range run {
+		ups[i] = j.(*updateJob).up
+	}
+	var res []StoredUpdate
+	err := failed
+	if err == nil {
+		res, err = c.store.AppendUpdates(ctx, ups)
+	}
+	for i, j := range run {
+		j := j.(*updateJob)
+		r := StoredUpdate{}
+		if err != nil {
+			r = StoredUpdate{Update: model.Update{ID: j.up.ID, RoomID: j.up.RoomID}, Err: err}
+		} else {
+			r = res[i]
+		}
+		calls = append(calls, func() { j.done(r) })
+	}
+	return calls, err
 }
 
 // commitMarks merges the marks of one member and room (the highest wins), stores

@@ -42,7 +42,7 @@ fast:
 		ev := &evs[i]
 		switch ev.Kind {
 		case EventFrame:
-			if len(ev.Joined) > 0 {
+			if len(ev.Joined) > 0 || len(ev.Left) > 0 {
 				break fast
 			}
 			if ev.Seq > 0 {
@@ -91,6 +91,9 @@ fast:
 		case EventFrame:
 			if len(ev.Joined) > 0 && ev.RoomID != "" {
 				h.joined(ctx, ev.RoomID, ev.Joined)
+			}
+			for _, id := range ev.Left {
+				h.memberRemoved(ev.RoomID, id)
 			}
 			if ev.Seq > 0 {
 				rs := h.cachedRoom(ev.RoomID)
@@ -171,21 +174,39 @@ func (h *hub) cachedRoom(roomID string) *roomState {
 // read from the store, and marks them delivered.
 func (h *hub) fill(ctx context.Context, out []Event, rs *roomState, upto int64) []Event {
 	for rs.fanSeq < upto {
+		// Messages and updates share the room's seqs: a page is the first fillPage of
+		// both, merged in seq order (as a sync's page is).
 		msgs, err := h.store.MessagesAfter(ctx, rs.id, rs.fanSeq, upto, fillPage)
+		var ups []model.Update
+		if err == nil {
+			ups, err = h.store.UpdatesAfter(ctx, rs.id, rs.fanSeq, upto, fillPage)
+		}
 		if err != nil {
 			h.log.Warn("fill a gap from the store", "room", rs.id, "after", rs.fanSeq, "upto", upto, "err", err)
 			return out
 		}
-		if len(msgs) == 0 {
+		if len(msgs) == 0 && len(ups) == 0 {
 			return out
 		}
-		for _, m := range msgs {
-			out = append(out, Event{RoomID: rs.id, Seq: m.Seq, Type: model.TypeMessage,
-				Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})})
-			rs.fanSeq = m.Seq
-			rs.advance(m.Seq)
+		n := 0
+		for (len(msgs) > 0 || len(ups) > 0) && n < fillPage {
+			var ev Event
+			if len(ups) == 0 || len(msgs) > 0 && msgs[0].Seq < ups[0].Seq {
+				m := msgs[0]
+				msgs = msgs[1:]
+				ev = Event{RoomID: rs.id, Seq: m.Seq, Type: model.TypeMessage,
+					Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})}
+			} else {
+				u := ups[0]
+				ups = ups[1:]
+				ev = Event{RoomID: rs.id, Seq: u.Seq, Type: model.TypeUpdate, Data: encode(u.Frame())}
+			}
+			out = append(out, ev)
+			rs.fanSeq = ev.Seq
+			rs.advance(ev.Seq)
+			n++
 		}
-		h.metrics.gapFilled.Add(float64(len(msgs)))
+		h.metrics.gapFilled.Add(float64(n))
 	}
 	return out
 }

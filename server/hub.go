@@ -392,6 +392,30 @@ func (h *hub) joined(ctx context.Context, roomID string, userIDs []string) {
 	}
 }
 
+// memberRemoved records a membership just deleted: from now on no frame of the room
+// reaches the user.
+func (h *hub) memberRemoved(roomID, userID string) {
+	h.loadMu.Lock()
+	defer h.loadMu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if rs, ok := h.rooms[roomID]; ok {
+		delete(rs.members, userID)
+	}
+	if u, ok := h.users[userID]; ok {
+		delete(u.rooms, roomID)
+	}
+}
+
+// roomChanged records a room's new name.
+func (h *hub) roomChanged(r RoomRecord) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if rs, ok := h.rooms[r.ID]; ok {
+		rs.name = r.Name
+	}
+}
+
 // stored records a room's new seq after a commit here.
 func (h *hub) stored(roomID string, seq int64) {
 	h.mu.RLock()

@@ -344,6 +344,39 @@ func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
 	}
 }
 
+// updateStored completes an update after its commit as messageStored completes a
+// message: the ack to the sender, then the update frame to every member.
+func (s *Server) updateStored(ss *session, r StoredUpdate, start time.Time) {
+	u := r.Update
+	if r.Err != nil {
+		code, msg := model.CodeInternal, "update not stored"
+		switch {
+		case errors.Is(r.Err, ErrIDTaken):
+			code, msg = model.CodeConflict, "update id already used by another user"
+		case errors.Is(r.Err, ErrNotFound):
+			code, msg = model.CodeNotFound, "targetId names no message of this room"
+		case errors.Is(r.Err, ErrNotSender):
+			code, msg = model.CodeForbidden, "only the sender may edit or delete a message"
+		case errors.Is(r.Err, ErrDeleted):
+			code, msg = model.CodeInvalid, "the message is deleted"
+		case errors.Is(r.Err, ErrTooManyReactions):
+			code, msg = model.CodeInvalid, "a message takes at most 20 distinct emoji"
+		default:
+			s.log.Error("store update", "user", ss.userID, "err", r.Err)
+		}
+		ss.push(model.TypeError, encode(model.ErrorFrame{Type: model.TypeError, Code: code, Message: msg, ID: u.ID}))
+		return
+	}
+	if r.New {
+		s.hub.stored(u.RoomID, u.Seq)
+	}
+	ss.push(model.TypeAck, encode(model.AckFrame{Type: model.TypeAck, ID: u.ID, RoomID: u.RoomID, Seq: u.Seq, Timestamp: u.Timestamp}))
+	s.metrics.ackLatency.Observe(time.Since(start).Seconds())
+	if r.New {
+		s.hub.publish(Event{RoomID: u.RoomID, Seq: u.Seq, Type: model.TypeUpdate, Data: encode(u.Frame())})
+	}
+}
+
 // hashPassword hashes a password with the configured bcrypt cost.
 func (s *Server) hashPassword(p string) ([]byte, error) {
 	cost := s.cfg.BcryptCost

@@ -649,6 +649,12 @@ func (s *session) handle(data []byte) {
 			return
 		}
 		s.onMessage(&f)
+	case model.TypeEdit, model.TypeDelete, model.TypeReact:
+		if !utf8.Valid(data) {
+			s.sendError(model.CodeInvalid, model.ErrBadUTF8.Error(), f.ID)
+			return
+		}
+		s.onUpdate(&f)
 	case model.TypeSync:
 		s.onSync(&f)
 	case model.TypeDelivered, model.TypeRead:
@@ -729,11 +735,84 @@ func (s *session) onMessage(f *model.Frame) {
 		}
 		f.Attachment = a
 	}
+	if f.ReplyTo != "" && !s.replyTarget(f) {
+		return
+	}
 	job := &sendJob{
 		msg: NewMessage{ID: f.ID, RoomID: f.RoomID, SenderID: s.userID, SenderName: s.displayName,
-			Content: content, Attachment: f.Attachment, AtMs: now.UnixMilli()},
+			Content: content, Attachment: f.Attachment, AtMs: now.UnixMilli(), ReplyTo: f.ReplyTo},
 		done: func(r StoredMessage) { s.srv.messageStored(s, r, start) },
 	}
+	if err := s.srv.committer.submit(s.ctx, job); err != nil {
+		s.sendError(model.CodeInternal, "server is shutting down", f.ID)
+	}
+}
+
+// replyTarget answers whether the message f answers is a message of f's room,
+// answering `error not_found` if not (1.1).
+func (s *session) replyTarget(f *model.Frame) bool {
+	if len(f.ReplyTo) <= 64 {
+		_, err := s.srv.store.MessageByID(s.ctx, f.RoomID, f.ReplyTo)
+		if err == nil {
+			return true
+		}
+		if !errors.Is(err, ErrNotFound) {
+			s.srv.log.Error("reply target", "room", f.RoomID, "user", s.userID, "err", err)
+			s.sendError(model.CodeInternal, "internal error", f.ID)
+			return false
+		}
+	}
+	s.sendError(model.CodeNotFound, "replyTo names no message of this room", f.ID)
+	return false
+}
+
+// onUpdate takes an edit, delete or react (1.1): checked here as far as the frame
+// alone tells, then against its target in the group commit, where it takes the
+// room's next seq.
+func (s *session) onUpdate(f *model.Frame) {
+	start := time.Now()
+	if !model.ValidMessageID(f.ID) {
+		s.sendError(model.CodeInvalid, "update id must be a UUID", f.ID)
+		return
+	}
+	if f.TargetID == "" || len(f.TargetID) > 64 {
+		s.sendError(model.CodeNotFound, "targetId names no message of this room", f.ID)
+		return
+	}
+	if _, ok := s.member(f.RoomID, f.ID); !ok {
+		return
+	}
+	now := s.srv.cfg.Now()
+	if !s.srv.limiter.allow(s.userID, now) {
+		s.srv.metrics.rateLimited.Inc()
+		s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
+		if s.srv.limiter.refuse(s.userID, now) {
+			s.close(websocket.StatusPolicyViolation, "too many messages", true)
+		}
+		return
+	}
+	up := NewUpdate{ID: f.ID, RoomID: f.RoomID, SenderID: s.userID, SenderName: s.displayName, TargetID: f.TargetID,
+		Op: f.Type, AtMs: now.UnixMilli()}
+	switch f.Type {
+	case model.TypeEdit:
+		content, err := model.CleanContent(f.Content)
+		if err != nil {
+			s.sendError(model.ContentErrorCode(err), err.Error(), f.ID)
+			return
+		}
+		up.Content = content
+	case model.TypeReact:
+		if !model.ValidEmoji(f.Emoji) {
+			s.sendError(model.CodeInvalid, model.ErrBadEmoji.Error(), f.ID)
+			return
+		}
+		if f.On == nil {
+			s.sendError(model.CodeInvalid, "react needs on: true or false", f.ID)
+			return
+		}
+		up.Emoji, up.On = f.Emoji, *f.On
+	}
+	job := &updateJob{up: up, done: func(r StoredUpdate) { s.srv.updateStored(s, r, start) }}
 	if err := s.srv.committer.submit(s.ctx, job); err != nil {
 		s.sendError(model.CodeInternal, "server is shutting down", f.ID)
 	}
@@ -771,18 +850,29 @@ func (s *session) onSync(f *model.Frame) {
 	if !ok {
 		return
 	}
+	// Messages and updates share the room's seqs: a page is the first SyncPageSize
+	// of both, merged in seq order.
 	msgs, err := s.srv.store.MessagesAfter(s.ctx, f.RoomID, f.AfterSeq, info.lastSeq, model.SyncPageSize+1)
+	var ups []model.Update
+	if err == nil {
+		ups, err = s.srv.store.UpdatesAfter(s.ctx, f.RoomID, f.AfterSeq, info.lastSeq, model.SyncPageSize+1)
+	}
 	if err != nil {
 		s.srv.log.Error("sync", "room", f.RoomID, "user", s.userID, "err", err)
 		s.sendError(model.CodeInternal, "internal error", "")
 		return
 	}
-	more := len(msgs) > model.SyncPageSize
-	if more {
-		msgs = msgs[:model.SyncPageSize]
-	}
-	for _, m := range msgs {
-		if !s.reply(model.TypeMessage, model.MessageFrame{Type: model.TypeMessage, Message: m}) {
+	more := len(msgs)+len(ups) > model.SyncPageSize
+	for n, i, j := 0, 0, 0; n < model.SyncPageSize && (i < len(msgs) || j < len(ups)); n++ {
+		var ok bool
+		if j == len(ups) || i < len(msgs) && msgs[i].Seq < ups[j].Seq {
+			ok = s.reply(model.TypeMessage, model.MessageFrame{Type: model.TypeMessage, Message: msgs[i]})
+			i++
+		} else {
+			ok = s.reply(model.TypeUpdate, ups[j].Frame())
+			j++
+		}
+		if !ok {
 			return
 		}
 	}

@@ -35,6 +35,7 @@ type RoomRecord struct {
 	Epoch     string
 	LastSeq   int64
 	MemberIDs []string
+	Topic     string // protocol 1.1
 }
 
 // MemberRoom is a room as one member sees it: the room and the member's marks.
@@ -62,7 +63,8 @@ type NewMessage struct {
 	SenderName string
 	Content    string
 	Attachment *model.Attachment
-	AtMs       int64 // the time to stamp on it if it is new
+	AtMs       int64  // the time to stamp on it if it is new
+	ReplyTo    string // the id of a message of the same room it answers (1.1)
 }
 
 // StoredMessage answers one NewMessage: the stored message and whether it was new.
@@ -72,6 +74,15 @@ type StoredMessage struct {
 	Message model.Message
 	New     bool
 	Err     error
+}
+
+// PublicRoomRecord is an entry of the rooms directory.
+type PublicRoomRecord struct {
+	ID             string
+	Name           string
+	Topic          string
+	MemberCount    int
+	LastActivityMs int64 // the last message's time, else the room's creation
 }
 
 // Mark is a member's cumulative delivered and read seq in a room; zero means unchanged.
@@ -120,6 +131,30 @@ type Store interface {
 	AppendMessages(ctx context.Context, msgs []NewMessage) ([]StoredMessage, error)
 	MessagesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Message, error)
 	MessagesBefore(ctx context.Context, roomID string, beforeSeq int64, limit int) ([]model.Message, error)
+	// AppendUpdates stores a batch of updates (edits, deletes, reactions) in one
+	// transaction, in order, each taking the next seq of its room (the counter
+	// messages take theirs from) and changing its target's state; answers are in the
+	// order of ups. An error means none was stored; an update's own refusal is its
+	// answer's Err.
+	AppendUpdates(ctx context.Context, ups []NewUpdate) ([]StoredUpdate, error)
+	// UpdatesAfter answers a room's updates with afterSeq < seq <= uptoSeq in seq order.
+	UpdatesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Update, error)
+	// MessageByID answers one message of a room, its state folded in; ErrNotFound if
+	// the room has no message of that id.
+	MessageByID(ctx context.Context, roomID, id string) (model.Message, error)
+	// SearchMessages answers the messages matching every word of query, newest first:
+	// of roomID, or when roomID is empty of every room userID belongs to.
+	SearchMessages(ctx context.Context, userID, roomID, query string, limit int) ([]model.Message, error)
+
+	// UpdateRoom sets a room's name and topic where they are not nil and answers the
+	// room; ErrNotFound if there is no such room.
+	UpdateRoom(ctx context.Context, roomID string, name, topic *string) (RoomRecord, error)
+	// RemoveMember takes userID out of the room; it answers whether they were a member.
+	RemoveMember(ctx context.Context, roomID, userID string) (bool, error)
+	// PublicRooms answers the public rooms whose name contains query (case-folded),
+	// most recently active first.
+	PublicRooms(ctx context.Context, query string, limit int) ([]PublicRoomRecord, error)
+
 	// SetMarks moves marks forward (never back) in one transaction and answers each
 	// member's marks after the update.
 	SetMarks(ctx context.Context, marks []Mark) ([]MarkResult, error)
@@ -127,8 +162,9 @@ type Store interface {
 	// delivered and read marks of the other members: what a client that syncs the room
 	// needs for its unread count and its own messages' marks (zero marks left out).
 	LeadingMarks(ctx context.Context, roomID, userID string, others bool) ([]Mark, error)
-	// OwnUnread answers, per room of userID, how many of the user's own messages have
-	// a seq above the user's read mark (rooms with none left out).
+	// OwnUnread answers, per room of userID, how many of the seqs above the user's read
+	// mark are never unread: the user's own messages and every update (rooms with none
+	// left out).
 	OwnUnread(ctx context.Context, userID string) (map[string]int64, error)
 
 	CreateRefresh(ctx context.Context, r RefreshRecord) error

@@ -21,12 +21,17 @@ func BenchmarkAppendMessages(b *testing.B) {
 		postgres bool
 		rooms    int
 		checked  bool
-	}{{false, 1, false}, {false, 50, false}, {false, 50, true}, {false, 500, false}, {false, 500, true},
-		{true, 1, false}, {true, 50, false}, {true, 500, false}} {
+		noSearch bool // the search index's trigger (SQLite) or indexes (PostgreSQL) dropped: what keeping them costs
+	}{{false, 1, false, false}, {false, 1, false, true}, {false, 50, false, false}, {false, 50, false, true}, {false, 50, true, false},
+		{false, 500, false, false}, {false, 500, true, false},
+		{true, 1, false, false}, {true, 1, false, true}, {true, 50, false, false}, {true, 50, false, true}, {true, 500, false, false}} {
 		rooms := c.rooms
 		name := fmt.Sprintf("rooms=%d", rooms)
 		if c.checked {
 			name += "/checked" // the baseline: stored ids looked up first
+		}
+		if c.noSearch {
+			name += "/nosearch"
 		}
 		if c.postgres {
 			name = "postgres/" + name
@@ -43,6 +48,15 @@ func BenchmarkAppendMessages(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer st.Close()
+			if c.noSearch {
+				drop := "DROP TRIGGER messages_fts_ai"
+				if c.postgres {
+					drop = "DROP INDEX idx_messages_search, idx_messages_at"
+				}
+				if err := st.(*gormStore).db.Exec(drop).Error; err != nil {
+					b.Fatal(err)
+				}
+			}
 			ctx := context.Background()
 			for r := range rooms {
 				if err := st.EnsureRoom(ctx, RoomRecord{ID: fmt.Sprintf("room%d", r), Name: "r", Epoch: "e"}); err != nil {

@@ -47,6 +47,7 @@ type roomRow struct {
 	Epoch       string  `gorm:"size:64;not null"`
 	LastSeq     int64   `gorm:"not null"`
 	CreatedAtMs int64   `gorm:"not null"`
+	Topic       string  `gorm:"size:1024;not null;default:''"`
 }
 
 func (roomRow) TableName() string { return "rooms" }
@@ -70,6 +71,10 @@ type messageRow struct {
 	Content    string `gorm:"not null"`
 	Attachment string `gorm:"not null"`
 	AtMs       int64  `gorm:"not null"`
+	// Protocol 1.1: the message answered, and the state its updates left.
+	ReplyTo    string `gorm:"size:64;not null;default:''"`
+	EditedAtMs int64  `gorm:"not null;default:0"`
+	Deleted    bool   `gorm:"not null;default:false"`
 }
 
 func (messageRow) TableName() string { return "messages" }
@@ -138,6 +143,8 @@ func OpenGorm(d gorm.Dialector) (Store, error) {
 		Logger:                 logger.Default.LogMode(logger.Silent),
 		TranslateError:         true,
 		SkipDefaultTransaction: true,
+		// Name the columns: PostgreSQL's messages carry a search column no read needs.
+		QueryFields: true,
 		// Bounds the statements AppendMessages prepares (a shape per batch length).
 		PrepareStmtMaxSize: 256,
 	})
@@ -167,15 +174,21 @@ const migrateLock = 0x7061726c6579 // "parley"
 // an advisory lock: nodes started together would otherwise race to create the same
 // tables, and the loser would fail.
 func migrate(db *gorm.DB) error {
-	tables := append([]any{&userRow{}, &roomRow{}, &memberRow{}, &messageRow{}, &refreshRow{}}, uploadTables...)
+	tables := append([]any{&userRow{}, &roomRow{}, &memberRow{}, &messageRow{}, &refreshRow{}, &updateRow{}, &reactionRow{}}, uploadTables...)
 	if !isPostgres(db) {
-		return db.AutoMigrate(tables...)
+		if err := db.AutoMigrate(tables...); err != nil {
+			return err
+		}
+		return migrateSearch(db)
 	}
 	return db.Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", int64(migrateLock)).Error; err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
-		return tx.AutoMigrate(tables...)
+		if err := tx.AutoMigrate(tables...); err != nil {
+			return err
+		}
+		return migrateSearch(tx)
 	})
 }
 
@@ -285,7 +298,7 @@ func (s *gormStore) SearchUsers(ctx context.Context, query string, limit int) ([
 }
 
 func newRoomRow(r RoomRecord, atMs int64) roomRow {
-	row := roomRow{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, Epoch: r.Epoch, LastSeq: r.LastSeq, CreatedAtMs: atMs}
+	row := roomRow{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, Epoch: r.Epoch, LastSeq: r.LastSeq, CreatedAtMs: atMs, Topic: r.Topic}
 	if r.DirectKey != "" {
 		k := r.DirectKey
 		row.DirectKey = &k
@@ -312,7 +325,8 @@ func (s *gormStore) CreateRoom(ctx context.Context, r RoomRecord) error {
 				return ErrConflict
 			}
 		}
-		row := newRoomRow(r, 0)
+		// The creation time is the directory's activity of a room with no messages.
+		row := newRoomRow(r, time.Now().UnixMilli())
 		if err := tx.Create(&row).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return ErrConflict
@@ -363,7 +377,7 @@ func (s *gormStore) membersOf(ctx context.Context, roomIDs []string) (map[string
 }
 
 func toRoom(r roomRow, members []string) RoomRecord {
-	rec := RoomRecord{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, Epoch: r.Epoch, LastSeq: r.LastSeq, MemberIDs: members}
+	rec := RoomRecord{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, Epoch: r.Epoch, LastSeq: r.LastSeq, MemberIDs: members, Topic: r.Topic}
 	if r.DirectKey != nil {
 		rec.DirectKey = *r.DirectKey
 	}
@@ -437,7 +451,10 @@ func (s *gormStore) RoomIDsOf(ctx context.Context, userID string) ([]string, err
 
 func toMessage(r messageRow) model.Message {
 	m := model.Message{ID: r.ID, RoomID: r.RoomID, Seq: r.Seq, SenderID: r.SenderID, SenderName: r.SenderName,
-		Content: r.Content, Timestamp: model.NewTime(msTime(r.AtMs))}
+		Content: r.Content, Timestamp: model.NewTime(msTime(r.AtMs)), ReplyTo: r.ReplyTo, Deleted: r.Deleted}
+	if r.EditedAtMs != 0 {
+		m.EditedAt = model.NewTime(msTime(r.EditedAtMs))
+	}
 	if r.Attachment != "" {
 		var a model.Attachment
 		if json.Unmarshal([]byte(r.Attachment), &a) == nil {
@@ -549,7 +566,7 @@ func newRows(msgs []NewMessage, order []string, fresh map[string][]int, last map
 		for k, i := range idx {
 			m := msgs[i]
 			row := messageRow{RoomID: roomID, ID: m.ID, Seq: base + int64(k) + 1, SenderID: m.SenderID,
-				SenderName: m.SenderName, Content: m.Content, AtMs: m.AtMs}
+				SenderName: m.SenderName, Content: m.Content, AtMs: m.AtMs, ReplyTo: m.ReplyTo}
 			if m.Attachment != nil {
 				b, err := json.Marshal(m.Attachment)
 				if err != nil {
@@ -769,6 +786,9 @@ func (s *gormStore) MessagesAfter(ctx context.Context, roomID string, afterSeq, 
 	for i, r := range rows {
 		out[i] = toMessage(r)
 	}
+	if err := foldReactions(s.db.WithContext(ctx), roomID, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -782,6 +802,9 @@ func (s *gormStore) MessagesBefore(ctx context.Context, roomID string, beforeSeq
 	out := make([]model.Message, len(rows))
 	for i, r := range rows {
 		out[len(rows)-1-i] = toMessage(r)
+	}
+	if err := foldReactions(s.db.WithContext(ctx), roomID, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -63,7 +63,7 @@ func pgStoredOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error
 		roomIDs[i], ids[i] = m.RoomID, m.ID
 	}
 	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context,
-		`SELECT m.room_id, m.id, m.seq, m.sender_id, m.sender_name, m.content, m.attachment, m.at_ms
+		`SELECT m.room_id, m.id, m.seq, m.sender_id, m.sender_name, m.content, m.attachment, m.at_ms, m.reply_to, m.edited_at_ms, m.deleted
 		FROM messages m JOIN unnest($1::text[], $2::text[]) AS k(room_id, id) ON m.room_id = k.room_id AND m.id = k.id`,
 		roomIDs, ids)
 	if err != nil {
@@ -73,7 +73,7 @@ func pgStoredOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error
 	out := make(map[msgKey]model.Message)
 	for rows.Next() {
 		var r messageRow
-		if err := rows.Scan(&r.RoomID, &r.ID, &r.Seq, &r.SenderID, &r.SenderName, &r.Content, &r.Attachment, &r.AtMs); err != nil {
+		if err := rows.Scan(&r.RoomID, &r.ID, &r.Seq, &r.SenderID, &r.SenderName, &r.Content, &r.Attachment, &r.AtMs, &r.ReplyTo, &r.EditedAtMs, &r.Deleted); err != nil {
 			return nil, fmt.Errorf("find stored ids: %w", err)
 		}
 		out[msgKey{r.RoomID, r.ID}] = toMessage(r)
@@ -116,15 +116,16 @@ func pgReserveSeqs(tx *gorm.DB, rooms []string, fresh map[string][]int) (map[str
 func pgInsertMessages(tx *gorm.DB, rows []messageRow) error {
 	n := len(rows)
 	roomIDs, ids, senders, names, contents, attachments := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	replies := make([]string, n)
 	seqs, ats := make([]int64, n), make([]int64, n)
 	for i, r := range rows {
-		roomIDs[i], ids[i], seqs[i], senders[i], names[i], contents[i], attachments[i], ats[i] =
-			r.RoomID, r.ID, r.Seq, r.SenderID, r.SenderName, r.Content, r.Attachment, r.AtMs
+		roomIDs[i], ids[i], seqs[i], senders[i], names[i], contents[i], attachments[i], ats[i], replies[i] =
+			r.RoomID, r.ID, r.Seq, r.SenderID, r.SenderName, r.Content, r.Attachment, r.AtMs, r.ReplyTo
 	}
 	res, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context,
-		`INSERT INTO messages (room_id, id, seq, sender_id, sender_name, content, attachment, at_ms)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[])`,
-		roomIDs, ids, seqs, senders, names, contents, attachments, ats)
+		`INSERT INTO messages (room_id, id, seq, sender_id, sender_name, content, attachment, at_ms, reply_to)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[])`,
+		roomIDs, ids, seqs, senders, names, contents, attachments, ats, replies)
 	if err != nil {
 		if t, ok := tx.Dialector.(gorm.ErrorTranslator); ok {
 			err = t.Translate(err)
