@@ -493,3 +493,83 @@ func TestRestartedNodeLearnsPresence(t *testing.T) {
 	carol.c.Close()
 	leftNotMoved(t, bob, carolAuth.UserID, alice.auth.UserID)
 }
+
+// TestNodesCarryUpdatesAndLeaves: protocol 1.1's updates and room changes reach every
+// node. Node B loses the event of an edit (it takes a seq like a message): bob on B
+// still gets every message and update once, in seq order, the lost one filled from
+// the store when the next event of the room comes. Then carol, with one session on
+// each node, leaves a room through node A's API: her session on node B hears
+// room_left and no later frame of the room.
+func TestNodesCarryUpdatesAndLeaves(t *testing.T) {
+	ns := servertest.StartNATS(t)
+	lossy := &cutBroker{Broker: dialNATS(t, ns, "b"), drop: func(ev server.Event) bool {
+		return ev.Type == model.TypeUpdate && ev.Seq == 3
+	}}
+	c := &cluster{nats: ns, dsn: sharedDB(t)}
+	c.nodes = append(c.nodes, servertest.Start(t, c.config(0, nil)))
+	c.nodes = append(c.nodes, servertest.Start(t, c.config(1, func(_ int, cfg *server.Config) { cfg.Broker = lossy })))
+	a, b := c.nodes[0], c.nodes[1]
+	alice := connect(t, a, "alice")
+	bob := connect(t, b, "bob")
+	frameOf(t, alice, model.TypeUserJoined, bob.auth.UserID) // B is subscribed
+
+	m1 := alice.send(t, server.GeneralRoomID, "helo")
+	alice.wantAck(t, m1)
+	m2 := alice.send(t, server.GeneralRoomID, "second")
+	alice.wantAck(t, m2)
+	edit := alice.sendUpdate(t, editFrame(server.GeneralRoomID, m1, "hello"))
+	if f := alice.wantAck(t, edit); f.Seq != 3 {
+		t.Fatalf("edit took seq %d, want 3", f.Seq)
+	}
+	react := alice.sendUpdate(t, reactFrame(server.GeneralRoomID, m2, "👍", true))
+	alice.wantAck(t, react)
+	want := []struct {
+		typ string
+		seq int64
+	}{{model.TypeMessage, 1}, {model.TypeMessage, 2}, {model.TypeUpdate, 3}, {model.TypeUpdate, 4}}
+	for _, w := range want {
+		f := bob.c.WaitFor(t, fmt.Sprintf("%s seq %d", w.typ, w.seq), func(f model.Frame) bool {
+			return f.Type == model.TypeMessage || f.Type == model.TypeUpdate
+		})
+		if f.Type != w.typ || f.Seq != w.seq {
+			t.Fatalf("bob on node B got %s seq %d, want %s seq %d", f.Type, f.Seq, w.typ, w.seq)
+		}
+		if f.Seq == 3 && (f.Op != model.OpEdit || f.Content != "hello" || f.TargetID != m1) {
+			t.Fatalf("the filled edit: %+v", f)
+		}
+	}
+
+	// A room of three, carol on both nodes.
+	carolA := connect(t, a, "carol")
+	carolB := dialAs(t, b, carolA.auth)
+	var room model.Room
+	if st := a.Do(t, "POST", "/api/rooms", alice.auth.AccessToken, model.CreateRoomRequest{Name: "plans",
+		MemberIDs: []string{bob.auth.UserID, carolA.auth.UserID}}, &room); st != 201 {
+		t.Fatalf("create room: %d", st)
+	}
+	for _, u := range []*user{bob, carolA, carolB} {
+		u.c.WaitFor(t, "the new room", func(f model.Frame) bool { return f.Type == model.TypeRoom && f.ID == room.ID })
+	}
+	first := alice.send(t, room.ID, "before carol leaves")
+	alice.wantAck(t, first)
+	carolB.c.WaitFor(t, "the first message", func(f model.Frame) bool { return f.Type == model.TypeMessage && f.ID == first })
+	if st := a.Do(t, "POST", "/api/rooms/"+room.ID+"/leave", carolA.auth.AccessToken, nil, nil); st != 200 {
+		t.Fatalf("leave: %d", st)
+	}
+	carolB.c.WaitFor(t, "room_left on node B", func(f model.Frame) bool { return f.Type == model.TypeRoomLeft && f.RoomID == room.ID })
+	after := alice.send(t, room.ID, "after carol left")
+	alice.wantAck(t, after)
+	bob.c.WaitFor(t, "the message after", func(f model.Frame) bool { return f.Type == model.TypeMessage && f.ID == after })
+	// bob on node B has it; carol's session on the same node must not. A ping's pong
+	// comes after anything queued before it.
+	carolB.c.Send(t, model.TypeFrame{Type: model.TypePing})
+	for {
+		f := carolB.c.Next(t)
+		if f.Type == model.TypePong {
+			break
+		}
+		if f.RoomID == room.ID && (f.Type == model.TypeMessage || f.Type == model.TypeUpdate) {
+			t.Fatalf("carol on node B got %s of the room she left: %+v", f.Type, f)
+		}
+	}
+}
