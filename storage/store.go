@@ -44,6 +44,10 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrInvalid: the input lacks a field the store needs (an id, a room id).
 	ErrInvalid = errors.New("invalid input")
+	// ErrForbidden: only a message's sender may edit or delete it.
+	ErrForbidden = errors.New("not your message")
+	// ErrDeleted: the message is deleted.
+	ErrDeleted = errors.New("message deleted")
 )
 
 // Store is the local store of one profile. Open it with Open; the zero Store is not usable.
