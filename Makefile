@@ -10,9 +10,12 @@ GO ?= go
 # unwritable-disk test.
 APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
 APT_E2E := xvfb xdotool imagemagick sqlite3 curl e2fsprogs iproute2
+# PostgreSQL for the Store's tests on it (server/internal/pgtest starts a throwaway
+# cluster unless PARLEY_TEST_PG names a server).
+APT_TEST := postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run server test test-short vet lint e2e screenshots deps deps-e2e bench fuzz package clean
+.PHONY: run server test test-short vet lint e2e screenshots deps deps-e2e deps-test bench fuzz package clean
 
 run: deps
 	$(GO) run .
@@ -20,10 +23,11 @@ run: deps
 server:
 	$(GO) run ./cmd/parley-server
 
-test: deps deps-e2e vet lint
+test: deps deps-e2e deps-test vet lint
 	$(GO) test -race -count=1 ./...
 
-# The real app in two windows under Xvfb, driven by xdotool (scripts/e2e.sh).
+# The real app in two windows under Xvfb, driven by xdotool (scripts/e2e.sh; it also
+# runs scripts/e2e_ratelimit.sh: typing fast into a rate-limited server).
 e2e: deps deps-e2e
 	scripts/e2e.sh
 
@@ -31,7 +35,7 @@ e2e: deps deps-e2e
 screenshots: deps deps-e2e
 	scripts/e2e.sh --screenshots
 
-test-short: deps
+test-short: deps deps-test
 	$(GO) test -race -short ./...
 
 vet: deps
@@ -68,6 +72,13 @@ deps:
 
 deps-e2e:
 	@missing=$$(for p in $(APT_E2E); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+deps-test:
+	@missing=$$(for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing system packages: $$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \

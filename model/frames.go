@@ -30,6 +30,15 @@ const (
 	TypePing      = "ping"
 )
 
+// ProtocolVersion is the protocol version the server announces in hello.
+const ProtocolVersion = "1.1"
+
+// Frame types of protocol version 1.1.
+const (
+	TypeAuth   = "auth"    // client → server: a new access token for the open session
+	TypeAuthOK = "auth_ok" // server → client: the session now lives until expiresAt
+)
+
 // Error codes, in `error` frames and in HTTP error bodies.
 const (
 	CodeInvalid       = "invalid"
@@ -41,6 +50,7 @@ const (
 	CodeBadCreds      = "bad_credentials"
 	CodeUnauthorized  = "unauthorized"
 	CodeNotFound      = "not_found"
+	CodeConflict      = "conflict" // 1.1: a message id another user already used
 )
 
 // WebSocket close codes of protocol version 1 besides the standard ones.
@@ -99,6 +109,12 @@ type Frame struct {
 	// error
 	Code    string `json:"code,omitempty"`
 	Message string `json:"message,omitempty"`
+
+	// hello (1.1)
+	Protocol string `json:"protocol,omitempty"`
+	// auth, auth_ok (1.1)
+	Token     string `json:"token,omitempty"`
+	ExpiresAt Time   `json:"expiresAt,omitzero"`
 }
 
 // ErrFrame is wrapped by every error DecodeFrame returns.
@@ -149,6 +165,19 @@ type HelloFrame struct {
 	HeartbeatSeconds int      `json:"heartbeatSeconds"`
 	ServerTime       Time     `json:"serverTime"`
 	Online           []string `json:"online"`
+	Protocol         string   `json:"protocol"` // ProtocolVersion
+}
+
+// AuthFrame hands the open session a new access token (1.1).
+type AuthFrame struct {
+	Type  string `json:"type"`
+	Token string `json:"token"`
+}
+
+// AuthOKFrame answers an accepted AuthFrame with the session's new expiry (1.1).
+type AuthOKFrame struct {
+	Type      string `json:"type"`
+	ExpiresAt Time   `json:"expiresAt"`
 }
 
 // MessageFrame carries a stored message from server to client.

@@ -21,12 +21,6 @@ const (
 	OpReact  = TypeReact
 )
 
-// Error codes of protocol 1.1.
-const (
-	// CodeConflict answers an id another user already used.
-	CodeConflict = "conflict"
-)
-
 // Limits of protocol 1.1.
 const (
 	MaxEmojiBytes        = 32  // one reaction: one grapheme cluster of at most 32 bytes

@@ -3,38 +3,32 @@ package net
 import (
 	"context"
 	"errors"
+	"github.com/coder/websocket"
+	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/server"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
-
-	"github.com/parleychat/parley/server"
-	"github.com/parleychat/parley/storage"
 )
 
-// TestTokenExpiry: the server closes with 4001 when the access token expires; the
-// client refreshes (storing the rotated refresh token) and reconnects. When the refresh
-// is refused, the profile is signed out.
+// TestTokenExpiry: before the access token expires the client refreshes (storing the
+// rotated refresh token) and hands the new token to the open socket. When the refresh
+// is refused, the profile is signed out: the server then closes with 4001 at the
+// token's expiry and the client does not reconnect.
 func TestTokenExpiry(t *testing.T) {
 	srv := startServer(t, server.Config{AccessTTL: 2 * time.Second})
 	a := startClient(t, srv.URL, "", nil)
 	register(t, a, "alice")
 	first, _, _ := a.Account()
 
-	// Offline states may be coalesced away within a frame: watch the stored token instead.
-	var second storage.Account
-	a.waitUntil("a refresh after the 4001 close", func() bool {
-		second, _, _ = a.Account()
-		return second.RefreshToken != first.RefreshToken
-	})
-	a.waitSynced()
-	if second.RefreshToken == "" {
-		t.Fatalf("refresh token lost")
+	a.waitRenewals(1, nil)
+	second, _, _ := a.Account()
+	if second.RefreshToken == "" || second.RefreshToken == first.RefreshToken {
+		t.Fatalf("refresh token not rotated")
 	}
 
-	// A refresh token the server does not know: the next expiry signs out.
+	// A refresh token the server does not know: the next renewal signs out.
 	if err := a.Store().SetRefreshToken("not-a-token"); err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +38,34 @@ func TestTokenExpiry(t *testing.T) {
 	}
 	if err := a.WaitSynced(t.Context()); err == nil || !strings.Contains(err.Error(), "signed out") {
 		t.Fatalf("WaitSynced when signed out: %v", err)
+	}
+}
+
+// waitRenewals waits until the server has answered n auth frames of the Client; with
+// sess set, it fails as soon as the Client's connection is another than sess.
+func (tc *tclient) waitRenewals(n int, sess *session) {
+	tc.t.Helper()
+	deadline := time.NewTimer(waitLong)
+	defer deadline.Stop()
+	for {
+		tc.Client.mu.Lock()
+		got, ch, cur := tc.renewed, tc.renewedCh, tc.sess
+		tc.Client.mu.Unlock()
+		tc.mu.Lock()
+		evs := tc.changed
+		tc.mu.Unlock()
+		if sess != nil && cur != sess {
+			tc.t.Fatalf("reconnected after %d renewals", got)
+		}
+		if got >= n {
+			return
+		}
+		select {
+		case <-ch:
+		case <-evs:
+		case <-deadline.C:
+			tc.t.Fatalf("%d renewals, want %d", got, n)
+		}
 	}
 }
 
@@ -120,6 +142,44 @@ func TestRefreshSurvivesCancel(t *testing.T) {
 
 	c := startClient(t, "", a.dir, nil)
 	c.waitSynced()
+}
+
+// TestAuthRenewKeepsSocket: with 2 s access tokens the engine refreshes at 80 % of each
+// token's life and hands the new one to the open socket (`auth`): the server answers
+// auth_ok every time and the one connection outlives several tokens, with no 4001 and
+// no reconnect.
+func TestAuthRenewKeepsSocket(t *testing.T) {
+	srv := startServer(t, server.Config{AccessTTL: 2 * time.Second})
+	a := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	a.Client.mu.Lock()
+	first := a.sess
+	a.Client.mu.Unlock()
+	a.waitRenewals(3, first)
+	a.Client.mu.Lock()
+	same := a.sess == first
+	a.Client.mu.Unlock()
+	if !same {
+		t.Fatalf("reconnected")
+	}
+	if st := a.State(); st.State != StateOnline {
+		t.Fatalf("state %v", st.State)
+	}
+	// The connection still works with the third token.
+	m, err := a.Send(a.generalRoom(), "still here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush(t, a)
+	a.Client.mu.Lock()
+	same = a.sess == first
+	a.Client.mu.Unlock()
+	if !same {
+		t.Fatalf("reconnected")
+	}
+	if got, _, err := a.Store().Get(m.ID); err != nil || got.Status != model.StatusSent {
+		t.Fatalf("message after the renewals: %+v %v", got, err)
+	}
 }
 
 // TestSignOutRevokesLogin: SignOut forgets the account and has the server revoke the

@@ -53,8 +53,9 @@ type Config struct {
 	// DefaultSendRate and DefaultSendBurst.
 	SendRate  float64
 	SendBurst int
-	// RateLimitedRetry is how long a message the server refused with rate_limited waits
-	// before it is sent again; default DefaultRateLimitedRetry.
+	// RateLimitedRetry is the longest a message the server refused with rate_limited
+	// waits before it is sent again: after each refusal the send rate halves, down to
+	// one message per RateLimitedRetry; default DefaultRateLimitedRetry.
 	RateLimitedRetry time.Duration
 	// FrameInterval is how long events are coalesced into one Batch; default
 	// FrameInterval (16 ms). Negative means no coalescing wait.
@@ -91,7 +92,10 @@ type Client struct {
 
 	mu            sync.Mutex
 	access        string // the access token, in memory only
-	signedOut     bool   // the server refused our tokens (4003, or refresh 401)
+	life          tokenLife
+	renewed       int           // auth_ok answers: how often a session outlived its token
+	renewedCh     chan struct{} // closed and replaced on every auth_ok
+	signedOut     bool          // the server refused our tokens (4003, or refresh 401)
 	state         StateEvent
 	stateChanged  chan struct{} // closed and replaced on every state change
 	outboxChanged chan struct{} // closed and replaced whenever the outbox may have shrunk
@@ -153,10 +157,11 @@ func New(cfg Config) (*Client, error) {
 	cfg.ServerURL = api.ServerURL()
 	c := &Client{
 		cfg: cfg, api: api, store: cfg.Store, clock: cfg.Clock, rand: cfg.Rand, log: cfg.Logger,
-		limiter:       newTokenBucket(cfg.Clock, cfg.SendRate, cfg.SendBurst),
+		limiter:       newTokenBucket(cfg.Clock, cfg.SendRate, cfg.SendBurst, 1/cfg.RateLimitedRetry.Seconds()),
 		wake:          make(chan struct{}, 1),
 		stateChanged:  make(chan struct{}),
 		outboxChanged: make(chan struct{}),
+		renewedCh:     make(chan struct{}),
 		presence:      map[string]bool{},
 		contig:        map[string]int64{},
 	}
@@ -279,7 +284,8 @@ func (c *Client) signedIn(username string, resp model.AuthResponse) (storage.Acc
 	err := c.store.SaveAccount(a)
 	if err == nil {
 		c.mu.Lock()
-		c.access, c.signedOut, c.userID = resp.AccessToken, false, resp.UserID
+		c.setAccessLocked(resp.AccessToken, resp.ExpiresAt.Time)
+		c.signedOut, c.userID = false, resp.UserID
 		clear(c.contig)
 		c.mu.Unlock()
 	}
@@ -374,7 +380,7 @@ func (c *Client) refresh(ctx context.Context, stale string) (string, error) {
 		return "", fmt.Errorf("store refresh token: %w", err)
 	}
 	c.mu.Lock()
-	c.access = resp.AccessToken
+	c.setAccessLocked(resp.AccessToken, resp.ExpiresAt.Time)
 	c.mu.Unlock()
 	return resp.AccessToken, nil
 }
@@ -451,6 +457,20 @@ func (c *Client) MarkRead(roomID string, seq int64) error {
 	}
 	c.emitRooms(roomID)
 	c.marks.read(roomID, seq)
+	return nil
+}
+
+// readOwn moves the room's read mark to an own message's seq, as the user saw
+// everything up to what they wrote: an own message never counts as unread, and every
+// device of the user counts the same (the mark goes to the server, which relays it).
+func (c *Client) readOwn(roomID string, seq int64) error {
+	moved, err := c.store.SetReadSeq(roomID, seq)
+	if err != nil {
+		return fmt.Errorf("read mark %s: %w", roomID, err)
+	}
+	if moved {
+		c.marks.read(roomID, seq)
+	}
 	return nil
 }
 
@@ -603,14 +623,25 @@ func (c *Client) ingest(msgs []model.Message) error {
 	if err != nil {
 		return fmt.Errorf("store %d messages: %w", len(msgs), err)
 	}
+	rooms := map[string]bool{}
+	own := map[string]int64{} // room → the highest seq of an own message (sent from another device)
+	me := c.UserID()
+	for _, m := range msgs {
+		rooms[m.RoomID] = true
+		if me != "" && m.SenderID == me {
+			own[m.RoomID] = max(own[m.RoomID], m.Seq)
+		}
+	}
+	for id, seq := range own {
+		if err := c.readOwn(id, seq); err != nil {
+			return err
+		}
+	}
+	// Reported after the read marks moved: whoever sees the messages sees the marks.
 	c.events.addMessages(res.Fresh)
 	c.events.addMessages(res.Acked)
 	if len(res.Acked) > 0 {
 		c.outboxShrank()
-	}
-	rooms := map[string]bool{}
-	for _, m := range msgs {
-		rooms[m.RoomID] = true
 	}
 	for id := range rooms {
 		c.emitRooms(id)
@@ -692,6 +723,37 @@ func (c *Client) setState(s StateEvent) {
 	c.stateChanged = make(chan struct{})
 	c.mu.Unlock()
 	c.events.setState(s)
+}
+
+// setThrottled records whether the outbox is held back because the server refused a
+// message for sending too fast (StateEvent.Throttled); only an online state is throttled.
+func (c *Client) setThrottled(on bool) {
+	c.mu.Lock()
+	if c.state.Throttled == on || (on && c.state.State != StateOnline) {
+		c.mu.Unlock()
+		return
+	}
+	c.state.Throttled = on
+	s := c.state
+	close(c.stateChanged)
+	c.stateChanged = make(chan struct{})
+	c.mu.Unlock()
+	c.events.setState(s)
+}
+
+// throttleOver ends the throttled state once the outbox is empty.
+func (c *Client) throttleOver() {
+	if !c.State().Throttled {
+		return
+	}
+	n, err := c.store.OutboxLen()
+	if err != nil {
+		c.log.Warn("outbox length", "err", err)
+		return
+	}
+	if n == 0 {
+		c.setThrottled(false)
+	}
 }
 
 // outboxShrank wakes Flush callers.

@@ -27,22 +27,42 @@
 // # Behaviour
 //
 // After hello the Client fetches the rooms (a room whose epoch changed is cleared and
-// synced from 0), syncs every room from the highest seq held (paging while `more`), then
-// sends the outbox in order, at most SendRate (10) a second with bursts of SendBurst
+// synced from 0), asks for the sync of every room from the highest seq held (paging
+// while `more`) and, without waiting for the syncs, sends the outbox in order, at most SendRate (10) a second with bursts of SendBurst
 // (10): a burst waits, nothing is dropped. `ack` makes a message sent; `receipt`
 // delivered/read; an `error` naming a message makes it failed (invalid, too_large,
-// forbidden, internal), except rate_limited, after which the message is sent again
-// (same id) RateLimitedRetry (2 s) later: it may then land after messages sent behind
-// it (the client's own limit, below the server's, makes this rare). Messages sent but not acked before a
+// forbidden, internal), except rate_limited: then the refused message and every
+// message sent after it on the connection are taken back and sent again (same ids),
+// in outbox order, once the answers to the sends taken back are in, so nothing of the
+// outbox overtakes the refused one and seqs follow the order of sending (the server
+// refuses a connection's later messages to the room until the refused one comes
+// again). Each refusal halves the send rate (down to one per RateLimitedRetry, 2 s)
+// and allows no burst; each ack gives a twentieth of SendRate back. Meanwhile the
+// state is Throttled (the app says the user sends too fast) until the outbox is
+// empty. Messages sent but not acked before a
 // disconnect are sent again after the reconnect with the same id; the server answers a
 // stored one with its ack, so nothing is doubled. Incoming messages are deduplicated by
 // id in the store; `delivered` (the highest seq held) and `read` marks are coalesced
 // (MarkInterval, 250 ms).
 //
+// Tokens: with a 1.1 server (hello's protocol), at 80 % of the access token's life (its
+// exp claim) the Client spends the refresh token (POST /api/refresh; the rotated
+// refresh token is stored, the access token lives in memory only) and sends the new
+// access token on the open socket (`auth`; the server answers auth_ok), so a short
+// token lifetime never closes the connection; a failed refresh is tried again while
+// the old token lasts.
+//
+// Marks on every device: a `receipt` with the user's own id (their read on another
+// device, protocol 1.1) moves the local read mark; the rooms call after every hello
+// moves it too when the server's is ahead (a restart heals); and an own message moves
+// the read mark to its seq (on its ack, and when it arrives from another device), so
+// an own message never counts as unread and every device counts the same. A sync
+// replay ends with the other members' furthest receipts, so own messages show the
+// same delivered/read marks on a device that was away.
+//
 // Reconnect: Backoff(attempt) waits 1 s doubling to 30 s plus 0–30 % jitter, reset by a
 // hello; close 1001 waits a random 0–2 s; close 4001 or HTTP 401 at the handshake
-// refreshes the token (the rotated refresh token is stored, the access token lives in
-// memory only) and reconnects; a refused refresh or close 4003 signs out. A `ping` goes
+// refreshes the token and reconnects; a refused refresh or close 4003 signs out. A `ping` goes
 // out every heartbeatSeconds; silence for PongTimeout (10 s) after one drops the
 // connection. Typing: `typing` on the first keystroke and at most every 3 s after,
 // `stop_typing` 2 s after the last or when the message is sent; incoming typing marks

@@ -2,6 +2,7 @@ package net
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,20 +29,103 @@ func TestRateLimitedIsRetried(t *testing.T) {
 		t.Fatalf("%d failed", failed)
 	}
 	b.waitUntil("all received", func() bool { return len(b.order) == 30 })
-	// A retried message may land after later ones (documented): check the set.
+	// Retried messages keep their place: seqs in the order they were sent.
 	got, err := b.Store().After(room, 0, 100)
 	if err != nil || len(got) != len(ids) {
 		t.Fatalf("bob holds %d: %v", len(got), err)
 	}
-	want := map[string]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
 	for i, m := range got {
-		if !want[m.ID] || m.Seq != int64(i+1) {
-			t.Fatalf("message %d: %s seq %d", i, m.ID, m.Seq)
+		if m.ID != ids[i] || m.Seq != int64(i+1) {
+			t.Fatalf("message %d: %s seq %d, want %s", i, m.ID, m.Seq, ids[i])
 		}
-		delete(want, m.ID)
+	}
+}
+
+// TestRateLimitedSendsKeepOrder: ten messages typed quickly (250 ms apart) into a server that takes
+// one a second (burst 1) are each stored once, with seqs in the order they were
+// typed; meanwhile the state says the user sends too fast, and says it no more once
+// the outbox is empty. The server and the engine share a fake clock, driven to each
+// timer the engine arms, so the test takes no real seconds.
+func TestRateLimitedSendsKeepOrder(t *testing.T) {
+	clk := newFakeClock()
+	srv := startServer(t, server.Config{MsgRate: 1, MsgBurst: 1, Now: clk.Now})
+	a := startClient(t, srv.URL, "", func(c *Config) {
+		c.Clock = clk
+		c.SendRate, c.SendBurst = DefaultSendRate, DefaultSendBurst
+		c.Heartbeat, c.FrameInterval, c.MarkInterval = time.Hour, -1, -1
+	})
+	register(t, a, "alice")
+	room := a.generalRoom()
+	stop := make(chan struct{})
+	driven := make(chan struct{})
+	go func() {
+		defer close(driven)
+		driveClock(clk, 10*time.Second, stop)
+	}()
+	// Typed quickly: one every 250 ms.
+	ids := make([]string, 10)
+	for i := range ids {
+		m, err := a.Send(room, fmt.Sprintf("message %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = m.ID
+		<-clk.NewTimer(250 * time.Millisecond).C()
+	}
+	flush(t, a)
+	close(stop)
+	<-driven
+
+	var msgs []model.Message
+	err := a.authed(context.Background(), func(tok string) (err error) {
+		msgs, err = a.api.Messages(context.Background(), tok, room, 0, 50)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != len(ids) {
+		t.Fatalf("server holds %d messages, want %d", len(msgs), len(ids))
+	}
+	for i, m := range msgs {
+		if m.ID != ids[i] || m.Seq != int64(i+1) {
+			t.Fatalf("stored %d: %s seq %d, want %s seq %d", i, m.ID, m.Seq, ids[i], i+1)
+		}
+	}
+	a.waitUntil("throttled, then not", func() bool {
+		was := false
+		for _, s := range a.states {
+			was = was || s.Throttled
+		}
+		return was && !a.states[len(a.states)-1].Throttled
+	})
+	if st := a.State(); st.Throttled || st.State != StateOnline {
+		t.Fatalf("state after the flush: %+v", st)
+	}
+}
+
+// driveClock moves clk to each timer due within horizon as soon as one is armed,
+// until stop is closed: the engine's waits pass at once, in order.
+func driveClock(clk *fakeClock, horizon time.Duration, stop <-chan struct{}) {
+	for {
+		clk.mu.Lock()
+		now := clk.now
+		var next time.Time
+		for _, x := range clk.timers {
+			if x.armed && x.at.Before(now.Add(horizon)) && (next.IsZero() || x.at.Before(next)) {
+				next = x.at
+			}
+		}
+		clk.mu.Unlock()
+		if !next.IsZero() {
+			clk.Advance(max(0, next.Sub(now)))
+			continue
+		}
+		select {
+		case <-clk.added:
+		case <-stop:
+			return
+		}
 	}
 }
 

@@ -48,6 +48,9 @@ type StateEvent struct {
 	NextTry time.Time // StateOffline: when the next dial happens (Nudge makes it now)
 	Synced  bool      // StateOnline: the first sync of every room after hello is done
 	Err     error     // StateOffline, StateSignedOut: why; nil for a plain sign-out
+	// Throttled (StateOnline): the server refused a message for sending too fast; the
+	// outbox waits and goes out in order at a slower pace. It ends when the outbox is empty.
+	Throttled bool
 }
 
 // Typist is a member typing in a room.

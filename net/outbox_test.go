@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
-	"testing"
-	"time"
-
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
 	"github.com/parleychat/parley/storage"
+	"strings"
+	"testing"
+	"time"
 )
 
 // TestOutboxSurvivesRestart stops a client while its outbox is full (some messages on
@@ -143,6 +142,39 @@ func BenchmarkIngest10k(b *testing.B) {
 			b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 		})
 	}
+}
+
+// TestOutboxDoesNotWaitForSync: a message queued while a room has a backlog of
+// thousands of messages goes out as soon as the rooms are fetched: it is acked
+// while the sync still pages through the backlog (parley-cli's send took seconds).
+func TestOutboxDoesNotWaitForSync(t *testing.T) {
+	srv := startServer(t, server.Config{})
+	a := startClient(t, srv.URL, "", nil)
+	b := startClient(t, srv.URL, "", nil)
+	register(t, a, "alice")
+	register(t, b, "bob")
+	room := a.generalRoom()
+	b.shutdown()
+	sendN(t, a, room, model.SyncPageSize+50) // two pages
+	flush(t, a)
+
+	b2 := startClient(t, srv.URL, b.dir, nil)
+	m, err := b2.Send(room, "typed while the backlog waits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var synced bool
+	b2.waitUntil("the ack", func() bool {
+		if b2.msgs[m.ID].Status != model.StatusSent {
+			return false
+		}
+		synced = b2.State().Synced
+		return true
+	})
+	if synced {
+		t.Fatalf("the message was acked only after the whole sync")
+	}
+	b2.waitSynced()
 }
 
 // TestPendingBounded: messages queued for a sender that cannot keep up (the send

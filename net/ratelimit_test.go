@@ -10,7 +10,7 @@ import (
 // 100 ms apart at 10 a second.
 func TestTokenBucket(t *testing.T) {
 	clk := newFakeClock()
-	b := newTokenBucket(clk, 10, 10)
+	b := newTokenBucket(clk, 10, 10, 0.5)
 	start := clk.Now()
 	for i := range 10 {
 		if d := b.reserve(); d != 0 {
@@ -45,6 +45,43 @@ func TestTokenBucket(t *testing.T) {
 	for i := range 10 {
 		if d := b.reserve(); d != 0 {
 			t.Fatalf("refilled token %d waits %v", i, d)
+		}
+	}
+}
+
+// TestTokenBucketSlowsDownAndRecovers: each refusal halves the rate (down to the
+// floor) and allows no burst, the next token a full interval away; acks give the rate
+// back a twentieth at a time, and the burst with the last step.
+func TestTokenBucketSlowsDownAndRecovers(t *testing.T) {
+	clk := newFakeClock()
+	b := newTokenBucket(clk, 10, 10, 0.5)
+	b.slowDown()
+	if d := b.reserve(); d != 200*time.Millisecond {
+		t.Fatalf("after one refusal the next token waits %v, want 200ms (5 a second)", d)
+	}
+	for range 10 {
+		b.slowDown()
+	}
+	clk.Advance(time.Minute) // a long idle time earns one token only: no burst
+	if d := b.reserve(); d != 0 {
+		t.Fatalf("first token after idling waits %v", d)
+	}
+	if d := b.reserve(); d != 2*time.Second {
+		t.Fatalf("at the floor the next token waits %v, want 2s", d)
+	}
+	if !b.slowed() {
+		t.Fatalf("not slowed")
+	}
+	for range speedUpSteps {
+		b.speedUp()
+	}
+	if b.slowed() {
+		t.Fatalf("still slowed after %d acks", speedUpSteps)
+	}
+	clk.Advance(time.Minute)
+	for i := range 10 {
+		if d := b.reserve(); d != 0 {
+			t.Fatalf("burst token %d after recovering waits %v", i, d)
 		}
 	}
 }

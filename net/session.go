@@ -27,13 +27,24 @@ type session struct {
 	control    chan any      // typing and marks, written by the control writer
 	outboxKick chan struct{} // the outbox may have something new
 	syncedCh   chan struct{} // closed when the first sync of every room is done
+	startedCh  chan struct{} // closed when the rooms are fetched and stored: the outbox may go
+
+	// sendMu is held while the sender claims a message and writes it, and by a rewind:
+	// nothing is written between a refusal and the rewind it causes.
+	sendMu sync.Mutex
 
 	mu       sync.Mutex
 	pending  []storage.Message // queued by Send and Retry since the sender last looked
 	rescan   bool              // the sender must read the whole outbox again
-	inflight map[string]bool   // message ids sent on this connection
-	syncing  map[string]int64  // room id → afterSeq of the sync in progress
-	synced   bool
+	inflight map[string]int64  // message ids sent on this connection and not answered → their place in the sends
+	sends    int64             // message frames written on this connection
+	// rewound counts, per message id taken back by a rewind, the answers to its earlier
+	// send still due; the sender sends nothing while any is due, so that every message
+	// has at most one send awaiting an answer and each answer is known for what it is.
+	rewound map[string]int
+	gen     int64            // bumped by every rewind: the sender drops the list it was going through
+	syncing map[string]int64 // room id → afterSeq of the sync in progress
+	synced  bool
 
 	pendingBytes int // pending's size, bounded by maxPendingBytes (under mu)
 }
@@ -41,7 +52,8 @@ type session struct {
 func newSession(c *Client, conn *websocket.Conn) *session {
 	return &session{c: c, conn: conn, frames: frameQueue{ready: make(chan struct{}, 1)},
 		control: make(chan any, 256), outboxKick: make(chan struct{}, 1), syncedCh: make(chan struct{}),
-		inflight: map[string]bool{}, syncing: map[string]int64{}}
+		startedCh: make(chan struct{}),
+		inflight:  map[string]int64{}, rewound: map[string]int{}, syncing: map[string]int64{}}
 }
 
 // fail ends the session; the first cause is the one reported.
@@ -102,6 +114,9 @@ func (s *session) serve(parent context.Context) outcome {
 	wg.Go(func() { s.heartbeat(beat) })
 	wg.Go(s.writeControl)
 	wg.Go(s.sendOutbox)
+	if hello.Protocol != "" && hello.Protocol != "1.0" {
+		wg.Go(s.renewToken)
+	}
 	if err := s.start(); err != nil {
 		s.fail(err)
 	}
@@ -171,6 +186,7 @@ func (s *session) start() error {
 	if _, err := c.upsertRooms(rooms); err != nil {
 		return err
 	}
+	close(s.startedCh)
 	for _, r := range rooms {
 		s.requestSync(r.ID)
 	}
@@ -313,14 +329,6 @@ func (s *session) queue(m storage.Message) {
 	s.kickOutbox()
 }
 
-// rescanOutbox makes the sender read the whole outbox again.
-func (s *session) rescanOutbox() {
-	s.mu.Lock()
-	s.rescan = true
-	s.mu.Unlock()
-	s.kickOutbox()
-}
-
 func (s *session) kickOutbox() {
 	select {
 	case s.outboxKick <- struct{}{}:
@@ -328,13 +336,17 @@ func (s *session) kickOutbox() {
 	}
 }
 
-// sendOutbox sends the outbox, in order, once the first sync is done, and then whatever
-// Send and Retry queue later (without reading the whole outbox again). Every message goes out once per connection (the same id again after
-// a reconnect: the server answers a stored message with its ack).
+// sendOutbox sends the outbox, in order, as soon as the rooms are fetched (it does not
+// wait for the sync: a backlog of thousands of messages in some room must not hold
+// back what the user typed), and then whatever
+// Send and Retry queue later (without reading the whole outbox again). Every message
+// goes out once per connection (the same id again after a reconnect: the server
+// answers a stored message with its ack), except after a rate_limited refusal: then
+// the refused message and everything sent behind it go again, in order (refused).
 func (s *session) sendOutbox() {
 	c := s.c
 	select {
-	case <-s.syncedCh:
+	case <-s.startedCh:
 	case <-s.ctx.Done():
 		return
 	}
@@ -343,29 +355,27 @@ func (s *session) sendOutbox() {
 	s.mu.Unlock()
 	for {
 		s.mu.Lock()
-		msgs, rescan := s.pending, s.rescan
-		s.pending, s.pendingBytes, s.rescan = nil, 0, false
-		s.mu.Unlock()
-		if rescan {
-			// The outbox holds everything pending had, in order.
-			var err error
-			if msgs, err = c.store.Outbox(); err != nil {
-				s.fail(fmt.Errorf("read outbox: %w", err))
-				return
-			}
+		due := len(s.rewound) > 0
+		msgs, rescan, gen := s.pending, s.rescan, s.gen
+		if !due {
+			s.pending, s.pendingBytes, s.rescan = nil, 0, false
 		}
-		for _, m := range msgs {
-			s.mu.Lock()
-			sent := s.inflight[m.ID]
-			s.inflight[m.ID] = true
-			s.mu.Unlock()
-			if sent {
-				continue
+		s.mu.Unlock()
+		if !due {
+			if rescan {
+				// The outbox holds everything pending had, in order.
+				var err error
+				if msgs, err = c.store.Outbox(); err != nil {
+					s.fail(fmt.Errorf("read outbox: %w", err))
+					return
+				}
 			}
-			if err := c.limiter.Wait(s.ctx); err != nil {
-				return
+			for _, m := range msgs {
+				if !s.sendOne(m, gen) {
+					break
+				}
 			}
-			if !s.write(model.SendFrame{Type: model.TypeMessage, ID: m.ID, RoomID: m.RoomID, Content: m.Content, Attachment: m.Attachment}) {
+			if s.ctx.Err() != nil {
 				return
 			}
 		}
@@ -375,6 +385,96 @@ func (s *session) sendOutbox() {
 			return
 		}
 	}
+}
+
+// sendOne sends a message unless this connection sent it already, at the limiter's
+// pace. It answers false when the sender must stop going through its list: a rewind
+// since the list was read (gen), or the session ended.
+func (s *session) sendOne(m storage.Message, gen int64) bool {
+	s.mu.Lock()
+	_, sent := s.inflight[m.ID]
+	stale := s.gen != gen
+	s.mu.Unlock()
+	if stale {
+		return false
+	}
+	if sent {
+		return true
+	}
+	if err := s.c.limiter.Wait(s.ctx); err != nil {
+		return false
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	if s.gen != gen {
+		s.mu.Unlock()
+		return false
+	}
+	if _, sent := s.inflight[m.ID]; sent {
+		s.mu.Unlock()
+		return true
+	}
+	s.sends++
+	s.inflight[m.ID] = s.sends
+	s.mu.Unlock()
+	return s.write(model.SendFrame{Type: model.TypeMessage, ID: m.ID, RoomID: m.RoomID, Content: m.Content, Attachment: m.Attachment})
+}
+
+// answered notes that the message id got its answer (an ack or an error) and reports
+// whether that answer was to this connection's latest send of it, not to one a
+// rewind took back.
+func (s *session) answered(id string) (latest bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, latest = s.answeredLocked(id)
+	return latest
+}
+
+// answeredLocked is answered, also answering the send's place; the caller holds mu.
+func (s *session) answeredLocked(id string) (place int64, latest bool) {
+	if n := s.rewound[id]; n > 0 {
+		if n == 1 {
+			delete(s.rewound, id)
+			if len(s.rewound) == 0 {
+				s.kickOutbox()
+			}
+		} else {
+			s.rewound[id] = n - 1
+		}
+		return 0, false
+	}
+	place, latest = s.inflight[id]
+	delete(s.inflight, id)
+	return place, latest
+}
+
+// refused answers a rate_limited refusal of id by a rewind: it and every message sent
+// after it on this connection go again, in order, once the answers to the sends taken
+// back are in and the slowed limiter lets them. Nothing queued behind them overtakes
+// them. A refusal of a send that an earlier rewind took back changes nothing.
+func (s *session) refused(id string) {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	s.mu.Lock()
+	from, latest := s.answeredLocked(id)
+	if latest {
+		for k, n := range s.inflight {
+			if n > from {
+				delete(s.inflight, k)
+				s.rewound[k]++
+			}
+		}
+		s.gen++
+		s.rescan = true
+	}
+	s.mu.Unlock()
+	if !latest {
+		return
+	}
+	s.c.limiter.slowDown()
+	s.c.setThrottled(true)
+	s.kickOutbox()
 }
 
 // process handles queued frames until the session ends.
@@ -408,21 +508,31 @@ func (s *session) handle(frames []model.Frame) error {
 			msgs = msgs[:0]
 		}
 		if len(acks) > 0 {
+			for _, a := range acks {
+				if s.answered(a.ID) {
+					c.limiter.speedUp()
+				}
+			}
 			changed, err := c.store.ApplyAcks(acks)
 			if err != nil {
 				return fmt.Errorf("store %d acks: %w", len(acks), err)
 			}
-			c.events.addMessages(changed)
-			c.outboxShrank()
-			rooms := map[string]bool{}
+			rooms := map[string]int64{}
 			for _, a := range acks {
-				rooms[a.RoomID] = true
+				rooms[a.RoomID] = max(rooms[a.RoomID], a.Seq)
 			}
-			for id := range rooms {
+			for id, seq := range rooms {
+				if err := c.readOwn(id, seq); err != nil {
+					return err
+				}
 				c.emitRooms(id)
 			}
+			c.events.addMessages(changed)
+			c.outboxShrank() // after the read marks: Flush's callers see them
+			c.throttleOver()
 			acks = acks[:0]
 		}
+		me := c.UserID()
 		for _, k := range receiptOrder {
 			f := receipts[k]
 			changed, err := c.store.ApplyReceipt(f.RoomID, f.UserID, f.DeliveredSeq, f.ReadSeq)
@@ -430,10 +540,31 @@ func (s *session) handle(frames []model.Frame) error {
 				return fmt.Errorf("store receipt %s: %w", f.RoomID, err)
 			}
 			c.events.addMessages(changed)
+			if f.UserID == me && f.ReadSeq > 0 {
+				// The user read on another device (1.1): so here too.
+				moved, err := c.store.SetReadSeq(f.RoomID, f.ReadSeq)
+				if err != nil {
+					return fmt.Errorf("own read mark %s: %w", f.RoomID, err)
+				}
+				if moved {
+					c.emitRooms(f.RoomID)
+				}
+			}
 		}
 		clear(receipts)
 		receiptOrder = receiptOrder[:0]
 		return nil
+	}
+	// Acks first: the user waits for them, and a sync replay of thousands of messages
+	// in the same batch must not hold them back. Acks only name own messages, whose
+	// echoes the store recognises in either order.
+	for i := range frames {
+		if f := &frames[i]; f.Type == model.TypeAck {
+			acks = append(acks, storage.Ack{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, Timestamp: f.Timestamp.Time})
+		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	for i := range frames {
 		f := &frames[i]
@@ -447,8 +578,7 @@ func (s *session) handle(frames []model.Frame) error {
 			}
 			continue
 		case model.TypeAck:
-			acks = append(acks, storage.Ack{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, Timestamp: f.Timestamp.Time})
-			continue
+			continue // applied above
 		case model.TypeReceipt:
 			k := receiptKey{f.RoomID, f.UserID}
 			if r, ok := receipts[k]; ok {
@@ -462,6 +592,10 @@ func (s *session) handle(frames []model.Frame) error {
 		}
 		if err := flush(); err != nil {
 			return err
+		}
+		if s.ctx.Err() != nil {
+			// The session ends (the Client stops): what is left is synced again next time.
+			return nil
 		}
 		if err := s.handleOther(f); err != nil {
 			return err
@@ -500,6 +634,12 @@ func (s *session) handleOther(f *model.Frame) error {
 		s.requestSync(f.ID)
 	case model.TypeError:
 		return s.handleError(f)
+	case model.TypeAuthOK:
+		c.mu.Lock()
+		c.renewed++
+		close(c.renewedCh)
+		c.renewedCh = make(chan struct{})
+		c.mu.Unlock()
 	}
 	// hello again, pong, and types this version does not know: nothing to do.
 	return nil
@@ -545,7 +685,8 @@ func (s *session) handleSynced(f *model.Frame) error {
 }
 
 // handleError applies an `error` frame. One naming a message fails it, except
-// rate_limited: that message is sent again after RateLimitedRetry.
+// rate_limited: that message and those sent behind it go again, in order (refused).
+// An answer to a send that a rewind took back changes nothing.
 func (s *session) handleError(f *model.Frame) error {
 	c := s.c
 	if f.ID == "" {
@@ -553,13 +694,10 @@ func (s *session) handleError(f *model.Frame) error {
 		return nil
 	}
 	if f.Code == model.CodeRateLimited {
-		id := f.ID
-		c.clock.AfterFunc(c.cfg.RateLimitedRetry, func() {
-			s.mu.Lock()
-			delete(s.inflight, id)
-			s.mu.Unlock()
-			s.rescanOutbox()
-		})
+		s.refused(f.ID)
+		return nil
+	}
+	if !s.answered(f.ID) {
 		return nil
 	}
 	reason := f.Code
@@ -570,12 +708,10 @@ func (s *session) handleError(f *model.Frame) error {
 	if err != nil {
 		return fmt.Errorf("mark %s failed: %w", f.ID, err)
 	}
-	s.mu.Lock()
-	delete(s.inflight, f.ID)
-	s.mu.Unlock()
 	if ok {
 		c.events.addMessages([]storage.Message{m})
 		c.outboxShrank()
+		c.throttleOver()
 	}
 	return nil
 }

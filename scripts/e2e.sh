@@ -223,6 +223,12 @@ pids=()
 passed=$((passed + 1))
 echo "e2e: relaunch kept carol's history and stored her five queued messages once (screenshot relaunch.png)"
 
+# Typed faster than the server's rate limit: stored once each, in the order typed
+# (scripts/e2e_ratelimit.sh, under this same Xvfb display).
+echo "e2e: typing fast into a rate-limited server (scripts/e2e_ratelimit.sh)"
+E2E_OUT=$out "$root/scripts/e2e_ratelimit.sh" || fail "scripts/e2e_ratelimit.sh failed"
+passed=$((passed + 1))
+
 if [ $update_docs = 1 ]; then
 	cp "$out/ada.png" docs/screenshots/desktop.png
 	PARLEY_SCREENSHOTS=1 go test -tags mobile -count=1 -run TestMobileLayout ./ui >/dev/null

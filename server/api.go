@@ -41,9 +41,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/rooms/{roomId}/messages", s.authed(s.handleMessages))
 	mux.HandleFunc("GET /api/users", s.authed(s.handleUsers))
 	mux.HandleFunc("GET /ws", s.handleWS)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, model.CodeNotFound, "no such API call")
 	})
@@ -344,9 +342,16 @@ func (s *Server) handleRooms(w http.ResponseWriter, r *http.Request, uid string)
 		s.internalError(w, r, err)
 		return
 	}
+	own, err := s.store.OwnUnread(r.Context(), uid)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
 	out := make([]model.Room, 0, len(rooms))
 	for _, mr := range rooms {
-		out = append(out, apiRoom(mr.RoomRecord, mr.ReadSeq))
+		room := apiRoom(mr.RoomRecord, mr.ReadSeq)
+		room.Unread = max(0, room.Unread-own[mr.ID]) // an own message is never unread
+		out = append(out, room)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Name != out[j].Name {
@@ -640,7 +645,8 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ss := newSession(s, conn, hw.wire)
-	ss.userID, ss.displayName, ss.remote, ss.tokenExp = u.ID, u.DisplayName, s.clientIP(r), exp
+	ss.userID, ss.displayName, ss.remote = u.ID, u.DisplayName, s.clientIP(r)
+	ss.tokenExp.Store(exp.UnixNano())
 	ss.join()
 	// Logged here: formatting a line takes more stack than the session's reader ever
 	// needs, and a goroutine's stack does not shrink until a collection.

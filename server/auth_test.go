@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"testing"
-	"time"
-
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
 	"github.com/parleychat/parley/server/servertest"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
 )
 
 func TestRegisterRules(t *testing.T) {
@@ -204,6 +203,72 @@ func TestTokenExpiryClosesWith4001(t *testing.T) {
 	if st := c.WaitClosed(t); st != 4001 {
 		t.Fatalf("close %d, want 4001", st)
 	}
+}
+
+// TestAuthFrameExtendsSession: hello says protocol 1.1; an `auth` frame with a fresh
+// token of the same user answers auth_ok with its expiry and the session outlives the
+// first token, closing 4001 only when the new one expires. A session without auth
+// closes at its token's expiry as before.
+func TestAuthFrameExtendsSession(t *testing.T) {
+	clk := &fakeNow{t: time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)}
+	cfg := testConfig()
+	cfg.AccessTTL = time.Minute
+	cfg.PingInterval = 20 * time.Millisecond // the expiry check runs this often
+	cfg.Now = clk.Now
+	in := servertest.Start(t, cfg)
+	alice := connect(t, in, "alice")
+	bob := connect(t, in, "bob")
+	if alice.hello.Protocol != model.ProtocolVersion {
+		t.Fatalf("hello protocol %q", alice.hello.Protocol)
+	}
+	clk.Advance(30 * time.Second)
+	var fresh model.AuthResponse
+	if st := in.Do(t, "POST", "/api/refresh", "", model.RefreshRequest{RefreshToken: alice.auth.RefreshToken}, &fresh); st != http.StatusOK {
+		t.Fatalf("refresh: %d", st)
+	}
+	alice.c.Send(t, model.AuthFrame{Type: model.TypeAuth, Token: fresh.AccessToken})
+	ok := alice.c.WaitFor(t, "auth_ok", func(f model.Frame) bool { return f.Type == model.TypeAuthOK || f.Type == model.TypeError })
+	if ok.Type != model.TypeAuthOK || !ok.ExpiresAt.Equal(fresh.ExpiresAt.Time) {
+		t.Fatalf("auth answered %+v, want auth_ok until %v", ok, fresh.ExpiresAt)
+	}
+	clk.Advance(40 * time.Second) // past the first token's expiry
+	if st := bob.c.WaitClosed(t); st != model.CloseTokenExpired {
+		t.Fatalf("bob, without auth: close %d, want 4001", st)
+	}
+	alice.c.Send(t, model.TypeFrame{Type: model.TypePing})
+	if f := alice.c.WaitFor(t, "pong", func(f model.Frame) bool { return f.Type == model.TypePong }); f.Type != model.TypePong {
+		t.Fatalf("alice: %+v", f)
+	}
+	clk.Advance(25 * time.Second) // past the second token's expiry
+	if st := alice.c.WaitClosed(t); st != model.CloseTokenExpired {
+		t.Fatalf("alice after the new token expired: close %d, want 4001", st)
+	}
+}
+
+// TestAuthFrameRefusesBadTokens: a forged token, another user's token and no token
+// are each answered with error invalid, then close 4001.
+func TestAuthFrameRefusesBadTokens(t *testing.T) {
+	in := servertest.Start(t, testConfig())
+	alice := connect(t, in, "alice")
+	forged := alice.auth.AccessToken[:len(alice.auth.AccessToken)-2] + "xx"
+	for _, tc := range []struct{ name, token string }{
+		{"forged", forged},
+		{"another user's", alice.auth.AccessToken},
+		{"empty", ""},
+	} {
+		u := connect(t, in, "user"+strings.ReplaceAll(tc.name, " ", "")[:4])
+		u.c.Send(t, model.AuthFrame{Type: model.TypeAuth, Token: tc.token})
+		f := u.c.WaitFor(t, "the answer", func(f model.Frame) bool { return f.Type == model.TypeError || f.Type == model.TypeAuthOK })
+		if f.Type != model.TypeError || f.Code != model.CodeInvalid {
+			t.Fatalf("%s token: %+v", tc.name, f)
+		}
+		if st := u.c.WaitClosed(t); st != model.CloseTokenExpired {
+			t.Fatalf("%s token: close %d, want 4001", tc.name, st)
+		}
+	}
+	// alice's own session is untouched.
+	alice.c.Send(t, model.TypeFrame{Type: model.TypePing})
+	alice.c.WaitFor(t, "pong", func(f model.Frame) bool { return f.Type == model.TypePong })
 }
 
 // TestRegisterLimit: registrations are limited per address (429 rate_limited, like

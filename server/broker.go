@@ -6,13 +6,16 @@ import (
 )
 
 // Event is one frame to fan out, encoded once and shared by every receiver.
-// It goes to the members of RoomID, or else to the users in UserIDs, never to Except.
+// It goes to the members of RoomID, or else to the users in UserIDs, never to Except
+// nor to the session whose id is ExceptConn (a user's own receipt skips the session
+// that sent the mark).
 type Event struct {
-	RoomID  string
-	UserIDs []string
-	Except  string
-	Type    string // the frame's type, for metrics
-	Data    []byte // the encoded frame; receivers must not modify it
+	RoomID     string
+	UserIDs    []string
+	Except     string
+	ExceptConn string
+	Type       string // the frame's type, for metrics
+	Data       []byte // the encoded frame; receivers must not modify it
 }
 
 // Broker carries events from the node that made them to every node's hub. The

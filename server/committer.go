@@ -7,12 +7,16 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"time"
 
 	"github.com/parleychat/parley/model"
 )
 
 // defaultBatch bounds one group commit unless configured.
 const defaultBatch = 1000
+
+// commitTimeout bounds one group commit's database calls (a variable for tests).
+var commitTimeout = 15 * time.Second
 
 // errStopped answers work submitted after the committer stopped.
 var errStopped = errors.New("server is shutting down")
@@ -173,7 +177,10 @@ func (c *committer) commit(batch []any) {
 			marks = append(marks, j)
 		}
 	}
-	ctx := context.Background()
+	// A database that stops answering (a cut network) fails the batch instead of
+	// holding every later send.
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
 	if len(sends) > 0 {
 		if c.onBatch != nil {
 			c.onBatch(len(sends))

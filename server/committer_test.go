@@ -4,19 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 )
 
 // TestCommitterCompletions: the completer answers every job once, each room's seqs in
 // order, goes on after an answer that panics, and close waits for the last answer.
-func TestCommitterCompletions(t *testing.T) {
-	st, err := OpenSQLite("file:" + filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+func TestCommitterCompletions(t *testing.T) { eachBackend(t, testCommitterCompletions) }
+
+func testCommitterCompletions(t *testing.T, be storeBackend) {
+	st := openTestStore(t, be)
 	ctx := context.Background()
 	const rooms, senders, each = 3, 8, 200
 	for r := range rooms {

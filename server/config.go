@@ -10,9 +10,10 @@ import (
 type Config struct {
 	Listen  string // address for ListenAndServe; default 127.0.0.1:8787
 	DataDir string // folder for the SQLite file and generated secrets; default ./parley-data
-	DSN     string // database DSN; empty means SQLite in DataDir
-	// Store, when set, is used instead of opening DSN (tests wrap the real one to
-	// inject faults); the server closes it at Shutdown.
+	DSN     string // database DSN: postgres://… for PostgreSQL, else SQLite; empty means SQLite in DataDir
+
+	// Store is the database to use instead of opening DSN; the caller closes it after
+	// Shutdown. Several servers (nodes) may share one database through their own Stores.
 	Store Store
 
 	// JWTSecret signs access tokens. Empty: 32 random bytes are generated once and kept

@@ -1,5 +1,7 @@
 package server
 
+import "time"
+
 // FrameAttempts answers how many fan-out frames were written whole by one
 // non-blocking attempt, and how many only in part.
 func FrameAttempts() (whole, partial int64) { return triedFrames.Load(), partialFrames.Load() }
@@ -22,4 +24,12 @@ func LimiterKeys(s *Server) (sends, logins, registrations int) {
 		registrations = s.registrations.len() + s.regAll.len()
 	}
 	return sends, logins, registrations
+}
+
+// SetCommitTimeout bounds each group commit by d; the returned func restores the
+// default. Set it before the test's server starts.
+func SetCommitTimeout(d time.Duration) (restore func()) {
+	old := commitTimeout
+	commitTimeout = d
+	return func() { commitTimeout = old }
 }

@@ -159,7 +159,9 @@ func (h *hub) eachTargetLocked(ev *Event, fn func(*session)) {
 		}
 		if u, ok := h.users[userID]; ok {
 			for s := range u.sessions {
-				fn(s)
+				if ev.ExceptConn == "" || s.id != ev.ExceptConn {
+					fn(s)
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,8 +304,72 @@ func TestReceiptsReachOtherMembers(t *testing.T) {
 		t.Fatalf("bob's unread %d", rooms.Rooms[0].Unread)
 	}
 	in.Do(t, "GET", "/api/rooms", alice.auth.AccessToken, nil, &rooms)
+	if rooms.Rooms[0].Unread != 0 {
+		t.Fatalf("alice's unread %d, want 0: her own messages are never unread", rooms.Rooms[0].Unread)
+	}
+}
+
+// TestOwnMarksReachOtherSessions (1.1): a user's read mark from one session reaches
+// the user's other sessions as a receipt with the user's own id, not the session that
+// sent it; GET /api/rooms answers unread from the same mark; a sync replay ends with
+// the marks a device cannot have heard while away (its user's own and the other
+// members' furthest), before synced.
+func TestOwnMarksReachOtherSessions(t *testing.T) {
+	in := servertest.Start(t, testConfig())
+	phone := connect(t, in, "alice")
+	laptop := reconnect(t, in, phone)
+	bob := connect(t, in, "bob")
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, bob.send(t, "general", "hi"))
+	}
+	bob.ackOf(t, ids[2])
+	var rooms model.RoomsResponse
+	in.Do(t, "GET", "/api/rooms", phone.auth.AccessToken, nil, &rooms)
 	if rooms.Rooms[0].Unread != 3 {
-		t.Fatalf("alice's unread %d", rooms.Rooms[0].Unread)
+		t.Fatalf("alice's unread %d, want 3", rooms.Rooms[0].Unread)
+	}
+	phone.c.Send(t, model.MarkFrame{Type: model.TypeRead, RoomID: "general", Seq: 3})
+	r := laptop.c.WaitType(t, model.TypeReceipt)
+	if r.UserID != phone.auth.UserID || r.RoomID != "general" || r.ReadSeq != 3 {
+		t.Fatalf("the laptop got %+v, want alice's own read 3", r)
+	}
+	if r := bob.c.WaitType(t, model.TypeReceipt); r.UserID != phone.auth.UserID || r.ReadSeq != 3 {
+		t.Fatalf("bob got %+v", r)
+	}
+	// The phone that sent the mark hears nothing back: its next frame is the pong.
+	phone.c.Send(t, model.TypeFrame{Type: model.TypePing})
+	if f := phone.c.WaitFor(t, "pong or receipt", func(f model.Frame) bool {
+		return f.Type == model.TypePong || f.Type == model.TypeReceipt
+	}); f.Type != model.TypePong {
+		t.Fatalf("the sending session got %+v", f)
+	}
+	in.Do(t, "GET", "/api/rooms", laptop.auth.AccessToken, nil, &rooms)
+	if rooms.Rooms[0].Unread != 0 {
+		t.Fatalf("unread %d after the read on the phone", rooms.Rooms[0].Unread)
+	}
+
+	// bob delivered and read up to 2 on another device; a new device of bob's syncs.
+	bob.c.Send(t, model.MarkFrame{Type: model.TypeDelivered, RoomID: "general", Seq: 3})
+	bob.c.Send(t, model.MarkFrame{Type: model.TypeRead, RoomID: "general", Seq: 2})
+	phone.c.WaitFor(t, "bob's read", func(f model.Frame) bool { return f.Type == model.TypeReceipt && f.ReadSeq == 2 })
+	tablet := reconnect(t, in, phone)
+	tablet.c.Send(t, model.SyncFrame{Type: model.TypeSync, RoomID: "general", AfterSeq: 0})
+	marks := map[string]model.Frame{}
+	for {
+		f := tablet.c.WaitFor(t, "the replay", func(f model.Frame) bool {
+			return f.Type == model.TypeReceipt || f.Type == model.TypeSynced
+		})
+		if f.Type == model.TypeSynced {
+			break
+		}
+		marks[f.UserID] = f
+	}
+	if m := marks[phone.auth.UserID]; m.ReadSeq != 3 {
+		t.Fatalf("the replay's own mark: %+v", m)
+	}
+	if m := marks[bob.auth.UserID]; m.ReadSeq != 2 || m.DeliveredSeq != 3 {
+		t.Fatalf("the replay's mark of bob: %+v (all %v)", m, marks)
 	}
 }
 
@@ -502,5 +567,51 @@ func TestFrameSizesAroundTheSmallBuffer(t *testing.T) {
 	id := alice.send(t, server.GeneralRoomID, content)
 	if f := alice.c.WaitType(t, model.TypeMessage); f.ID != id || f.Content != content {
 		t.Fatalf("message %q with %d bytes, want %q with %d", f.ID, len(f.Content), id, len(content))
+	}
+}
+
+// TestRateLimitKeepsConnectionOrder: behind a message refused for the rate limit, the
+// connection's later messages to the room are refused as well, even when a token is
+// free again, until the refused one is sent again: one connection's messages take
+// seqs in the order they were sent.
+func TestRateLimitKeepsConnectionOrder(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	advance := func(d time.Duration) {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+	}
+	cfg := testConfig()
+	cfg.MsgRate, cfg.MsgBurst = 1, 1
+	cfg.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	in := servertest.Start(t, cfg)
+	alice := connect(t, in, "alice")
+	one := alice.send(t, "general", "1")
+	if f := alice.ackOf(t, one); f.Type != model.TypeAck || f.Seq != 1 {
+		t.Fatalf("first: %+v", f)
+	}
+	two := alice.send(t, "general", "2")
+	if f := alice.ackOf(t, two); f.Type != model.TypeError || f.Code != model.CodeRateLimited {
+		t.Fatalf("second: %+v", f)
+	}
+	advance(time.Second) // a token is free again
+	three := alice.send(t, "general", "3")
+	if f := alice.ackOf(t, three); f.Type != model.TypeError || f.Code != model.CodeRateLimited {
+		t.Fatalf("third, behind the refused second: %+v", f)
+	}
+	// The held message passes; then the third waits for its own token.
+	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: two, RoomID: "general", Content: "2"})
+	if f := alice.ackOf(t, two); f.Type != model.TypeAck || f.Seq != 2 {
+		t.Fatalf("second again: %+v", f)
+	}
+	advance(time.Second)
+	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: three, RoomID: "general", Content: "3"})
+	if f := alice.ackOf(t, three); f.Type != model.TypeAck || f.Seq != 3 {
+		t.Fatalf("third again: %+v", f)
 	}
 }

@@ -177,6 +177,7 @@ type roomInfo struct {
 	id, epoch string
 	lastSeq   int64
 	member    bool
+	members   int
 }
 
 // access answers whether userID is a member of roomID, with the room's seq and epoch.
@@ -195,7 +196,7 @@ func (h *hub) access(ctx context.Context, roomID, userID string) (roomInfo, erro
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	_, member := rs.members[userID]
-	return roomInfo{id: rs.id, epoch: rs.epoch, lastSeq: rs.lastSeq, member: member}, nil
+	return roomInfo{id: rs.id, epoch: rs.epoch, lastSeq: rs.lastSeq, member: member, members: len(rs.members)}, nil
 }
 
 // loadUser makes sure every room of userID is cached and the user has a state.
@@ -376,7 +377,8 @@ func (h *hub) connect(ctx context.Context, s *session) error {
 	// Not sorted: the protocol names no order, and with everyone in one room the
 	// list is every online user (sorting it was a fifth of a connect).
 	s.push(model.TypeHello, encode(model.HelloFrame{Type: model.TypeHello, UserID: s.userID, DisplayName: s.displayName,
-		HeartbeatSeconds: h.cfg.HeartbeatSeconds, ServerTime: model.NewTime(h.cfg.Now()), Online: online}))
+		HeartbeatSeconds: h.cfg.HeartbeatSeconds, ServerTime: model.NewTime(h.cfg.Now()), Online: online,
+		Protocol: model.ProtocolVersion}))
 	u.sessions[s] = struct{}{}
 	return nil
 }

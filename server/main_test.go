@@ -4,10 +4,16 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/parleychat/parley/server/internal/pgtest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
+	// The PostgreSQL cluster that some tests start is stopped after them all.
+	goleak.VerifyTestMain(pgtest.Main(m),
 		// gorm's prepared-statement cache (AppendMessages) keeps one janitor per store.
-		goleak.IgnoreTopFunction("gorm.io/gorm/internal/lru.NewLRU[...].func1"))
+		goleak.IgnoreTopFunction("gorm.io/gorm/internal/lru.NewLRU[...].func1"),
+		// Toxiproxy's links end a moment after its proxy stops (TestPostgresNetworkCut).
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2/toxics.(*ToxicStub).Run"),
+		goleak.IgnoreAnyFunction("github.com/Shopify/toxiproxy/v2.(*ToxicLink).read"))
 }

@@ -12,6 +12,7 @@ var frameTypes = []string{
 	model.TypeHello, model.TypeMessage, model.TypeAck, model.TypeReceipt, model.TypeSynced,
 	model.TypeTyping, model.TypeStopTyping, model.TypeUserJoined, model.TypeUserLeft, model.TypeRoom,
 	model.TypePong, model.TypeError, model.TypeSync, model.TypeDelivered, model.TypeRead, model.TypePing,
+	model.TypeAuth, model.TypeAuthOK,
 	"other",
 }
 

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,7 +30,9 @@ type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	store     Store
+	ownStore  bool // opened by New, so closed by Shutdown
 	broker    Broker
+	health    []healthCheck // what /healthz reports
 	hub       *hub
 	committer *committer
 	metrics   *metrics
@@ -74,23 +75,27 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	store := cfg.Store
+	store, ownStore := cfg.Store, false
 	if store == nil {
 		var err error
 		if store, err = openStore(cfg); err != nil {
 			return nil, err
 		}
+		ownStore = true
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := store.EnsureRoom(ctx, RoomRecord{ID: GeneralRoomID, Name: GeneralRoomID, Public: true, Epoch: newID()}); err != nil {
-		_ = store.Close()
+		if ownStore {
+			_ = store.Close()
+		}
 		return nil, err
 	}
 	s := &Server{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		store:    store,
+		ownStore: ownStore,
 		broker:   NewMemoryBroker(),
 		metrics:  newMetrics(),
 		tokens:   &tokens{secret: secret, ttl: cfg.AccessTTL, now: cfg.Now},
@@ -102,6 +107,7 @@ func New(cfg Config) (*Server, error) {
 		s.registrations = newKeyedLimiter(cfg.RegisterLimit, time.Minute)
 		s.regAll = newKeyedLimiter(cfg.RegisterTotal, time.Minute)
 	}
+	s.health = []healthCheck{{name: "db", check: store.Ping}}
 	s.hub = newHub(cfg, store, s.broker, s.metrics)
 	if n, err := s.hub.restorePresence(ctx, cfg.DataDir); err != nil {
 		s.log.Warn("restore presence", "err", err)
@@ -124,17 +130,14 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// openStore opens the configured database: SQLite in the data folder unless a DSN
-// names another file.
+// openStore opens the configured database: SQLite in the data folder unless the DSN
+// names PostgreSQL or another SQLite file.
 func openStore(cfg Config) (Store, error) {
 	dsn := cfg.DSN
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return nil, fmt.Errorf("database %q: this build has no PostgreSQL driver", "postgres")
-	}
 	if dsn == "" {
 		dsn = "file:" + filepath.ToSlash(filepath.Join(cfg.DataDir, dbFile))
 	}
-	return OpenSQLite(dsn)
+	return OpenStore(dsn)
 }
 
 // Handler answers the HTTP API, /ws and /healthz: what the public listener serves.
@@ -253,8 +256,10 @@ func (s *Server) shutdown(ctx context.Context) error {
 	if err := s.broker.Close(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.store.Close(); err != nil {
-		errs = append(errs, err)
+	if s.ownStore {
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -262,6 +267,12 @@ func (s *Server) shutdown(ctx context.Context) error {
 // messageStored completes a send after its commit: the ack to the sender, then the
 // message, encoded once, to every member. It runs on the committer goroutine.
 func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
+	if errors.Is(r.Err, ErrIDTaken) {
+		s.log.Warn("message id of another sender", "user", ss.userID, "id", r.Message.ID, "room", r.Message.RoomID)
+		ss.push(model.TypeError, encode(model.ErrorFrame{Type: model.TypeError, Code: model.CodeConflict,
+			Message: "message id already used by another user", ID: r.Message.ID}))
+		return
+	}
 	if r.Err != nil {
 		s.log.Error("store message", "user", ss.userID, "err", r.Err)
 		ss.push(model.TypeError, encode(model.ErrorFrame{Type: model.TypeError, Code: model.CodeInternal,

@@ -44,13 +44,14 @@ type outFrame struct {
 // goroutine) pings, watches for stuck writes and ends the connection when its token
 // expires. An idle connection therefore costs one goroutine and a few small buffers.
 type session struct {
+	id          string // names the connection in events (Event.ExceptConn), across nodes
 	srv         *Server
 	conn        *websocket.Conn
 	wire        *corkConn // the socket under conn, for writing several frames at once
 	userID      string
 	displayName string
 	remote      string
-	tokenExp    time.Time
+	tokenExp    atomic.Int64 // Unix ns: the session ends (4001) then unless an auth frame moves it
 
 	done chan struct{}
 	// ctx is the context of the store calls made for the session: it ends with it
@@ -91,12 +92,18 @@ type session struct {
 	closed      chan struct{} // the closing handshake is over
 
 	joined bool // join succeeded; set before run
+
+	// held maps a room to the id of the message of this connection last refused for
+	// the rate limit: until that id is sent again and passes, the connection's later
+	// messages to the room are refused too, so that they cannot take seqs before it.
+	// Only the reader touches it; nil until the first refusal.
+	held map[string]string
 }
 
 // newSession makes a session for an accepted connection.
 func newSession(srv *Server, conn *websocket.Conn, wire *corkConn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &session{srv: srv, conn: conn, wire: wire, done: make(chan struct{}), drained: make(chan struct{}, 1),
+	return &session{id: newID(), srv: srv, conn: conn, wire: wire, done: make(chan struct{}), drained: make(chan struct{}, 1),
 		closed: make(chan struct{}), closeCode: websocket.StatusNormalClosure, ctx: ctx, cancel: cancel}
 }
 
@@ -546,7 +553,7 @@ func (s *session) keepaliveEvery() time.Duration {
 // nextAlive is when the keepalive timer fires next: keepaliveEvery from now, or when
 // the access token expires if that is sooner.
 func (s *session) nextAlive() time.Duration {
-	return max(0, min(s.keepaliveEvery(), s.tokenExp.Sub(s.srv.cfg.Now())))
+	return max(0, min(s.keepaliveEvery(), time.Unix(0, s.tokenExp.Load()).Sub(s.srv.cfg.Now())))
 }
 
 // keepalive runs on the session's timer (the one timer an idle connection has): it
@@ -556,7 +563,7 @@ func (s *session) nextAlive() time.Duration {
 func (s *session) keepalive() {
 	defer s.recoverPanic("keepalive")
 	cfg := &s.srv.cfg // a pointer: the ping goroutine below would make a copy escape, a heap allocation a tick
-	if !cfg.Now().Before(s.tokenExp) {
+	if !cfg.Now().Before(time.Unix(0, s.tokenExp.Load())) {
 		s.close(model.CloseTokenExpired, "token expired", false)
 		return
 	}
@@ -640,6 +647,8 @@ func (s *session) handle(data []byte) {
 		s.onTyping(&f)
 	case model.TypePing:
 		s.queuePong()
+	case model.TypeAuth:
+		s.onAuth(&f)
 	default:
 		s.sendError(model.CodeInvalid, "unknown frame type", "")
 	}
@@ -669,15 +678,29 @@ func (s *session) onMessage(f *model.Frame) {
 	if _, ok := s.member(f.RoomID, f.ID); !ok {
 		return
 	}
+	// Messages sent on one connection take seqs in the order they were sent: behind a
+	// refused one, the room's later ones are refused too (they cost no token) until
+	// it comes again.
+	first, held := s.held[f.RoomID]
+	held = held && first != f.ID
 	now := s.srv.cfg.Now()
-	if !s.srv.limiter.allow(s.userID, now) {
+	if held || !s.srv.limiter.allow(s.userID, now) {
 		s.srv.metrics.rateLimited.Inc()
-		s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
+		if held {
+			s.sendError(model.CodeRateLimited, "an earlier message to this room was refused; send it again first", f.ID)
+		} else {
+			if s.held == nil {
+				s.held = make(map[string]string, 1)
+			}
+			s.held[f.RoomID] = f.ID
+			s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
+		}
 		if s.srv.limiter.refuse(s.userID, now) {
 			s.close(websocket.StatusPolicyViolation, "too many messages", true)
 		}
 		return
 	}
+	delete(s.held, f.RoomID)
 	content, err := model.CleanContent(f.Content)
 	if err != nil && !(f.Attachment != nil && errors.Is(err, model.ErrBlank)) {
 		s.sendError(model.ContentErrorCode(err), err.Error(), f.ID)
@@ -700,6 +723,29 @@ func (s *session) onMessage(f *model.Frame) {
 	if err := s.srv.committer.submit(s.ctx, job); err != nil {
 		s.sendError(model.CodeInternal, "server is shutting down", f.ID)
 	}
+}
+
+// onAuth takes a new access token for the open session (1.1): its expiry becomes the
+// session's. A token that is not valid, or names another user, is answered with
+// `error invalid` and the session closes 4001.
+func (s *session) onAuth(f *model.Frame) {
+	uid, exp, err := s.srv.tokens.verify(f.Token)
+	if err == nil && uid != s.userID {
+		err = errors.New("the token names another user")
+	}
+	if err != nil {
+		s.srv.log.Info("auth frame refused", "user", s.userID, "remote", s.remote, "err", err)
+		s.sendError(model.CodeInvalid, "invalid access token", "")
+		s.close(model.CloseTokenExpired, "invalid token", true)
+		return
+	}
+	s.tokenExp.Store(exp.UnixNano())
+	s.qmu.Lock()
+	if !s.ended && s.alive != nil {
+		s.alive.Reset(s.nextAlive()) // a token shorter-lived than the last ends sooner
+	}
+	s.qmu.Unlock()
+	s.reply(model.TypeAuthOK, model.AuthOKFrame{Type: model.TypeAuthOK, ExpiresAt: model.NewTime(exp)})
 }
 
 func (s *session) onSync(f *model.Frame) {
@@ -726,7 +772,34 @@ func (s *session) onSync(f *model.Frame) {
 			return
 		}
 	}
+	if !more && !s.replyMarks(f.RoomID, info.members) {
+		return
+	}
 	s.reply(model.TypeSynced, model.SyncedFrame{Type: model.TypeSynced, RoomID: f.RoomID, Seq: info.lastSeq, Epoch: info.epoch, More: more})
+}
+
+// syncMarksMembers bounds the rooms whose sync replay ends with the other members'
+// furthest marks: finding them scans the room's members (0.5 ms for 10, 13 ms for
+// 10,000 on SQLite), too much for every reconnect to a room like general.
+const syncMarksMembers = 256
+
+// replyMarks ends a room's sync replay with the receipts a client cannot have heard
+// while it was away: its user's own mark (the unread count of another device) and, in
+// rooms of up to syncMarksMembers members, the other members' furthest marks (the ✓✓
+// of its own messages). Marks that move later arrive live.
+func (s *session) replyMarks(roomID string, members int) bool {
+	marks, err := s.srv.store.LeadingMarks(context.Background(), roomID, s.userID, members <= syncMarksMembers)
+	if err != nil {
+		s.srv.log.Error("sync marks", "room", roomID, "user", s.userID, "err", err)
+		return true // the replay itself is complete
+	}
+	for _, m := range marks {
+		if !s.reply(model.TypeReceipt, model.ReceiptFrame{Type: model.TypeReceipt, RoomID: m.RoomID, UserID: m.UserID,
+			DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq}) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *session) onMark(f *model.Frame) {
@@ -748,16 +821,19 @@ func (s *session) onMark(f *model.Frame) {
 	} else {
 		mark.DeliveredSeq = seq
 	}
-	srv := s.srv
+	srv, sessID := s.srv, s.id
 	job := &markJob{mark: mark, done: func(m Mark, moved bool, err error) {
 		if err != nil {
 			srv.log.Error("store receipt", "room", mark.RoomID, "user", mark.UserID, "err", err)
 			return
 		}
 		if moved {
-			srv.hub.publish(Event{RoomID: m.RoomID, Except: m.UserID, Type: model.TypeReceipt,
-				Data: encode(model.ReceiptFrame{Type: model.TypeReceipt, RoomID: m.RoomID, UserID: m.UserID,
-					DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq})})
+			data := encode(model.ReceiptFrame{Type: model.TypeReceipt, RoomID: m.RoomID, UserID: m.UserID,
+				DeliveredSeq: m.DeliveredSeq, ReadSeq: m.ReadSeq})
+			srv.hub.publish(Event{RoomID: m.RoomID, Except: m.UserID, Type: model.TypeReceipt, Data: data})
+			// The user's own mark reaches their other sessions (1.1): every device
+			// heals its unread count.
+			srv.hub.publish(Event{UserIDs: []string{m.UserID}, ExceptConn: sessID, Type: model.TypeReceipt, Data: data})
 		}
 	}}
 	if err := srv.committer.submit(s.ctx, job); err != nil {

@@ -11,6 +11,9 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrConflict = errors.New("already exists")
+	// ErrIDTaken answers a message whose id another sender already used in its room:
+	// the stored message is not theirs to be acked.
+	ErrIDTaken = errors.New("message id taken by another sender")
 )
 
 // UserRecord is a stored account.
@@ -63,7 +66,8 @@ type NewMessage struct {
 }
 
 // StoredMessage answers one NewMessage: the stored message and whether it was new.
-// A resend of a stored id answers the first store's seq and timestamp with New false.
+// A resend of a stored id answers the first store's seq and timestamp with New false;
+// one by another sender than the stored message's answers Err ErrIDTaken.
 type StoredMessage struct {
 	Message model.Message
 	New     bool
@@ -85,8 +89,13 @@ type MarkResult struct {
 	Moved bool
 }
 
-// Store is what the server keeps on disk. Implementations must be safe for concurrent use.
+// Store is what the server keeps on disk. Implementations must be safe for concurrent
+// use, also by several Store instances (nodes) on one database: a room's seqs stay
+// gap-free and a message id is stored once whichever node stores it.
 type Store interface {
+	// Ping answers nil when the database answers.
+	Ping(ctx context.Context) error
+
 	CreateUser(ctx context.Context, u UserRecord, joinRoomID string) error
 	UserByUsername(ctx context.Context, username string) (UserRecord, error)
 	UserByID(ctx context.Context, id string) (UserRecord, error)
@@ -105,13 +114,22 @@ type Store interface {
 	RoomIDsOf(ctx context.Context, userID string) ([]string, error)
 
 	// AppendMessages stores a batch of messages in one transaction, assigning each new
-	// message the next seq of its room; answers are in the order of msgs.
+	// message the next seq of its room; answers are in the order of msgs. An error
+	// means none was stored (the database is unreachable, say); a message's own
+	// problem (its room missing, its id taken) is its answer's Err.
 	AppendMessages(ctx context.Context, msgs []NewMessage) ([]StoredMessage, error)
 	MessagesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Message, error)
 	MessagesBefore(ctx context.Context, roomID string, beforeSeq int64, limit int) ([]model.Message, error)
 	// SetMarks moves marks forward (never back) in one transaction and answers each
 	// member's marks after the update.
 	SetMarks(ctx context.Context, marks []Mark) ([]MarkResult, error)
+	// LeadingMarks answers userID's own mark in the room and, with others, the furthest
+	// delivered and read marks of the other members: what a client that syncs the room
+	// needs for its unread count and its own messages' marks (zero marks left out).
+	LeadingMarks(ctx context.Context, roomID, userID string, others bool) ([]Mark, error)
+	// OwnUnread answers, per room of userID, how many of the user's own messages have
+	// a seq above the user's read mark (rooms with none left out).
+	OwnUnread(ctx context.Context, userID string) (map[string]int64, error)
 
 	CreateRefresh(ctx context.Context, r RefreshRecord) error
 	// RotateRefresh spends the token with hash old and stores next in the same

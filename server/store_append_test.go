@@ -14,8 +14,10 @@ import (
 // TestAppendMessagesResendAmongNew sends a stored id again in a batch of new messages
 // in two rooms: the unchecked insert meets it, takes back what it wrote, and the
 // checked append answers the stored message and gap-free seqs for the new ones.
-func TestAppendMessagesResendAmongNew(t *testing.T) {
-	st := openTestStore(t)
+func TestAppendMessagesResendAmongNew(t *testing.T) { eachBackend(t, testResendAmongNew) }
+
+func testResendAmongNew(t *testing.T, be storeBackend) {
+	st := openTestStore(t, be)
 	ctx := context.Background()
 	for _, id := range []string{"r", "s"} {
 		if err := st.EnsureRoom(ctx, RoomRecord{ID: id, Name: id, Epoch: "e"}); err != nil {

@@ -7,26 +7,38 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/server/internal/pgtest"
 )
 
 // BenchmarkAppendMessages measures the group commit's store call: one batch of 500
 // messages spread over rooms, as the committer writes it under load. The figure that
 // matters is msgs/s: the ceiling of acked sends. The checked cases look stored ids up
-// before inserting, as every batch did before appendUnchecked.
+// before inserting, as every batch did before appendUnchecked. The postgres cases run
+// on the test cluster (pgtest: no fsync), so they show the statements' cost, not a
+// disk's.
 func BenchmarkAppendMessages(b *testing.B) {
 	for _, c := range []struct {
-		rooms   int
-		checked bool
-	}{{1, false}, {50, false}, {50, true}, {500, false}, {500, true}} {
+		postgres bool
+		rooms    int
+		checked  bool
+	}{{false, 1, false}, {false, 50, false}, {false, 50, true}, {false, 500, false}, {false, 500, true},
+		{true, 1, false}, {true, 50, false}, {true, 500, false}} {
 		rooms := c.rooms
 		name := fmt.Sprintf("rooms=%d", rooms)
 		if c.checked {
 			name += "/checked" // the baseline: stored ids looked up first
 		}
+		if c.postgres {
+			name = "postgres/" + name
+		}
 		b.Run(name, func(b *testing.B) {
 			uncheckedAppend = !c.checked
 			defer func() { uncheckedAppend = true }()
-			st, err := OpenSQLite("file:" + filepath.Join(b.TempDir(), "bench.db"))
+			dsn := "file:" + filepath.Join(b.TempDir(), "bench.db")
+			if c.postgres {
+				dsn = pgtest.Shared(b).NewDatabase(b)
+			}
+			st, err := OpenStore(dsn)
 			if err != nil {
 				b.Fatal(err)
 			}

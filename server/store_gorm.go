@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -143,7 +144,7 @@ func OpenGorm(d gorm.Dialector) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if err := db.AutoMigrate(&userRow{}, &roomRow{}, &memberRow{}, &messageRow{}, &refreshRow{}); err != nil {
+	if err := migrate(db); err != nil {
 		if sqlDB, e := db.DB(); e == nil {
 			_ = sqlDB.Close()
 		}
@@ -159,8 +160,38 @@ func OpenGorm(d gorm.Dialector) (Store, error) {
 	return &gormStore{db: db}, nil
 }
 
+// migrateLock is the PostgreSQL advisory lock key that serialises migrations.
+const migrateLock = 0x7061726c6579 // "parley"
+
+// migrate creates or updates the tables. On PostgreSQL it runs in one transaction under
+// an advisory lock: nodes started together would otherwise race to create the same
+// tables, and the loser would fail.
+func migrate(db *gorm.DB) error {
+	tables := []any{&userRow{}, &roomRow{}, &memberRow{}, &messageRow{}, &refreshRow{}}
+	if !isPostgres(db) {
+		return db.AutoMigrate(tables...)
+	}
+	return db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", int64(migrateLock)).Error; err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		return tx.AutoMigrate(tables...)
+	})
+}
+
 // maxDBConns bounds the database connections.
 const maxDBConns = 16
+
+func (s *gormStore) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err == nil {
+		err = sqlDB.PingContext(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
 
 func (s *gormStore) Close() error {
 	if s.ckptStop != nil {
@@ -430,9 +461,9 @@ func (s *gormStore) AppendMessages(ctx context.Context, msgs []NewMessage) ([]St
 }
 
 // appendMessages does AppendMessages inside tx with a few statements for the whole
-// batch, however many rooms it touches: it finds the ids already stored, reserves the
-// seqs of every room with one UPDATE (which also locks the room rows on PostgreSQL),
-// and inserts the new messages in batch order.
+// batch, however many rooms it touches: it locks the rooms' rows (PostgreSQL), finds
+// the ids already stored, reserves the seqs of every room with one UPDATE, and inserts
+// the new messages in batch order.
 func appendMessages(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) error {
 	if uncheckedAppend && tx.Dialector.Name() == "sqlite" {
 		done, err := appendUnchecked(tx, msgs, out)
@@ -535,6 +566,9 @@ func newRows(msgs []NewMessage, order []string, fresh map[string][]int, last map
 
 // appendChecked is appendMessages that first looks up which ids are stored.
 func appendChecked(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) error {
+	if err := lockRooms(tx, msgs); err != nil {
+		return err
+	}
 	stored, err := storedOf(tx, msgs)
 	if err != nil {
 		return err
@@ -547,6 +581,9 @@ func appendChecked(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) error {
 		k := msgKey{m.RoomID, m.ID}
 		if sm, ok := stored[k]; ok {
 			out[i] = StoredMessage{Message: sm}
+			if sm.SenderID != m.SenderID {
+				out[i] = idTaken(m)
+			}
 			continue
 		}
 		if _, ok := first[k]; ok {
@@ -572,8 +609,52 @@ func appendChecked(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) error {
 		}
 	}
 	for i, m := range msgs {
-		if j, ok := first[msgKey{m.RoomID, m.ID}]; ok && j != i {
+		j, ok := first[msgKey{m.RoomID, m.ID}]
+		switch {
+		case !ok || j == i:
+		case msgs[j].SenderID != m.SenderID:
+			out[i] = idTaken(m)
+		default:
 			out[i] = StoredMessage{Message: out[j].Message, Err: out[j].Err}
+		}
+	}
+	return nil
+}
+
+// idTaken answers m, whose id another sender's stored message has.
+func idTaken(m NewMessage) StoredMessage {
+	return StoredMessage{Message: model.Message{ID: m.ID, RoomID: m.RoomID},
+		Err: fmt.Errorf("message %s in %s: %w", m.ID, m.RoomID, ErrIDTaken)}
+}
+
+// lockRooms locks the rows of the batch's rooms, in id order, before anything else of
+// the batch is read (PostgreSQL; a SQLite transaction holds the whole database's write
+// lock from its start). Every batch that stores into a room holds the room's lock, so
+// what this one reads next includes every message committed there before, whichever
+// node stored it: a message id sent to two nodes is stored once, and the seqs reserved
+// after are the room's next ones. Taking the locks in one order keeps two batches from
+// waiting for each other.
+func lockRooms(tx *gorm.DB, msgs []NewMessage) error {
+	if tx.Dialector.Name() == "sqlite" {
+		return nil
+	}
+	seen := make(map[string]struct{})
+	var rooms []string
+	for _, m := range msgs {
+		if _, ok := seen[m.RoomID]; !ok {
+			seen[m.RoomID] = struct{}{}
+			rooms = append(rooms, m.RoomID)
+		}
+	}
+	slices.Sort(rooms)
+	if isPostgres(tx) {
+		return pgLockRooms(tx, rooms)
+	}
+	for start := 0; start < len(rooms); start += lookupBatch {
+		part := rooms[start:min(start+lookupBatch, len(rooms))]
+		var locked []string
+		if err := tx.Raw("SELECT id FROM rooms WHERE id IN ? ORDER BY id FOR UPDATE", part).Scan(&locked).Error; err != nil {
+			return fmt.Errorf("lock %d rooms: %w", len(part), err)
 		}
 	}
 	return nil
@@ -587,6 +668,9 @@ const lookupBatch = 100
 
 // storedOf answers the messages of msgs that are stored already.
 func storedOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error) {
+	if isPostgres(tx) {
+		return pgStoredOf(tx, msgs)
+	}
 	out := make(map[msgKey]model.Message)
 	for start := 0; start < len(msgs); start += lookupBatch {
 		part := msgs[start:min(start+lookupBatch, len(msgs))]
@@ -616,6 +700,9 @@ func storedOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error) 
 // in one UPDATE, and answers each room's new last_seq; a room that does not exist is
 // missing from the answer.
 func reserveSeqs(tx *gorm.DB, rooms []string, fresh map[string][]int) (map[string]int64, error) {
+	if isPostgres(tx) {
+		return pgReserveSeqs(tx, rooms, fresh)
+	}
 	last := make(map[string]int64, len(rooms))
 	for start := 0; start < len(rooms); start += lookupBatch {
 		part := rooms[start:min(start+lookupBatch, len(rooms))]
@@ -654,6 +741,9 @@ func insertMessages(tx *gorm.DB, rows []messageRow) error {
 	q := tx
 	if tx.Dialector.Name() == "sqlite" {
 		q = tx.Clauses(clause.Insert{Modifier: "OR IGNORE"})
+	}
+	if isPostgres(tx) {
+		return pgInsertMessages(tx, rows)
 	}
 	for start := 0; start < len(rows); start += insertBatch {
 		part := rows[start:min(start+insertBatch, len(rows))]

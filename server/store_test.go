@@ -8,11 +8,35 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/parleychat/parley/server/internal/pgtest"
 )
 
-func openTestStore(t *testing.T) Store {
+// storeBackend is a database the Store's tests run on.
+type storeBackend struct {
+	name string
+	// dsn answers the DSN of a new, empty database for t.
+	dsn func(t testing.TB) string
+}
+
+// storeBackends are SQLite in a temporary folder and a fresh database on the test
+// PostgreSQL server (pgtest: PARLEY_TEST_PG, or a cluster of the test's own).
+var storeBackends = []storeBackend{
+	{"sqlite", func(t testing.TB) string { return "file:" + filepath.ToSlash(filepath.Join(t.TempDir(), "test.db")) }},
+	{"postgres", func(t testing.TB) string { return pgtest.Shared(t).NewDatabase(t) }},
+}
+
+// eachBackend runs test once on every backend, as a subtest named for it.
+func eachBackend(t *testing.T, test func(t *testing.T, b storeBackend)) {
+	for _, b := range storeBackends {
+		t.Run(b.name, func(t *testing.T) { test(t, b) })
+	}
+}
+
+// openStoreAt opens the Store at dsn, closed when t ends.
+func openStoreAt(t testing.TB, dsn string) Store {
 	t.Helper()
-	st, err := OpenSQLite("file:" + filepath.Join(t.TempDir(), "test.db"))
+	st, err := OpenStore(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,19 +44,31 @@ func openTestStore(t *testing.T) Store {
 	return st
 }
 
+// openTestStore opens a Store on a new database of b.
+func openTestStore(t testing.TB, b storeBackend) Store {
+	t.Helper()
+	return openStoreAt(t, b.dsn(t))
+}
+
 // TestAppendMessagesGapFreeUnderConcurrentWriters writes batches from several
-// goroutines at once (as several nodes would): seqs stay gap-free and unique.
-func TestAppendMessagesGapFreeUnderConcurrentWriters(t *testing.T) {
-	st := openTestStore(t)
+// goroutines at once through two Store instances on one database (two nodes): seqs
+// stay gap-free and unique.
+func TestAppendMessagesGapFreeUnderConcurrentWriters(t *testing.T) { eachBackend(t, testGapFree) }
+
+func testGapFree(t *testing.T, be storeBackend) {
+	dsn := be.dsn(t)
+	nodes := []Store{openStoreAt(t, dsn), openStoreAt(t, dsn)}
+	st := nodes[0]
 	ctx := context.Background()
 	if err := st.EnsureRoom(ctx, RoomRecord{ID: "r", Name: "r", Epoch: "e"}); err != nil {
 		t.Fatal(err)
 	}
-	const writers, batches, size = 4, 10, 10
+	const writers, batches, size = 8, 10, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
+		st := nodes[w%len(nodes)]
 		go func() {
 			defer wg.Done()
 			for b := 0; b < batches; b++ {
@@ -77,8 +113,10 @@ func TestAppendMessagesGapFreeUnderConcurrentWriters(t *testing.T) {
 	}
 }
 
-func TestAppendMessagesIdempotentAndUnknownRoom(t *testing.T) {
-	st := openTestStore(t)
+func TestAppendMessagesIdempotentAndUnknownRoom(t *testing.T) { eachBackend(t, testIdempotent) }
+
+func testIdempotent(t *testing.T, be storeBackend) {
+	st := openTestStore(t, be)
 	ctx := context.Background()
 	if err := st.EnsureRoom(ctx, RoomRecord{ID: "r", Name: "r", Epoch: "e"}); err != nil {
 		t.Fatal(err)

@@ -32,6 +32,7 @@ func newWrappingStore(t *testing.T) *wrappingStore {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = st.Close() }) // the caller closes a Config.Store, after the server
 	return &wrappingStore{Store: st, entered: make(chan context.Context, 1), release: make(chan struct{})}
 }
 

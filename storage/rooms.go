@@ -49,8 +49,8 @@ func (r Room) Unread() int64 {
 // UpsertRooms inserts or updates rooms in one transaction. LastSeq only moves forward.
 // A room whose epoch changed is cleared (its messages with a seq and its receipts are
 // dropped; own pending and failed messages are kept) and its id returned in reset: the
-// caller syncs it again from 0. A room seen for the first time (or reset) takes its read
-// mark from the server's figures (LastSeq-Unread).
+// caller syncs it again from 0. The read mark takes the server's figures (LastSeq-Unread)
+// when they are ahead of the stored one: a room read on another device heals here.
 func (s *Store) UpsertRooms(rooms []model.Room) (reset []string, err error) {
 	err = s.write(func(tx *gorm.DB) error {
 		for _, r := range rooms {
@@ -108,8 +108,10 @@ func upsertRoom(tx *gorm.DB, r model.Room) (bool, error) {
 		row.LastSeq = max(row.LastSeq, h.LastSeq)
 		row.ReadSeq = max(row.ReadSeq, h.ReadSeq)
 	default:
+		// The server's figure heals a mark that moved on another device (read there);
+		// ours, when ahead, has not reached the server yet.
 		row.LastSeq = max(row.LastSeq, h.LastSeq)
-		row.ReadSeq = h.ReadSeq
+		row.ReadSeq = max(row.ReadSeq, h.ReadSeq)
 	}
 	if row.Epoch == "" {
 		row.Epoch = h.Epoch

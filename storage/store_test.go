@@ -229,13 +229,20 @@ func TestUpsertRoomsAndRooms(t *testing.T) {
 		t.Errorf("Room(nope) = %v, %v; want false", ok, err)
 	}
 
-	// An update: LastSeq forward only, the read mark stays ours.
+	// An update: LastSeq forward only; the read mark takes the server's when that is
+	// ahead (read on another device), never goes back.
 	if _, err := s.UpsertRooms([]model.Room{{ID: "general", Name: "Everyone", Public: true, LastSeq: 8, Unread: 0, Epoch: "e1"}}); err != nil {
 		t.Fatal(err)
 	}
 	g, _, _ = s.Room("general")
-	if g.Name != "Everyone" || g.LastSeq != 10 || g.ReadSeq != 6 || len(g.MemberIDs) != 0 {
-		t.Errorf("after update: %+v; want name Everyone, LastSeq 10, ReadSeq 6", g)
+	if g.Name != "Everyone" || g.LastSeq != 10 || g.ReadSeq != 8 || len(g.MemberIDs) != 0 {
+		t.Errorf("after update: %+v; want name Everyone, LastSeq 10, ReadSeq 8", g)
+	}
+	if _, err := s.UpsertRooms([]model.Room{{ID: "general", Name: "Everyone", Public: true, LastSeq: 10, Unread: 9, Epoch: "e1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if g, _, _ = s.Room("general"); g.ReadSeq != 8 {
+		t.Errorf("a server behind us moved the read mark back to %d", g.ReadSeq)
 	}
 
 	// Preview and order: newest activity first, rooms without messages last by name.

@@ -39,6 +39,8 @@ type Options struct {
 // is closed. The caller makes the app so that this package needs no GL driver.
 func Run(a fyne.App, opts Options) error {
 	a.SetIcon(assets.Icon)
+	a.Settings().SetTheme(newAppTheme())
+	limitMemory()
 	root := a.Storage().RootURI().Path()
 	if opts.Profile == "" {
 		opts.Profile = defaultProfile()
@@ -56,11 +58,14 @@ func Run(a fyne.App, opts Options) error {
 	w := a.NewWindow("Parley")
 	w.Resize(fyne.NewSize(960, 640))
 	p := &parley{app: a, win: w, store: store, opts: opts, root: root, profileDir: profileDir,
-		defaultListen: DefaultListen, mobile: fyne.CurrentDevice().IsMobile()}
+		defaultListen: DefaultListen, mobile: fyne.CurrentDevice().IsMobile(), notes: newNotifier(a)}
 	w.SetContent(container.NewCenter(widget.NewLabel("Starting Parley…")))
 	a.Lifecycle().SetOnEnteredForeground(p.enteredForeground)
 	a.Lifecycle().SetOnExitedForeground(p.exitedForeground)
-	a.Lifecycle().SetOnStarted(func() { go p.start() })
+	a.Lifecycle().SetOnStarted(func() {
+		go p.notes.check()
+		go p.start()
+	})
 	// Ctrl+C or SIGTERM quit like closing the window, so the server and engine stop cleanly.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -95,6 +100,7 @@ type parley struct {
 	// the server is not the embedded one: a remote server never gets the local account
 	// signed in on it.
 	remote bool
+	notes *notifier
 
 	hostMu sync.Mutex
 	host   *embeddedServer // the server we run, if we host
@@ -356,7 +362,7 @@ func (p *parley) showShell() {
 	s.setServerInfo(p.serverInfo)
 	s.onSignOut = p.signOut
 	s.onUnread = p.setTray
-	s.notify = func(title, body string) { p.app.SendNotification(fyne.NewNotification(title, body)) }
+	s.notify = p.notes.notify
 	st := connStateOf(c.State())
 	s.apply(Update{Conn: &st})
 	p.shell = s

@@ -17,6 +17,10 @@ import (
 // backOnlineFor is how long "Back online" stays up.
 const backOnlineFor = 2 * time.Second
 
+// bannerTint is the opacity of the banner's state colour over the background: enough
+// to tell red from amber from green, little enough for the text to keep 4.5:1.
+const bannerTint = 0x40
+
 // connBanner shows the connection state: hidden when online, "Connecting…",
 // "Offline — retrying in 8 s" with a Retry now button, and "Back online" for 2 s.
 type connBanner struct {
@@ -70,11 +74,11 @@ func (b *connBanner) tick(now time.Time) {
 	b.retry.Hidden = !retry
 	switch {
 	case b.state.Phase == PhaseOffline:
-		b.bg.FillColor = withAlpha(theme.Color(theme.ColorNameError), 0x50)
+		b.bg.FillColor = withAlpha(theme.Color(theme.ColorNameError), bannerTint)
 	case b.state.Phase == PhaseOnline:
-		b.bg.FillColor = withAlpha(theme.Color(theme.ColorNameSuccess), 0x50)
+		b.bg.FillColor = withAlpha(theme.Color(theme.ColorNameSuccess), bannerTint)
 	default:
-		b.bg.FillColor = withAlpha(theme.Color(theme.ColorNameWarning), 0x50)
+		b.bg.FillColor = withAlpha(theme.Color(theme.ColorNameWarning), bannerTint)
 	}
 	b.Show()
 	b.box.Refresh()

@@ -46,12 +46,11 @@ type rowWidget struct {
 	label    *widget.Label
 	links    []*widget.Hyperlink
 	linkBox  *fyne.Container
-	textBox  *container.ThemeOverride
+	textBox  *fyne.Container
 	clock    *canvas.Text
 	status   *statusMark
 	retry    *widget.Button
 	onRetry  func(id string)
-	textTh   *bubbleTheme
 	height   float32
 	bound    bool
 }
@@ -69,7 +68,6 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 		clock:    canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder)),
 		status:   newStatusMark(),
 		onRetry:  onRetry,
-		textTh:   &bubbleTheme{},
 	}
 	w.daySep.TextSize = theme.CaptionTextSize()
 	w.daySep.Alignment = fyne.TextAlignCenter
@@ -81,7 +79,14 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 	w.clock.TextSize = theme.CaptionTextSize()
 	w.retry = &widget.Button{Text: "Failed — Tap to retry", Importance: widget.DangerImportance,
 		Icon: theme.ViewRefreshIcon(), OnTapped: w.tappedRetry}
-	w.textBox = container.NewThemeOverride(container.NewBorder(nil, w.linkBox, nil, nil, w.label), w.textTh)
+	// A widget made as a literal lays itself out only once extended: a Resize before
+	// that is kept as its size but never reaches its text, which then does not wrap.
+	w.label.ExtendBaseWidget(w.label)
+	w.retry.ExtendBaseWidget(w.retry)
+	// The text is in the theme's foreground colour on both kinds of bubble, so no theme
+	// override is needed: Fyne parses every font again for each override scope (and each
+	// Refresh of one makes a new scope), which held ~15 MB a row widget.
+	w.textBox = container.NewBorder(nil, w.linkBox, nil, nil, w.label)
 	w.ExtendBaseWidget(w)
 	return w
 }
@@ -103,7 +108,6 @@ func (w *rowWidget) bind(v rowView) {
 	w.avatarTx.Text = initials(v.SenderName)
 	w.avatar.FillColor = avatarColor(v.SenderID)
 	w.name.Text = v.SenderName
-	w.name.Color = avatarColor(v.SenderID)
 	w.clock.Text = clockLabel(v.Time)
 	if v.Own {
 		w.status.setStatus(v.Status)
@@ -114,13 +118,8 @@ func (w *rowWidget) bind(v rowView) {
 	}
 	// Wrapping text is the expensive part: empty the label, lay the row out for the new
 	// message, then set the text once, at its final width.
-	ownChanged := w.textTh.own != v.Own
-	w.textTh.own = v.Own
 	w.label.SetText("")
 	w.setLinks(findLinks(v.Text))
-	if ownChanged {
-		w.textBox.Refresh()
-	}
 	w.Refresh()
 	w.label.SetText(v.Text)
 }
@@ -180,6 +179,18 @@ func avatarColor(id string) color.Color {
 // text colour, so it suits light, dark and custom themes alike.
 func neutralBubble() color.Color {
 	return mix(theme.Color(theme.ColorNameBackground), theme.Color(theme.ColorNameForeground), 0.12)
+}
+
+// ownBubble is the fill of own bubbles: the background tinted with the accent colour,
+// light enough (dark enough in the dark variant) for the foreground text to keep its
+// contrast; the accent itself is too strong a background for long text.
+func ownBubble() color.Color {
+	bg := theme.Color(theme.ColorNameBackground)
+	share := float32(0.16)
+	if luminance(bg) < 0.5 {
+		share = 0.3
+	}
+	return mix(bg, theme.Color(theme.ColorNamePrimary), share)
 }
 
 func mix(a, b color.Color, t float32) color.Color {
@@ -292,10 +303,12 @@ func retryButtonHeight() float32 {
 	return metrics.retry
 }
 
-// wrapCache remembers the heights of wrapped texts by text and width.
+// wrapCache remembers the heights of wrapped texts by text and width, and holds the one
+// label they are measured on.
 var wrapCache = struct {
 	sync.Mutex
-	m map[wrapKey]float32
+	m       map[wrapKey]float32
+	scratch *widget.Label
 }{m: map[wrapKey]float32{}}
 
 type wrapKey struct {
@@ -304,26 +317,32 @@ type wrapKey struct {
 	size  float32
 }
 
-// wrappedHeight measures text wrapped at width on a fresh label (a reused one can keep a
-// stale wrap), remembering the answer.
+// wrappedHeight measures text wrapped at width, remembering the answer. It measures on
+// one scratch label: a fresh label per text left a widget renderer and its text objects
+// in Fyne's renderer cache for a minute each (36 MB after a 10,000-message flood).
 func wrappedHeight(text string, width float32) float32 {
 	k := wrapKey{text: text, width: width, size: theme.TextSize()}
 	wrapCache.Lock()
-	h, ok := wrapCache.m[k]
-	wrapCache.Unlock()
-	if ok {
+	defer wrapCache.Unlock()
+	if h, ok := wrapCache.m[k]; ok {
 		return h
 	}
-	l := &widget.Label{Wrapping: fyne.TextWrapWord, Text: text}
-	l.ExtendBaseWidget(l) // without it, Resize does not wrap
+	l := wrapCache.scratch
+	if l == nil {
+		l = &widget.Label{Wrapping: fyne.TextWrapWord}
+		l.ExtendBaseWidget(l) // without it, Resize does not wrap
+		wrapCache.scratch = l
+	}
+	// Empty first, so that the new width does not wrap the previous text, then the text
+	// once at its width: SetText wraps it anew even when the width is unchanged.
+	l.SetText("")
 	l.Resize(fyne.NewSize(width, 1))
-	h = l.MinSize().Height
-	wrapCache.Lock()
+	l.SetText(text)
+	h := l.MinSize().Height
 	if len(wrapCache.m) > 4*maxWindow {
 		clear(wrapCache.m)
 	}
 	wrapCache.m[k] = h
-	wrapCache.Unlock()
 	return h
 }
 
@@ -391,13 +410,15 @@ func (w *rowWidget) styleBubble() {
 	b.TopLeftCornerRadius, b.TopRightCornerRadius = bubbleRadius, bubbleRadius
 	b.BottomLeftCornerRadius, b.BottomRightCornerRadius = bubbleRadius, bubbleRadius
 	if w.view.Own {
-		b.FillColor = theme.Color(theme.ColorNamePrimary)
+		b.FillColor = ownBubble()
 		b.BottomRightCornerRadius = 0 // falls back to CornerRadius: a sharp tail
 	} else {
 		b.FillColor = neutralBubble()
 		b.BottomLeftCornerRadius = 0
 	}
-	w.name.Color = avatarColor(w.view.SenderID)
+	bg := theme.Color(theme.ColorNameBackground)
+	w.name.Color = readableOn(avatarColor(w.view.SenderID), bg)
+	w.avatarTx.Color = textOn(avatarColor(w.view.SenderID))
 	w.clock.Color = theme.Color(theme.ColorNamePlaceHolder)
 	w.daySep.Color = theme.Color(theme.ColorNameForeground)
 }
@@ -440,22 +461,3 @@ func (r *rowRenderer) Refresh() {
 }
 func (r *rowRenderer) Objects() []fyne.CanvasObject { return r.objects }
 func (r *rowRenderer) Destroy()                     {}
-
-// bubbleTheme colours the text of own bubbles for the accent background.
-type bubbleTheme struct{ own bool }
-
-func (t *bubbleTheme) parent() fyne.Theme { return fyne.CurrentApp().Settings().Theme() }
-
-func (t *bubbleTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
-	if t.own {
-		switch n {
-		case theme.ColorNameForeground, theme.ColorNameHyperlink:
-			return t.parent().Color(theme.ColorNameForegroundOnPrimary, v)
-		}
-	}
-	return t.parent().Color(n, v)
-}
-
-func (t *bubbleTheme) Font(s fyne.TextStyle) fyne.Resource     { return t.parent().Font(s) }
-func (t *bubbleTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.parent().Icon(n) }
-func (t *bubbleTheme) Size(n fyne.ThemeSizeName) float32       { return t.parent().Size(n) }

@@ -35,11 +35,13 @@ type chatScreen struct {
 
 	title    *widget.Label
 	back     *widget.Button
+	header   *fyne.Container // the back button and the title, when there is a back button
 	list     *messageList
 	typing   *widget.Label
 	composer *composerEntry
 	sendBtn  *widget.Button
 	errLine  *widget.Label
+	slow     *widget.Label // "sending too fast", while the server holds the outbox back
 	content  fyne.CanvasObject
 	// The hint under a text too long for one message, and its way out.
 	limitLine *widget.Label
@@ -52,7 +54,8 @@ type chatScreen struct {
 	readSent  int64       // the newest seq marked read
 }
 
-// newChatScreen builds the chat of room; onBack, when set, shows a back button (mobile).
+// newChatScreen builds the chat of room; onBack, when set, is the back button's action
+// (shown by showBack: on mobile and in a narrow window).
 func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatScreen {
 	c := &chatScreen{eng: eng, run: run, room: room}
 	c.title = &widget.Label{Text: roomTitle(room), TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
@@ -67,6 +70,9 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		SizeName: theme.SizeNameCaptionText}
 	c.errLine = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	c.errLine.Hide()
+	c.slow = &widget.Label{Text: slowText, Importance: widget.WarningImportance, Wrapping: fyne.TextWrapWord,
+		SizeName: theme.SizeNameCaptionText}
+	c.slow.Hide()
 	c.composer = newComposerEntry()
 	c.composer.onSend = c.send
 	c.composer.onTyping = func() { c.eng.Typing(c.room.ID) }
@@ -81,13 +87,24 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 	var header fyne.CanvasObject = container.NewVBox(c.title)
 	if onBack != nil {
 		c.back = &widget.Button{Icon: theme.NavigateBackIcon(), Importance: widget.LowImportance, OnTapped: onBack}
-		header = container.NewBorder(nil, nil, c.back, nil, c.title)
+		c.back.Hide() // shown while one pane is shown at a time
+		c.header = container.NewBorder(nil, nil, c.back, nil, c.title)
+		header = c.header
 	}
-	bottom := container.NewVBox(c.typing, c.errLine, c.limitBox,
+	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox,
 		container.NewBorder(nil, nil, nil, container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
 	c.loadLatest()
 	return c
+}
+
+// showBack shows or hides the back button to the rooms list.
+func (c *chatScreen) showBack(on bool) {
+	if c.back == nil || c.back.Visible() == on {
+		return
+	}
+	c.back.Hidden = !on
+	c.header.Refresh() // lays the title out again beside the button, or without it
 }
 
 func roomTitle(r RoomItem) string {
@@ -254,6 +271,21 @@ func (c *chatScreen) showError(msg string) {
 func (c *chatScreen) hideError() { c.errLine.Hide() }
 
 // setTyping shows who is typing in this room.
+// slowText says why messages wait while the server's rate limit holds them back.
+const slowText = "Sending too fast — your messages wait and go out in order"
+
+// setThrottled shows or hides the line that says the user sends too fast.
+func (c *chatScreen) setThrottled(on bool) {
+	if on == c.slow.Visible() {
+		return
+	}
+	if on {
+		c.slow.Show()
+	} else {
+		c.slow.Hide()
+	}
+}
+
 func (c *chatScreen) setTyping(who []Typist) {
 	names := make([]string, 0, len(who))
 	for _, t := range who {

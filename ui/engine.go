@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/parleychat/parley/model"
@@ -17,17 +18,33 @@ const apiTimeout = 15 * time.Second
 
 // clientEngine is the Engine over the real client engine and its store.
 type clientEngine struct {
-	c        *pnet.Client
-	store    *storage.Store
-	username string // the signed-in user's, to name direct rooms after the other member
+	c     *pnet.Client
+	store *storage.Store
+
+	mu     sync.Mutex
+	selfID string   // the account the names below are of
+	names  []string // the signed-in user's display name and username, to name direct rooms after the other member
 }
 
 func newClientEngine(c *pnet.Client) *clientEngine {
-	e := &clientEngine{c: c, store: c.Store()}
-	if a, ok, err := c.Account(); err == nil && ok {
-		e.username = a.Username
+	return &clientEngine{c: c, store: c.Store()}
+}
+
+// selfNames returns the signed-in user's display name and username, read from the
+// account again when another account signed in (or the first one, after the engine
+// was made).
+func (e *clientEngine) selfNames() []string {
+	id := e.c.UserID()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id == e.selfID && e.names != nil {
+		return e.names
 	}
-	return e
+	if a, ok, err := e.c.Account(); err == nil && ok && a.UserID == id {
+		e.selfID, e.names = id, []string{a.DisplayName, a.Username}
+		return e.names
+	}
+	return nil
 }
 
 func (e *clientEngine) UserID() string { return e.c.UserID() }
@@ -167,7 +184,7 @@ func (e *clientEngine) roomItem(r storage.Room) RoomItem {
 	it := RoomItem{ID: r.ID, Name: r.Name, Direct: r.Direct, Public: r.Public, Preview: previewLine(r, e.c.UserID()),
 		PreviewTime: r.PreviewAt, Unread: r.Unread(), LastSeq: r.LastSeq}
 	if r.Direct {
-		it.Name = peerName(r.Name, e.username)
+		it.Name = peerName(r.Name, e.selfNames()...)
 		me := e.c.UserID()
 		for _, id := range r.MemberIDs {
 			if id != me {
@@ -218,7 +235,7 @@ func (e *clientEngine) updateOf(b pnet.Batch) Update {
 
 // connStateOf is the banner's view of the engine's state.
 func connStateOf(s pnet.StateEvent) ConnState {
-	st := ConnState{}
+	st := ConnState{Throttled: s.Throttled}
 	if s.Err != nil {
 		st.Err = pnet.UserMessage(s.Err)
 	}
@@ -252,17 +269,20 @@ func previewLine(r storage.Room, me string) string {
 	return text
 }
 
-// peerName names a direct room after the other member: the server calls it "ann & bob".
-func peerName(name, me string) string {
-	parts := strings.Split(name, " & ")
-	if len(parts) != 2 || me == "" {
-		return name
-	}
-	if parts[0] == me {
-		return parts[1]
-	}
-	if parts[1] == me {
-		return parts[0]
+// peerName names a direct room after the other member: the server calls it "Ann & Bob"
+// after the two display names, in either order. me are the user's own names (display
+// name first); a name that contains " & " itself still matches.
+func peerName(name string, me ...string) string {
+	for _, n := range me {
+		if n == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(name, n+" & "); ok && rest != "" {
+			return rest
+		}
+		if rest, ok := strings.CutSuffix(name, " & "+n); ok && rest != "" {
+			return rest
+		}
 	}
 	return name
 }

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/parleychat/parley/model"
 )
@@ -28,7 +29,7 @@ func newTestChat(t *testing.T, eng *fakeEngine, direct bool) (*chatScreen, fyne.
 	return c, w
 }
 
-func TestBubblesOwnRightAccentOthersLeftNeutral(t *testing.T) {
+func TestBubblesOwnRightAccentTintOthersLeftNeutral(t *testing.T) {
 	eng := newFakeEngine()
 	eng.fill("r", 3, t0)
 	c, _ := newTestChat(t, eng, false)
@@ -46,11 +47,11 @@ func TestBubblesOwnRightAccentOthersLeftNeutral(t *testing.T) {
 	if right := mb.Position().X + mb.Size().Width; right < width-sidePad-1 {
 		t.Errorf("own bubble ends at %v of %v, want on the right", right, width)
 	}
-	if !sameColor(mb.FillColor, theme.Color(theme.ColorNamePrimary)) {
-		t.Errorf("own bubble fill %v, want the primary colour", mb.FillColor)
+	if !sameColor(mb.FillColor, ownBubble()) {
+		t.Errorf("own bubble fill %v, want the accent tint %v", mb.FillColor, ownBubble())
 	}
-	if sameColor(ob.FillColor, theme.Color(theme.ColorNamePrimary)) {
-		t.Errorf("other's bubble has the primary colour")
+	if sameColor(ob.FillColor, ownBubble()) {
+		t.Errorf("other's bubble has the accent tint")
 	}
 	if mb.BottomRightCornerRadius != 0 || mb.BottomLeftCornerRadius == 0 || mb.CornerRadius != 0 {
 		t.Errorf("own bubble tail: corners %+v", mb)
@@ -335,5 +336,64 @@ func TestOneRefreshPerBatchAndHeightsMeasuredOnce(t *testing.T) {
 	}
 	if ids := l.visibleIDs(); ids[len(ids)-1] != "r-000150" {
 		t.Errorf("last visible %s after the batch", ids[len(ids)-1])
+	}
+}
+
+// Issue 11, item 10: a flood merged into one update (the bridge does so once a second)
+// keeps only the rows near the bottom, so that not every one of them is measured.
+func TestFloodAtTheBottomKeepsASmallWindow(t *testing.T) {
+	eng := newFakeEngine()
+	eng.fill("r", 30, t0)
+	c, _ := newTestChat(t, eng, false)
+	l := c.list
+	var flood []Row
+	for i := int64(31); i <= 530; i++ {
+		flood = append(flood, newRow(i, "u-bob", "Bob"))
+	}
+	measured := l.measures
+	l.upsert(flood)
+	if len(l.rows) != floodWindow || !l.hasOlder {
+		t.Fatalf("window of %d rows after a 500-row flood (hasOlder=%v), want %d", len(l.rows), l.hasOlder, floodWindow)
+	}
+	if n := l.measures - measured; n > floodWindow {
+		t.Errorf("%d rows measured for a flood, want at most %d", n, floodWindow)
+	}
+	if ids := l.visibleIDs(); ids[len(ids)-1] != "r-000530" {
+		t.Errorf("the newest is not at the bottom: %v", ids[len(ids)-1])
+	}
+	// A message at a time still grows the window up to maxWindow.
+	for i := int64(531); i <= 531+maxWindow; i++ {
+		l.upsert([]Row{newRow(i, "u-bob", "Bob")})
+	}
+	if len(l.rows) != maxWindow {
+		t.Errorf("window of %d rows after single messages, want %d", len(l.rows), maxWindow)
+	}
+}
+
+// A bubble's text wraps inside the bubble, in a reused row as in a new one: the row's
+// label was laid out before it was extended, so its text kept a width of 0 and did not
+// wrap (an own message with a link, in a phone-wide window).
+func TestBubbleTextWrapsInsideItsBubble(t *testing.T) {
+	test.NewTempApp(t)
+	eng := newFakeEngine()
+	eng.fill("general", 8, t0)
+	eng.rows["general"][5].Text = "Shall we meet at the café at 6? ☕ https://example.com/map"
+	eng.rows["general"][6].Text = "a longer message from Alice that has to wrap over a few lines in a narrow window"
+	c := newChatScreen(eng, inlineRunner(), RoomItem{ID: "general", Name: "general"}, nil)
+	w := test.NewTempWindow(t, c.content)
+	w.Resize(fyne.NewSize(360, 740))
+	c.loadLatest()
+	for _, id := range c.list.visibleIDs() {
+		r := c.list.rowWidgetFor(id)
+		for _, o := range test.WidgetRenderer(r.label).Objects() {
+			if txt, ok := o.(*widget.RichText); ok && txt.Size().Width != r.label.Size().Width {
+				t.Errorf("%s: the text is laid out %v px wide in a label of %v", id, txt.Size().Width, r.label.Size().Width)
+			}
+		}
+		// The label may be a padding shorter than its minimum (the link box's gap), not a line.
+		if need, got := r.label.MinSize().Height, r.label.Size().Height; need > got+theme.Padding() {
+			t.Errorf("%s: the text needs %v px and has %v: it is not wrapped to its bubble (%v wide)",
+				id, need, got, r.bubble.Size().Width)
+		}
 	}
 }

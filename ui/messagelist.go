@@ -13,10 +13,11 @@ import (
 
 // Window and paging sizes of the message list.
 const (
-	maxWindow     = 400 // rows held at most; older or newer ones are paged back in from storage
-	pageSize      = 40  // rows fetched by one page: two screens
-	topThreshold  = 300 // px from the top at which older rows are asked for
-	bottomSlack   = 24  // px from the bottom that still count as "at the bottom"
+	maxWindow     = 400          // rows held at most; older or newer ones are paged back in from storage
+	pageSize      = 40           // rows fetched by one page: two screens
+	floodWindow   = 2 * pageSize // rows kept when more than a page arrives at once at the bottom
+	topThreshold  = 300          // px from the top at which older rows are asked for
+	bottomSlack   = 24           // px from the bottom that still count as "at the bottom"
 	heightsKeyCap = 4 * maxWindow
 )
 
@@ -134,8 +135,14 @@ func (l *messageList) upsert(rows []Row) {
 	}
 	sort.SliceStable(l.rows, func(i, j int) bool { return l.rows[i].before(l.rows[j]) })
 	stick := l.atBottom || ownAdded
-	if stick && len(l.rows) > maxWindow {
-		l.rows = append(l.rows[:0:0], l.rows[len(l.rows)-maxWindow:]...)
+	keep := maxWindow
+	if added > pageSize {
+		// A flood (merged by the bridge): keep what is near the bottom only. Every row
+		// kept is measured, and Fyne caches each measured text for a minute.
+		keep = floodWindow
+	}
+	if stick && len(l.rows) > keep {
+		l.rows = append(l.rows[:0:0], l.rows[len(l.rows)-keep:]...)
 		l.hasOlder = true
 	}
 	l.relayout()

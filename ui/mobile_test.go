@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 
 	"github.com/parleychat/parley/model"
 )
@@ -17,7 +16,7 @@ import (
 // and writes docs/screenshots/mobile.png when PARLEY_SCREENSHOTS=1.
 func TestMobileLayout(t *testing.T) {
 	test.NewTempApp(t)
-	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme()) // the real look, for the screenshot
+	fyne.CurrentApp().Settings().SetTheme(newAppTheme()) // the real look, for the screenshot
 	if !fyne.CurrentDevice().IsMobile() {
 		t.Fatal("the mobile build tag does not make a mobile device")
 	}

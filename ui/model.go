@@ -64,6 +64,9 @@ type ConnState struct {
 	Phase   ConnPhase
 	RetryAt time.Time // PhaseOffline: when the next attempt is due
 	Err     string
+	// Throttled: the server refused a message for sending too fast; the outbox waits
+	// and goes out in order, slower.
+	Throttled bool
 }
 
 // Typist is a member typing in a room.

@@ -91,13 +91,22 @@ func TestClientURLAndProbe(t *testing.T) {
 }
 
 func TestPeerName(t *testing.T) {
-	for _, tc := range []struct{ name, me, want string }{
-		{"bob & carol", "carol", "bob"},
-		{"bob & carol", "bob", "carol"},
-		{"bob & carol", "dan", "bob & carol"},
-		{"general", "bob", "general"},
+	for _, tc := range []struct {
+		name string
+		me   []string
+		want string
+	}{
+		{"bob & carol", []string{"carol"}, "bob"},
+		{"bob & carol", []string{"bob"}, "carol"},
+		{"bob & carol", []string{"dan"}, "bob & carol"},
+		{"general", []string{"bob"}, "general"},
+		// The server names the room after display names, not usernames.
+		{"Alice Liddell & erin", []string{"Alice Liddell", "alice"}, "erin"},
+		{"erin & Alice Liddell", []string{"Alice Liddell", "alice"}, "erin"},
+		{"Tom & Jerry & erin", []string{"Tom & Jerry", "tj"}, "erin"},
+		{"bob & carol", nil, "bob & carol"},
 	} {
-		if got := peerName(tc.name, tc.me); got != tc.want {
+		if got := peerName(tc.name, tc.me...); got != tc.want {
 			t.Errorf("peerName(%q, %q) = %q, want %q", tc.name, tc.me, got, tc.want)
 		}
 	}

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"image/color"
 	"strconv"
 	"time"
 
@@ -176,6 +175,7 @@ type roomRow struct {
 	preview *widget.Label
 	badge   *canvas.Text
 	badgeBg *canvas.Circle
+	badgeIn *fyne.Container // centres the badge's text: laid out again when the text changes
 	top     *fyne.Container // name, dot and time: laid out again when the time's width changes
 	content fyne.CanvasObject
 }
@@ -186,14 +186,15 @@ func newRoomRow() *roomRow {
 		name:    &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		when:    &widget.Label{Importance: widget.LowImportance, SizeName: theme.SizeNameCaptionText},
 		preview: &widget.Label{Importance: widget.LowImportance, Truncation: fyne.TextTruncateEllipsis},
-		badge:   canvas.NewText("", color.White),
+		badge:   canvas.NewText("", theme.Color(theme.ColorNameForegroundOnPrimary)),
 		badgeBg: &canvas.Circle{FillColor: theme.Color(theme.ColorNamePrimary)},
 	}
 	r.badge.TextSize = theme.CaptionTextSize()
 	r.badge.TextStyle.Bold = true
 	r.badge.Alignment = fyne.TextAlignCenter
 	dotBox := container.New(&fixedLayout{size: fyne.NewSquareSize(10)}, r.dot)
-	badge := container.New(&fixedLayout{size: fyne.NewSquareSize(22)}, r.badgeBg, container.NewCenter(r.badge))
+	r.badgeIn = container.NewCenter(r.badge)
+	badge := container.New(&fixedLayout{size: fyne.NewSquareSize(22)}, r.badgeBg, r.badgeIn)
 	r.top = container.NewBorder(nil, nil, nil, r.when, r.name)
 	r.content = container.NewBorder(nil, nil, dotBox, nil, container.NewVBox(r.top,
 		container.NewBorder(nil, nil, nil, badge, r.preview)))
@@ -231,7 +232,11 @@ func (r *roomRow) bind(it RoomItem, now time.Time, selected bool) {
 		r.badge.Hide()
 		r.badgeBg.Hide()
 	}
-	r.badge.Refresh()
+	r.badge.Color = theme.Color(theme.ColorNameForegroundOnPrimary)
+	r.badgeBg.FillColor = theme.Color(theme.ColorNamePrimary)
+	r.dot.FillColor = theme.Color(theme.ColorNameSuccess)
+	r.badgeIn.Refresh()
+	r.badgeBg.Refresh()
 	r.top.Refresh()
 }
 

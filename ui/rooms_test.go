@@ -2,7 +2,6 @@ package ui
 
 import (
 	"image/color"
-	"math"
 	"testing"
 	"time"
 
@@ -192,28 +191,38 @@ func descendants(o fyne.CanvasObject) []fyne.CanvasObject {
 	return out
 }
 
-// over composites c on an opaque background.
-func over(c, bg color.Color) color.Color {
-	r, g, b, a := c.RGBA() // premultiplied
-	br, bgg, bb, _ := bg.RGBA()
-	mix := func(x, y uint32) uint8 { return uint8((x + y*(0xffff-a)/0xffff) >> 8) }
-	return color.NRGBA{R: mix(r, br), G: mix(g, bgg), B: mix(b, bb), A: 0xff}
-}
-
-// contrast is the WCAG contrast ratio of fg (composited on bg) against bg.
-func contrast(fg, bg color.Color) float64 {
-	l1, l2 := luminance(over(fg, bg)), luminance(bg)
-	return (max(l1, l2) + 0.05) / (min(l1, l2) + 0.05)
-}
-
-func luminance(c color.Color) float64 {
-	r, g, b, _ := c.RGBA()
-	lin := func(v uint32) float64 {
-		s := float64(v) / 0xffff
-		if s <= 0.04045 {
-			return s / 12.92
-		}
-		return math.Pow((s+0.055)/1.055, 2.4)
+// TestDirectRoomNamedAfterPeer goes through the real store and engine: the server
+// names a direct room after both display names; the list shows the other person's,
+// whatever the user's display name is (not only when it equals the username).
+func TestDirectRoomNamedAfterPeer(t *testing.T) {
+	st, err := storage.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+	t.Cleanup(func() { st.Close() })
+	if err := st.SaveAccount(storage.Account{ServerURL: "http://127.0.0.1:1", UserID: "u-alice", Username: "alice",
+		DisplayName: "Alice Liddell", RefreshToken: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpsertRooms([]model.Room{
+		{ID: "d1", Name: "Alice Liddell & erin", Direct: true, MemberIDs: []string{"u-alice", "u-erin"}, Epoch: "e1"},
+		{ID: "d2", Name: "bob & Alice Liddell", Direct: true, MemberIDs: []string{"u-bob", "u-alice"}, Epoch: "e1"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := pnet.New(pnet.Config{ServerURL: "http://127.0.0.1:1", Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := newClientEngine(c).Rooms()
+	if err != nil || len(items) != 2 {
+		t.Fatalf("Rooms = %v, %v", items, err)
+	}
+	names := map[string]string{}
+	for _, it := range items {
+		names[it.ID] = it.Name
+	}
+	if names["d1"] != "erin" || names["d2"] != "bob" {
+		t.Fatalf("direct rooms named %v, want erin and bob", names)
+	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -10,12 +11,14 @@ import (
 )
 
 // shell is the signed-in app: the banner over the rooms and the chat, side by side on
-// desktop and one at a time on mobile. Its apply method is where engine updates land.
+// desktop and one at a time on mobile and in a desktop window narrower than
+// compactBelow. Its apply method is where engine updates land.
 type shell struct {
 	win     fyne.Window
 	eng     Engine
 	run     runner
 	mobile  bool
+	narrow  bool // a desktop window narrower than compactBelow: one pane at a time
 	now     func() time.Time
 	notify  func(title, body string)
 	focused bool
@@ -28,10 +31,15 @@ type shell struct {
 	chatHolder  *fyne.Container
 	placeholder fyne.CanvasObject
 	body        *fyne.Container
+	roomsPane   fyne.CanvasObject // the rooms screen as the body or the split shows it
+	split       *container.Split  // desktop: rooms beside the chat
+	prefs       fyne.Preferences  // keeps the split's offset; nil: not kept
+	serverInfo  string            // where the app is connected, for the rooms header
 	content     fyne.CanvasObject
 	onSignOut   func()
 	onUnread    func(total int64) // the unread total changed (the tray shows it)
 	unread      int64
+	throttled   bool // the engine holds the outbox back for the server's rate limit
 }
 
 func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
@@ -49,20 +57,99 @@ func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
 	}
 	s.placeholder = container.NewCenter(&widget.Label{Text: "Pick a room to start chatting", Importance: widget.LowImportance})
 	s.chatHolder = container.NewStack(s.placeholder)
-	if mobile {
-		s.body = container.NewStack(s.rooms.content)
-	} else {
-		split := container.NewHSplit(s.rooms.content, s.chatHolder)
-		split.Offset = 0.32
-		s.body = container.NewStack(split)
+	if a := fyne.CurrentApp(); a != nil {
+		s.prefs = a.Preferences()
 	}
-	s.content = container.NewBorder(s.banner, nil, nil, nil, s.body)
+	if mobile {
+		s.roomsPane = s.rooms.content
+		s.body = container.NewStack(s.roomsPane)
+		s.content = container.NewBorder(s.banner, nil, nil, nil, s.body)
+	} else {
+		s.roomsPane = newSizeWatch(s.rooms.content, func(fyne.Size) { s.keepSplit() })
+		s.split = container.NewHSplit(s.roomsPane, s.chatHolder)
+		s.split.Offset = defaultRoomsSplit
+		if s.prefs != nil {
+			s.split.Offset = s.prefs.FloatWithFallback(prefRoomsSplit, defaultRoomsSplit)
+		}
+		s.body = container.NewStack(s.split)
+		// The window may shrink to one pane's width: the split is only shown when wider.
+		watch := newSizeWatch(s.body, func(size fyne.Size) { s.setNarrow(size.Width < compactBelow) })
+		watch.minSize = func() fyne.Size { return s.rooms.content.MinSize() }
+		s.content = container.NewBorder(s.banner, nil, nil, nil, watch)
+	}
 	s.loadRooms("")
 	return s
 }
 
-// setServerInfo says where the app is connected ("Hosting on 127.0.0.1:8787").
-func (s *shell) setServerInfo(text string) { s.rooms.server.SetText(text) }
+// setServerInfo says where the app is connected ("Hosting on 127.0.0.1:8787"); the
+// rooms header shows it while online, and "Offline"/"Connecting…" otherwise.
+func (s *shell) setServerInfo(text string) {
+	s.serverInfo = text
+	s.showServerInfo()
+}
+
+// showServerInfo puts the connection state and the server in the rooms header.
+func (s *shell) showServerInfo() {
+	text := s.serverInfo
+	switch s.banner.state.Phase {
+	case PhaseOffline:
+		text = "Offline" + serverSuffix(text)
+	case PhaseConnecting:
+		text = "Connecting" + serverSuffix(text) + "…"
+	}
+	s.rooms.server.SetText(text)
+}
+
+// serverSuffix turns "Connected to host:port" (or "Hosting on …") into " · host:port".
+func serverSuffix(info string) string {
+	for _, p := range []string{"Connected to ", "Hosting on "} {
+		if strings.HasPrefix(info, p) {
+			return " · " + strings.TrimPrefix(info, p)
+		}
+	}
+	if info == "" {
+		return ""
+	}
+	return " · " + info
+}
+
+// compact reports whether one pane is shown at a time (a phone, a narrow window).
+func (s *shell) compact() bool { return s.mobile || s.narrow }
+
+// setNarrow switches a desktop window between the split and one pane at a time.
+func (s *shell) setNarrow(narrow bool) {
+	if s.mobile || narrow == s.narrow {
+		return
+	}
+	s.narrow = narrow
+	if narrow {
+		s.chatHolder.Objects = []fyne.CanvasObject{s.placeholder}
+		s.body.Objects = []fyne.CanvasObject{s.roomsPane}
+		if s.chat != nil {
+			s.body.Objects = []fyne.CanvasObject{s.chat.content}
+			s.chat.showBack(true)
+		}
+	} else {
+		s.chatHolder.Objects = []fyne.CanvasObject{s.placeholder}
+		if s.chat != nil {
+			s.chatHolder.Objects = []fyne.CanvasObject{s.chat.content}
+			s.chat.showBack(false)
+		}
+		s.body.Objects = []fyne.CanvasObject{s.split}
+	}
+	s.chatHolder.Refresh()
+	s.body.Refresh()
+}
+
+// keepSplit stores where the user put the divider, once it moved.
+func (s *shell) keepSplit() {
+	if s.prefs == nil || s.compact() {
+		return
+	}
+	if s.prefs.FloatWithFallback(prefRoomsSplit, defaultRoomsSplit) != s.split.Offset {
+		s.prefs.SetFloat(prefRoomsSplit, s.split.Offset)
+	}
+}
 
 // loadRooms reads the rooms and opens openID (or, on desktop, the first room).
 func (s *shell) loadRooms(openID string) {
@@ -93,20 +180,18 @@ func (s *shell) loadRooms(openID string) {
 // open shows room's chat.
 func (s *shell) open(r RoomItem) {
 	if s.chat != nil && s.chat.room.ID == r.ID {
-		if s.mobile {
+		if s.compact() {
 			s.body.Objects = []fyne.CanvasObject{s.chat.content}
 			s.body.Refresh()
 		}
 		return
 	}
-	var back func()
-	if s.mobile {
-		back = s.back
-	}
-	s.chat = newChatScreen(s.eng, s.run, r, back)
+	s.chat = newChatScreen(s.eng, s.run, r, s.back)
+	s.chat.showBack(s.compact())
 	s.chat.active = func() bool { return s.focused }
 	s.chat.setTyping(s.typing[r.ID])
-	if s.mobile {
+	s.chat.setThrottled(s.throttled)
+	if s.compact() {
 		s.body.Objects = []fyne.CanvasObject{s.chat.content}
 		s.body.Refresh()
 	} else {
@@ -120,9 +205,9 @@ func (s *shell) open(r RoomItem) {
 	}
 }
 
-// back returns from a chat to the rooms list (mobile).
+// back returns from a chat to the rooms list (one pane at a time).
 func (s *shell) back() {
-	s.body.Objects = []fyne.CanvasObject{s.rooms.content}
+	s.body.Objects = []fyne.CanvasObject{s.roomsPane}
 	s.body.Refresh()
 	s.rooms.list.UnselectAll()
 	s.rooms.selected = ""
@@ -133,6 +218,11 @@ func (s *shell) back() {
 func (s *shell) apply(u Update) {
 	if u.Conn != nil {
 		s.banner.setState(*u.Conn, s.now())
+		s.throttled = u.Conn.Throttled
+		if s.chat != nil {
+			s.chat.setThrottled(s.throttled)
+		}
+		s.showServerInfo()
 	}
 	for id, on := range u.Presence {
 		s.presence[id] = on

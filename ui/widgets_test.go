@@ -8,7 +8,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
-	"fyne.io/fyne/v2/theme"
 
 	"github.com/parleychat/parley/model"
 )
@@ -210,7 +209,7 @@ func TestRunsAndDays(t *testing.T) {
 
 func TestDesktopShellSideBySideTitleAndNotifications(t *testing.T) {
 	test.NewTempApp(t)
-	fyne.CurrentApp().Settings().SetTheme(theme.DefaultTheme()) // the real look, for the screenshot
+	fyne.CurrentApp().Settings().SetTheme(newAppTheme()) // the real look, for the screenshot
 	eng := newFakeEngine()
 	eng.fill("general", 9, time.Now().Add(-20*time.Minute))
 	eng.rows["general"][4].Text = "Has anyone tried the new build? It starts its own server when none is running 🎉"
@@ -294,5 +293,35 @@ func TestReadOnlyWhileFocused(t *testing.T) {
 	s.setFocused(true)
 	if eng.read["general"] != 4 {
 		t.Errorf("coming back did not mark it read: %d", eng.read["general"])
+	}
+}
+
+// TestChatSaysSendingTooFast: while the engine holds the outbox back for the
+// server's rate limit, the composer area says so; the line goes with the state, and a
+// chat opened meanwhile shows it too.
+func TestChatSaysSendingTooFast(t *testing.T) {
+	test.NewTempApp(t)
+	eng := newFakeEngine()
+	eng.fill("general", 2, time.Now().Add(-time.Minute))
+	eng.rooms = []RoomItem{{ID: "general", Name: "general"}, {ID: "dm", Name: "bob", Direct: true, PeerID: "u-bob"}}
+	w := test.NewTempWindow(t, nil)
+	s := newShell(w, eng, inlineRunner(), false)
+	w.SetContent(s.content)
+	w.Resize(fyne.NewSize(900, 600))
+	s.loadRooms("general")
+	if s.chat == nil || s.chat.slow.Visible() {
+		t.Fatalf("the slow line shows before any refusal")
+	}
+	s.apply(Update{Conn: &ConnState{Phase: PhaseOnline, Throttled: true}})
+	if !s.chat.slow.Visible() || !strings.Contains(s.chat.slow.Text, "too fast") {
+		t.Fatalf("throttled: the line is hidden (%q)", s.chat.slow.Text)
+	}
+	s.open(s.rooms.rooms[1])
+	if !s.chat.slow.Visible() {
+		t.Fatalf("a chat opened while throttled does not say it")
+	}
+	s.apply(Update{Conn: &ConnState{Phase: PhaseOnline}})
+	if s.chat.slow.Visible() {
+		t.Fatalf("the line stays after the outbox went out")
 	}
 }

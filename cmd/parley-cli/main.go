@@ -29,6 +29,9 @@ const (
 
 const usageText = `usage: parley-cli [-profile NAME] [-server URL] [-home DIR] [-wait 5s] COMMAND [ARGS]
 
+Flags may also stand among or after the command's arguments (history general -n 100);
+everything after -- is an argument (send general -- -1 is a number).
+
 commands:
   register USERNAME     create an account (password from PARLEY_PASSWORD or asked)
   login USERNAME        sign in (password from PARLEY_PASSWORD or asked)
@@ -67,12 +70,35 @@ func (e queuedError) Error() string {
 	return fmt.Sprintf("message %s not acknowledged yet; it stays queued and goes out on the next run", e.id)
 }
 
-// options are the global flags.
+// options are the flags.
 type options struct {
-	profile string
-	server  string
-	home    string
-	wait    time.Duration
+	profile  string
+	server   string
+	home     string
+	wait     time.Duration
+	limit    int  // history's -n
+	limitSet bool // -n was given
+}
+
+// parseArgs parses the flags wherever they stand among the arguments (Go's flag
+// package stops at the first argument): it answers the arguments in order. After
+// "--" everything is an argument, so that a text can start with "-".
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }
 
 // run is the whole program; it returns the exit code.
@@ -84,19 +110,22 @@ func run(ctx context.Context, args []string, e env, stdout, stderr io.Writer) in
 	fs.StringVar(&o.server, "server", "", "server URL (default: the profile's, else "+parleynet.DefaultServerURL+")")
 	fs.StringVar(&o.home, "home", "", "profile folder (overrides -profile)")
 	fs.DurationVar(&o.wait, "wait", 5*time.Second, "how long to wait for the server (acks, flushing the outbox)")
-	if err := fs.Parse(args); err != nil {
+	fs.IntVar(&o.limit, "n", 50, "history: how many messages")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, usageText)
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "parley-cli: %v\n%s\n", err, usageText)
+		fmt.Fprintf(stderr, "parley-cli: %v (a text that starts with - goes after --)\n%s\n", err, usageText)
 		return exitUsage
 	}
-	if fs.NArg() == 0 {
+	fs.Visit(func(f *flag.Flag) { o.limitSet = o.limitSet || f.Name == "n" })
+	if len(pos) == 0 {
 		fmt.Fprintln(stderr, usageText)
 		return exitUsage
 	}
-	err := dispatch(ctx, o, fs.Args(), e, stdout, stderr)
+	err = dispatch(ctx, o, pos, e, stdout, stderr)
 	var ue usageError
 	var qe queuedError
 	switch {
@@ -153,18 +182,12 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 	default:
 		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usageText)}
 	}
-	limit := 50
-	if cmd == "history" {
-		hf := flag.NewFlagSet("history", flag.ContinueOnError)
-		hf.SetOutput(io.Discard)
-		hf.IntVar(&limit, "n", 50, "how many messages")
-		if err := hf.Parse(rest); err != nil {
-			return usageError{"history: " + err.Error()}
-		}
-		rest = hf.Args()
-		if limit <= 0 {
-			return usageError{"history: -n must be positive"}
-		}
+	limit := o.limit
+	switch {
+	case o.limitSet && cmd != "history":
+		return usageError{"-n is for history only"}
+	case limit <= 0:
+		return usageError{"history: -n must be positive"}
 	}
 	switch {
 	case want >= 0 && len(rest) != want:

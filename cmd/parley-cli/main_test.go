@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/servertest"
+	"github.com/parleychat/parley/storage"
+	"go.uber.org/goleak"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
-
-	"github.com/parleychat/parley/server"
-	"github.com/parleychat/parley/server/servertest"
-	"github.com/parleychat/parley/storage"
 )
 
 func TestMain(m *testing.M) {
@@ -277,6 +275,45 @@ func TestListenAndSendOnOneProfile(t *testing.T) {
 	hist := mustCLI(t, "-home", home, "history", "general")
 	if len(hist) != 8 {
 		t.Fatalf("history holds %d messages, want 8", len(hist))
+	}
+}
+
+// TestFlagsAnywhere: flags may stand before, among or after a command's arguments;
+// after -- everything is text, and a text that starts with - without it is a usage
+// mistake that says how to send it.
+func TestFlagsAnywhere(t *testing.T) {
+	srv := servertest.Start(t, server.Config{PresenceGrace: -1})
+	home := t.TempDir()
+	mustCLI(t, "-home", home, "-server", srv.URL, "register", "alice")
+
+	sent := mustCLI(t, "send", "general", "-wait", "2s", "hello", "-home", home)
+	if len(sent) != 1 || sent[0]["content"] != "hello" || sent[0]["status"] != "sent" {
+		t.Fatalf("send with flags after the room: %v", sent)
+	}
+	sent = mustCLI(t, "-home", home, "send", "general", "--", "-wait", "2s", "is", "text")
+	if len(sent) != 1 || sent[0]["content"] != "-wait 2s is text" {
+		t.Fatalf("send after --: %v", sent)
+	}
+	mustCLI(t, "-home", home, "send", "general", "third")
+	hist := mustCLI(t, "-home", home, "history", "general", "-n", "2")
+	if len(hist) != 2 || hist[0]["content"] != "-wait 2s is text" || hist[1]["content"] != "third" {
+		t.Fatalf("history general -n 2: %v", hist)
+	}
+	hist = mustCLI(t, "history", "-n", "1", "-home", home, "general")
+	if len(hist) != 1 || hist[0]["content"] != "third" {
+		t.Fatalf("history -n 1 among the arguments: %v", hist)
+	}
+	for _, args := range [][]string{
+		{"-home", home, "send", "general", "-5", "degrees"},
+		{"-home", home, "rooms", "-n", "5"},
+	} {
+		code, _, errOut := cli(t, args...)
+		if code != exitUsage || errOut == "" {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+		if args[2] == "send" && !strings.Contains(errOut, "--") {
+			t.Errorf("%v: stderr does not say how to send it: %q", args, errOut)
+		}
 	}
 }
 

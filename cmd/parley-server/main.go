@@ -50,7 +50,7 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.cfg.Listen, "listen", "127.0.0.1:8787", "address to serve on")
 	fs.StringVar(&o.metrics, "metrics-listen", "127.0.0.1:9787", "address of the operator's listener for /metrics (never served on -listen); empty: none")
 	fs.StringVar(&o.cfg.DataDir, "data", "./parley-data", "folder for the SQLite file and generated secrets")
-	fs.StringVar(&o.cfg.DSN, "db", "", "database DSN; empty means SQLite in -data")
+	fs.StringVar(&o.cfg.DSN, "db", "", "database: a postgres:// URL, or a SQLite path or file: DSN; empty means SQLite in -data")
 	fs.StringVar(&o.secret, "jwt-secret", "", "secret that signs access tokens (at least 16 bytes); empty: generated once and kept in -data")
 	fs.DurationVar(&o.cfg.AccessTTL, "access-ttl", 15*time.Minute, "access token lifetime")
 	fs.DurationVar(&o.cfg.RefreshTTL, "refresh-ttl", 720*time.Hour, "refresh token lifetime")

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/internal/pgtest"
 )
 
 // Instance is a running test server.
@@ -38,6 +40,13 @@ type Instance struct {
 	stopped bool
 }
 
+// EnvDB names the environment variable that, set to "postgres", puts every server
+// Start runs without a DSN or Store of its own on a fresh PostgreSQL database (pgtest),
+// so that a package's whole suite runs on PostgreSQL:
+// PARLEY_TEST_SERVER_DB=postgres go test ./server. The package's TestMain wraps its m
+// in pgtest.Main.
+const EnvDB = "PARLEY_TEST_SERVER_DB"
+
 // Start runs a server with cfg on 127.0.0.1:0 until the test ends. An empty DataDir
 // becomes t.TempDir(); a zero BcryptCost becomes bcrypt.MinCost so registration is
 // fast; a zero RegisterLimit turns the registration limit off (tests register many
@@ -47,6 +56,12 @@ func Start(t testing.TB, cfg server.Config) *Instance {
 	t.Helper()
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()
+	}
+	switch db := os.Getenv(EnvDB); {
+	case db == "postgres" && cfg.DSN == "" && cfg.Store == nil:
+		cfg.DSN = pgtest.Shared(t).NewDatabase(t)
+	case db != "" && db != "postgres" && db != "sqlite":
+		t.Fatalf("servertest: %s=%q: want postgres or sqlite", EnvDB, db)
 	}
 	in, err := Run(cfg)
 	if err != nil {
