@@ -251,7 +251,7 @@ func (s *session) send(ctx context.Context, ref, text string, stdout io.Writer) 
 				// Another process on this profile (a listen) may have stored the
 				// message's own echo first: the ack then changes nothing here and
 				// reports no message. The store says how it stands.
-				if cur, ok, err := s.st.Get(m.ID); err == nil && ok && cur.Status != model.StatusSending {
+				if cur, ok, err := s.st.Get(m.RoomID, m.ID); err == nil && ok && cur.Status != model.StatusSending {
 					got = &cur
 				}
 			}
@@ -268,7 +268,7 @@ func (s *session) send(ctx context.Context, ref, text string, stdout io.Writer) 
 				return nil
 			}
 		case <-wctx.Done():
-			if cur, ok, err := s.st.Get(m.ID); err == nil && ok {
+			if cur, ok, err := s.st.Get(m.RoomID, m.ID); err == nil && ok {
 				m = cur
 			}
 			if m.Status != model.StatusSending {
