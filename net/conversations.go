@@ -31,45 +31,53 @@ func (c *Client) Reply(roomID, replyTo, text string) (storage.Message, error) {
 	return c.send(roomID, replyTo, text)
 }
 
+// Change is an own edit, delete or react just queued.
+type Change struct {
+	// Target is the message with the change applied (as Batch.Changed reports it).
+	Target storage.Message
+	// UpdateID names the update: a refusal comes as a Batch.Failed entry with this id,
+	// and Store.InOutbox(room, UpdateID) turns false once the server has it (or refused).
+	UpdateID string
+}
+
 // Edit replaces the text of one of the user's own messages. Like every update it goes
 // through the outbox in order with messages (queued offline, sent once, acked by its
 // id) and shows at once: the returned message (also reported in Batch.Changed) has the
 // new text. A refusal (Batch.Failed) undoes it.
-func (c *Client) Edit(roomID, msgID, text string) (storage.Message, error) {
+func (c *Client) Edit(roomID, msgID, text string) (Change, error) {
 	content, err := model.CleanContent(text)
 	if err != nil {
-		return storage.Message{}, err
+		return Change{}, err
 	}
 	return c.update(model.Update{RoomID: roomID, TargetID: msgID, Op: model.OpEdit, Content: content})
 }
 
 // Delete deletes one of the user's own messages for everyone: its text and attachment
 // are gone from the store at once (and from the server's database once it confirms).
-func (c *Client) Delete(roomID, msgID string) (storage.Message, error) {
+func (c *Client) Delete(roomID, msgID string) (Change, error) {
 	return c.update(model.Update{RoomID: roomID, TargetID: msgID, Op: model.OpDelete})
 }
 
 // React adds (on) or takes back (!on) the user's reaction emoji to a message.
-func (c *Client) React(roomID, msgID, emoji string, on bool) (storage.Message, error) {
+func (c *Client) React(roomID, msgID, emoji string, on bool) (Change, error) {
 	if err := checkEmoji(emoji); err != nil {
-		return storage.Message{}, err
+		return Change{}, err
 	}
 	return c.update(model.Update{RoomID: roomID, TargetID: msgID, Op: model.OpReact, Emoji: emoji, On: on})
 }
 
-func (c *Client) update(u model.Update) (storage.Message, error) {
+func (c *Client) update(u model.Update) (Change, error) {
 	if err := c.checkRoom(u.RoomID); err != nil {
-		return storage.Message{}, err
+		return Change{}, err
 	}
 	u.ID = model.NewMessageID()
 	m, err := c.store.EnqueueUpdate(u)
 	if err != nil {
-		return storage.Message{}, fmt.Errorf("queue %s: %w", u.Op, err)
+		return Change{}, fmt.Errorf("queue %s: %w", u.Op, err)
 	}
 	c.events.addChanged([]storage.Message{m})
-	u.SenderID, u.SenderName = m.SenderID, ""
 	c.queueOutbox(storage.Outgoing{Update: &u})
-	return m, nil
+	return Change{Target: m, UpdateID: u.ID}, nil
 }
 
 // checkEmoji refuses what cannot be one reaction.

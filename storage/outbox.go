@@ -118,6 +118,16 @@ func (s *Store) Outbox() ([]Outgoing, error) {
 	return out, nil
 }
 
+// InOutbox reports whether the message or update id of the room still waits in the
+// outbox (false once acked, failed, or never queued).
+func (s *Store) InOutbox(roomID, id string) (bool, error) {
+	var n int64
+	if err := s.db.Model(&outboxRow{}).Where("room_id = ? AND message_id = ?", roomID, id).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("read outbox: %w", err)
+	}
+	return n > 0, nil
+}
+
 // OutboxLen returns how many messages and updates are queued.
 func (s *Store) OutboxLen() (int, error) {
 	var n int64

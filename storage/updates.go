@@ -225,6 +225,19 @@ func (s *Store) EnqueueUpdate(u model.Update) (Message, error) {
 	return target.message(), nil
 }
 
+// UpdateStatus returns where an own update stands (sending, sent or failed, with the
+// server's reason when failed); ok is false when the room holds no update with that id.
+func (s *Store) UpdateStatus(roomID, id string) (status model.Status, reason string, ok bool, err error) {
+	u, ok, err := getUpdate(s.db, roomID, id)
+	if err != nil || !ok {
+		return "", "", ok, err
+	}
+	if u.Status == "" && u.Seq > 0 {
+		u.Status = string(model.StatusSent)
+	}
+	return model.Status(u.Status), u.Error, true, nil
+}
+
 // failUpdate undoes an own pending update the server refused, marks it failed and
 // takes it out of the outbox. ok is false when no own pending update has that id.
 func failUpdate(tx *gorm.DB, id, reason string) (UpdateFailure, bool, error) {

@@ -155,9 +155,22 @@ func (s *session) rooms(ctx context.Context, stdout io.Writer) error {
 func (s *session) dm(ctx context.Context, username string, stdout io.Writer) error {
 	cctx, cancel := s.callCtx(ctx)
 	defer cancel()
-	users, err := s.c.SearchUsers(cctx, username)
+	u, err := s.findUser(cctx, username)
 	if err != nil {
-		return fmt.Errorf("find user %s: %w", username, err)
+		return err
+	}
+	r, err := s.c.DM(cctx, u.UserID)
+	if err != nil {
+		return fmt.Errorf("direct room with %s: %w", username, err)
+	}
+	return emit(stdout, roomOf(r))
+}
+
+// findUser finds the one user a name names: by display name, else the only match.
+func (s *session) findUser(ctx context.Context, username string) (model.User, error) {
+	users, err := s.c.SearchUsers(ctx, username)
+	if err != nil {
+		return model.User{}, fmt.Errorf("find user %s: %w", username, err)
 	}
 	var match []model.User
 	for _, u := range users {
@@ -170,15 +183,11 @@ func (s *session) dm(ctx context.Context, username string, stdout io.Writer) err
 	}
 	switch {
 	case len(match) == 0:
-		return fmt.Errorf("no user %q", username)
+		return model.User{}, fmt.Errorf("no user %q", username)
 	case len(match) > 1:
-		return fmt.Errorf("%d users match %q", len(match), username)
+		return model.User{}, fmt.Errorf("%d users match %q", len(match), username)
 	}
-	r, err := s.c.DM(cctx, match[0].UserID)
-	if err != nil {
-		return fmt.Errorf("direct room with %s: %w", username, err)
-	}
-	return emit(stdout, roomOf(r))
+	return match[0], nil
 }
 
 // resolveRoom finds a room by id or name, locally first, then on the server.
@@ -221,12 +230,18 @@ func (s *session) resolveRoom(ctx context.Context, ref string) (string, error) {
 	return "", fmt.Errorf("no room %q", ref)
 }
 
-func (s *session) send(ctx context.Context, ref, text string, stdout io.Writer) error {
+// send sends text (as a reply to replyTo, when not empty) and waits up to -wait for its ack.
+func (s *session) send(ctx context.Context, ref, replyTo, text string, stdout io.Writer) error {
 	room, err := s.resolveRoom(ctx, ref)
 	if err != nil {
 		return err
 	}
-	m, err := s.c.Send(room, text)
+	var m storage.Message
+	if replyTo != "" {
+		m, err = s.c.Reply(room, replyTo, text)
+	} else {
+		m, err = s.c.Send(room, text)
+	}
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
@@ -326,6 +341,29 @@ func emitBatch(w io.Writer, room string, b parleynet.Batch) error {
 	for _, m := range b.Messages {
 		if m.RoomID == room {
 			if err := emit(w, messageOf(m)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range b.Changed {
+		if m.RoomID == room {
+			out := messageOf(m)
+			out.Event = "changed"
+			if err := emit(w, out); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range b.Failed {
+		if f.Update.RoomID == room {
+			if err := emit(w, updateFailedOf(f)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, id := range b.Left {
+		if id == room {
+			if err := emit(w, leftOut{Event: "left", RoomID: id}); err != nil {
 				return err
 			}
 		}
