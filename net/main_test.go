@@ -221,7 +221,7 @@ func register(t *testing.T, tc *tclient, username string) {
 }
 
 // benchClient makes a Client on a fresh store with a room r1, not running.
-func benchClient(b *testing.B) *Client {
+func benchClient(b testing.TB) *Client {
 	b.Helper()
 	st, err := storage.Open(b.TempDir())
 	if err != nil {

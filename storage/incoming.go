@@ -67,6 +67,10 @@ func (s *Store) Ingest(msgs []model.Message) (Ingested, error) {
 			if isHeld {
 				// Our own pending message, back from the server: it counts as the ack.
 				row.Status, row.Own, row.LocalOrder = h.Status, true, h.LocalOrder
+				if h.Outgoing != "" {
+					// Own updates changed it already; their echoes confirm, not re-apply.
+					row.Content, row.Attachment, row.EditedMS, row.Deleted, row.Reactions = h.Content, h.Attachment, h.EditedMS, h.Deleted, h.Reactions
+				}
 				if err := s.settle(tx, &row, marks); err != nil {
 					return err
 				}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -112,6 +113,10 @@ func (s *Store) Outbox() ([]Outgoing, error) {
 			}
 		} else if r, ok := msgs[k]; ok {
 			m := r.message()
+			var queued folded
+			if r.Outgoing != "" && json.Unmarshal([]byte(r.Outgoing), &queued) == nil {
+				m.Content, m.Attachment = queued.Content, decodeAttachment(queued.Attachment)
+			}
 			out = append(out, Outgoing{Message: &m})
 		}
 	}
@@ -259,6 +264,7 @@ func finishAcked(tx *gorm.DB, keys []msgKey, acked []messageRow) error {
 		err := tx.Model(&messageRow{}).Where("room_id = ? AND id = ?", r.RoomID, r.ID).Updates(map[string]any{
 			"seq": r.Seq, "ts_ms": r.TimeMS, "status": r.Status, "error": r.Error,
 			"sender_id": r.SenderID, "sender_name": r.SenderName, "content": r.Content, "attachment": r.Attachment,
+			"outgoing": "",
 		}).Error
 		if err != nil {
 			return fmt.Errorf("ack message %s: %w", r.ID, err)

@@ -95,6 +95,7 @@ var schemaV2 = []string{
 		edited_ms INTEGER NOT NULL DEFAULT 0,
 		deleted INTEGER NOT NULL DEFAULT 0,
 		reactions TEXT NOT NULL DEFAULT '',
+		outgoing TEXT NOT NULL DEFAULT '',
 		UNIQUE (room_id, id)
 	)`,
 	`INSERT INTO messages_v2 (id, room_id, seq, local_order, sender_id, sender_name, content, ts_ms, attachment, status, own, error)
@@ -245,6 +246,10 @@ type messageRow struct {
 	EditedMS   int64  `gorm:"column:edited_ms"`
 	Deleted    bool   `gorm:"column:deleted"`
 	Reactions  string `gorm:"column:reactions"`
+	// Outgoing is set on an own message still pending that an own update changed
+	// already: what it was queued as (content and attachment), which is what must go
+	// out, the update following it.
+	Outgoing string `gorm:"column:outgoing"`
 }
 
 func (messageRow) TableName() string { return "messages" }

@@ -201,6 +201,9 @@ func (s *Store) EnqueueUpdate(u model.Update) (Message, error) {
 		u.SenderID, u.SenderName = s.self, s.selfName
 		row := newUpdateRow(u)
 		row.Own, row.Status, row.Prev = true, string(model.StatusSending), snapshot(t)
+		if t.Seq == 0 && t.Outgoing == "" {
+			t.Outgoing = snapshot(t) // it must still go out as typed, the update behind it
+		}
 		f, err := loadFolder(tx, []msgKey{t.key()})
 		if err != nil {
 			return err
@@ -463,7 +466,7 @@ func undo(m *messageRow, u updateRow) {
 func writeFolded(tx *gorm.DB, m messageRow) error {
 	err := tx.Model(&messageRow{}).Where("room_id = ? AND id = ?", m.RoomID, m.ID).Updates(map[string]any{
 		"content": m.Content, "attachment": m.Attachment, "edited_ms": m.EditedMS, "deleted": m.Deleted,
-		"reactions": m.Reactions,
+		"reactions": m.Reactions, "outgoing": m.Outgoing,
 	}).Error
 	if err != nil {
 		return fmt.Errorf("fold into message %s: %w", m.ID, err)
