@@ -22,15 +22,19 @@ func (s *Store) Search(query, roomID string, limit int) ([]Message, error) {
 	if limit <= 0 {
 		limit = SearchDefaultLimit
 	}
-	q := `SELECT m.* FROM messages_fts f JOIN messages m ON m.pk = f.rowid
-		WHERE messages_fts MATCH ? AND NOT m.deleted`
-	args := []any{match}
+	match = "content : (" + match + ")"
 	if roomID != "" {
-		q += " AND m.room_id = ?"
+		match = "room : " + quote(roomID) + " AND " + match
+	}
+	// The newest matches by search key, then their messages by (ts_ms, the pk's low
+	// bits): idx_messages_ts finds each at once.
+	q := `SELECT m.* FROM (SELECT rowid AS k FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT ?) f
+		JOIN messages m INDEXED BY idx_messages_ts ON m.ts_ms = f.k >> 20 AND (m.pk & 1048575) = (f.k & 1048575)
+		WHERE NOT m.deleted` + roomFilter(roomID) + ` ORDER BY f.k DESC`
+	args := []any{match, limit}
+	if roomID != "" {
 		args = append(args, roomID)
 	}
-	q += " ORDER BY m.ts_ms DESC, m.pk DESC LIMIT ?"
-	args = append(args, limit)
 	var rows []messageRow
 	if err := s.db.Raw(q, args...).Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("search messages: %w", err)
@@ -44,7 +48,17 @@ func (s *Store) Search(query, roomID string, limit int) ([]Message, error) {
 func ftsQuery(query string) string {
 	words := strings.FieldsFunc(query, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	for i, w := range words {
-		words[i] = `"` + w + `"*`
+		words[i] = quote(w) + "*"
 	}
 	return strings.Join(words, " ")
+}
+
+// quote makes s one FTS5 string (a phrase of its tokens).
+func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func roomFilter(roomID string) string {
+	if roomID == "" {
+		return ""
+	}
+	return " AND m.room_id = ?"
 }

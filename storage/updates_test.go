@@ -393,10 +393,24 @@ func TestSearch(t *testing.T) {
 	if got, _ := s.Search("database", "", 10); !slices.Equal(ids(got), []string{"r1-000002"}) {
 		t.Errorf("Search misses the edited text: %v", ids(got))
 	}
-	// A pending own message is searchable too, offline.
-	mustEnqueue(t, s, "r1", "draft of a noon plan")
+	// History paged in later is older: it sorts below what came before it.
+	old := msg("r1", 0, "bob")
+	old.ID, old.Seq, old.Content, old.Timestamp = "r1-old", 1, "noon long ago", model.NewTime(baseTime.Add(-time.Hour))
+	mustIngest(t, s, []model.Message{old})
+	if got, _ := s.Search("noon", "", 10); !slices.Equal(ids(got), []string{"r1-000004", "r1-000001", "r2-000001", "r1-old"}) {
+		t.Errorf("Search after a history page = %v; want the old message last", ids(got))
+	}
+	// A pending own message is searchable too, offline, and once acked (the server's
+	// time replaces the local one) it is found once.
+	p := mustEnqueue(t, s, "r1", "draft of a noon plan")
 	if got, _ := s.Search("plan", "", 10); len(got) != 1 || !got[0].Pending() {
 		t.Errorf("Search misses a pending message: %+v", got)
+	}
+	if _, err := s.ApplyAcks([]Ack{{ID: p.ID, RoomID: "r1", Seq: 6, Timestamp: baseTime.Add(time.Minute)}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Search("plan", "", 10); len(got) != 1 || got[0].Seq != 6 {
+		t.Errorf("Search after the ack = %+v; want the message once, with its seq", got)
 	}
 }
 
