@@ -75,6 +75,7 @@ type tclient struct {
 	typing  map[string][]Typist
 	online  map[string]bool
 	resets  []string
+	failed  []storage.UpdateFailure // own updates the server refused
 }
 
 // startClient opens a store in dir (a new temp folder when empty) and runs a Client on it.
@@ -143,6 +144,10 @@ func (tc *tclient) collect() {
 		for id, on := range b.Presence {
 			tc.online[id] = on
 		}
+		for _, m := range b.Changed {
+			tc.msgs[m.ID] = m
+		}
+		tc.failed = append(tc.failed, b.Failed...)
 		tc.resets = append(tc.resets, b.Reset...)
 		if b.State != nil {
 			tc.states = append(tc.states, *b.State)

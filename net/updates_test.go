@@ -254,3 +254,25 @@ func BenchmarkFold10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 }
+
+// TestFoldedMessageFrame: a 1.1 server's message frame may carry the state updates
+// made (a replay of a deleted, edited or reacted message): it is stored as it says.
+func TestFoldedMessageFrame(t *testing.T) {
+	c, s := offlineSession(t)
+	f, err := model.DecodeFrame([]byte(`{"type":"message","id":"m1","roomId":"r1","seq":1,"senderId":"u2","senderName":"bob",
+		"content":"v2","timestamp":"2026-12-01T10:00:00.000Z","editedAt":"2026-12-01T10:05:00.000Z","reactions":{"👍":["u3"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := model.DecodeFrame([]byte(`{"type":"message","id":"m2","roomId":"r1","seq":2,"senderId":"u2","senderName":"bob",
+		"content":"","timestamp":"2026-12-01T10:00:01.000Z","deleted":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustHandle(t, s, f, g)
+	m1, _, _ := c.store.Get("r1", "m1")
+	m2, _, _ := c.store.Get("r1", "m2")
+	if m1.EditedAt.IsZero() || fmt.Sprint(m1.Reactions) != "map[👍:[u3]]" || !m2.Deleted {
+		t.Errorf("stored %+v and %+v; want the folded state kept", m1, m2)
+	}
+}
