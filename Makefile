@@ -13,9 +13,12 @@ APT_E2E := xvfb xdotool imagemagick sqlite3 curl e2fsprogs iproute2
 # PostgreSQL for the Store's tests on it (server/internal/pgtest starts a throwaway
 # cluster unless PARLEY_TEST_PG names a server).
 APT_TEST := postgresql
+# scripts/cluster-e2e.sh and cluster-bench.sh: nodes behind nginx on Debian's NATS
+# server (the Go tests run NATS in-process and need none of these).
+APT_CLUSTER := nats-server nginx curl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run server test test-short vet lint e2e screenshots deps deps-e2e deps-test bench fuzz package clean
+.PHONY: run server test test-short vet lint e2e cluster-e2e screenshots deps deps-e2e deps-test deps-cluster bench bench-cluster fuzz package clean
 
 run: deps
 	$(GO) run .
@@ -50,6 +53,14 @@ lint: deps
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# Two nodes behind nginx, one SIGKILLed while a user sends: nothing lost or doubled.
+cluster-e2e: deps deps-cluster
+	scripts/cluster-e2e.sh
+
+# Fan-out against one node and three nodes behind nginx, in one run (not run by CI).
+bench-cluster: deps deps-cluster
+	scripts/cluster-bench.sh
+
 # Every fuzz target for FUZZTIME each (default 3m); new corpus entries land in each
 # package's testdata/fuzz/, which the default suite replays. Not run by CI.
 FUZZTIME ?= 3m
@@ -62,27 +73,27 @@ fuzz: deps
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg/; \
 	done
 
+# apt_install installs those of the Debian packages named that are missing, saying which.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing system packages: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+endef
+
 deps:
 	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 (https://go.dev/dl) and run make again" >&2; exit 1; }
-	@missing=$$(for p in $(APT_BUILD); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "Installing system packages: $$missing"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_install,$(APT_BUILD))
 
 deps-e2e:
-	@missing=$$(for p in $(APT_E2E); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "Installing system packages: $$missing"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_install,$(APT_E2E))
 
 deps-test:
-	@missing=$$(for p in $(APT_TEST); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "Installing system packages: $$missing"; \
-		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
-	fi
+	$(call apt_install,$(APT_TEST))
+
+deps-cluster:
+	$(call apt_install,$(APT_CLUSTER))
 
 # Linux tar.xz and Windows .exe files in dist/, and the mobile-ready packages checked for
 # android, ios and darwin (scripts/package.sh; it installs the fyne CLI and mingw-w64).

@@ -166,6 +166,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.hub.memberAdded(r.Context(), GeneralRoomID, u.ID)
+	s.hub.publish(Event{RoomID: GeneralRoomID, Joined: []string{u.ID}})
 	s.respondAuth(w, r, http.StatusCreated, u, "")
 	s.log.Info("registered", "user", u.ID, "username", u.Username, "remote", s.clientIP(r))
 }
@@ -408,7 +409,7 @@ func (s *Server) handleCreateRoom(w http.ResponseWriter, r *http.Request, uid st
 // roomCreated caches a new room and tells its members, live.
 func (s *Server) roomCreated(rec RoomRecord) {
 	s.hub.roomCreated(rec)
-	s.hub.publish(Event{UserIDs: rec.MemberIDs, Type: model.TypeRoom,
+	s.hub.publish(Event{RoomID: rec.ID, Joined: rec.MemberIDs, UserIDs: rec.MemberIDs, Type: model.TypeRoom,
 		Data: encode(model.RoomFrame{Type: model.TypeRoom, Room: apiRoom(rec, 0)})})
 }
 
@@ -441,7 +442,8 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, uid string) 
 	rec.MemberIDs = append(rec.MemberIDs, uid)
 	sort.Strings(rec.MemberIDs)
 	room := apiRoom(rec, 0)
-	s.hub.publish(Event{UserIDs: []string{uid}, Type: model.TypeRoom, Data: encode(model.RoomFrame{Type: model.TypeRoom, Room: room})})
+	s.hub.publish(Event{RoomID: roomID, Joined: []string{uid}, UserIDs: []string{uid}, Type: model.TypeRoom,
+		Data: encode(model.RoomFrame{Type: model.TypeRoom, Room: room})})
 	writeJSON(w, http.StatusOK, room)
 }
 
@@ -626,7 +628,7 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if s.closing {
+	if s.closing || s.draining {
 		s.mu.Unlock()
 		writeError(w, http.StatusServiceUnavailable, model.CodeInternal, "server is shutting down")
 		return

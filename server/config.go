@@ -76,6 +76,16 @@ type Config struct {
 	// CommitBatch is the most messages and receipts written in one group commit;
 	// default 1000. 1 turns group commit off (a baseline for benchmarks).
 	CommitBatch int
+	// Broker carries events to the hub of every node. Nil: a NATS broker when NATSURL
+	// is set (dialled by New, closed by Shutdown), else the in-memory broker of a
+	// single node. A Broker given here is the caller's to close.
+	Broker Broker
+	// NATSURL ("nats://host:4222") makes this node one of several, sharing events over
+	// NATS, when Broker is nil.
+	NATSURL string
+	// NodeBeat is how often a node of several tells the others it is alive and which
+	// users it holds; a node silent for three beats is taken for dead. Default 2s.
+	NodeBeat time.Duration
 	// BcryptCost is the password hashing cost; default bcrypt.DefaultCost. Tests lower it.
 	BcryptCost int
 	// Now is the clock; default time.Now.
@@ -149,6 +159,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CommitBatch <= 0 {
 		c.CommitBatch = defaultBatch
+	}
+	if c.NodeBeat <= 0 {
+		c.NodeBeat = 2 * time.Second
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -3,6 +3,8 @@ package server
 import (
 	"runtime"
 	"sync"
+
+	"github.com/parleychat/parley/model"
 )
 
 // fanout carries the hub's events to the sessions. deliver (the broker's subscriber)
@@ -18,11 +20,21 @@ type fanout struct {
 	events  []Event
 	spare   []Event
 	running bool
+	stopped bool // the hub is closing: later events are dropped
 	wg      sync.WaitGroup
 
 	// The pass's state; only the running goroutine touches it.
 	targets []passTarget
 	index   map[*session]int
+	beatNow bool // another node asked for a beat (EventBeatRequest)
+}
+
+// stop drops the events that come from now on and waits for the queued ones.
+func (f *fanout) stop() {
+	f.mu.Lock()
+	f.stopped = true
+	f.mu.Unlock()
+	f.wg.Wait()
 }
 
 // passTarget is one session's frames in a pass, in order. Frames of an event that
@@ -38,7 +50,7 @@ type passTarget struct {
 const fanoutSplit = 128
 
 // fanoutPassHook, when set (by tests, before any server starts), is called with the
-// number of events of every pass before the pass is written.
+// number of message events of every pass that has any, before the pass is written.
 var fanoutPassHook func(events int)
 
 // keepEvents is the largest event buffer the fan-out keeps between passes.
@@ -48,6 +60,10 @@ const keepEvents = 64
 func (h *hub) deliver(ev Event) {
 	f := &h.fan
 	f.mu.Lock()
+	if f.stopped {
+		f.mu.Unlock()
+		return
+	}
 	f.events = append(f.events, ev)
 	if !f.running {
 		f.running = true
@@ -55,6 +71,17 @@ func (h *hub) deliver(ev Event) {
 		go h.fanoutLoop()
 	}
 	f.mu.Unlock()
+}
+
+// countMessages answers how many of evs are messages.
+func countMessages(evs []Event) int {
+	n := 0
+	for i := range evs {
+		if evs[i].Type == model.TypeMessage {
+			n++
+		}
+	}
+	return n
 }
 
 // fanoutLoop runs passes until no event waits, then ends.
@@ -73,10 +100,18 @@ func (h *hub) fanoutLoop() {
 		f.mu.Unlock()
 
 		if fanoutPassHook != nil {
-			fanoutPassHook(len(evs))
+			if n := countMessages(evs); n > 0 {
+				fanoutPassHook(n)
+			}
 		}
-		h.fanoutPass(evs)
+		pass, control := h.prepare(evs)
+		h.fanoutPass(pass, control)
+		if f.beatNow {
+			f.beatNow = false
+			h.publishBeat(false)
+		}
 
+		clear(pass)
 		clear(evs)
 		if cap(evs) <= keepEvents {
 			f.mu.Lock()
@@ -90,31 +125,60 @@ func (h *hub) fanoutLoop() {
 // then writes them without it (a write must not hold up connects and disconnects). A
 // big pass's writes are shared among the cores, and the pass returns when all are
 // done. A session whose queue is full is closed as a slow consumer; nobody waits for it.
-func (h *hub) fanoutPass(evs []Event) {
+func (h *hub) fanoutPass(evs []Event, control bool) {
 	f := &h.fan
 	targets := f.targets[:0]
-	h.mu.RLock()
+	var one []outFrame
+	add := func(s *session, fr outFrame) {
+		if len(evs) == 1 && !control {
+			// A session is named once per event: no need to look it up.
+			targets = append(targets, passTarget{s: s, frames: one})
+			return
+		}
+		if f.index == nil {
+			f.index = make(map[*session]int)
+		}
+		if j, ok := f.index[s]; ok {
+			targets[j].frames = append(targets[j].frames, fr)
+			return
+		}
+		f.index[s] = len(targets)
+		if len(one) == 0 || !sameFrame(one[0], fr) {
+			one = []outFrame{fr} // a presence frame of this pass's control events
+		}
+		targets = append(targets, passTarget{s: s, frames: one})
+	}
+	// Presence changes the hub's state as it makes frames: such a pass holds mu for
+	// writing, a pass of frames only for reading.
+	if control {
+		h.mu.Lock()
+	} else {
+		h.mu.RLock()
+	}
 	for i := range evs {
 		ev := &evs[i]
-		one := []outFrame{{typ: ev.Type, data: ev.Data}}
-		h.eachTargetLocked(ev, func(s *session) {
-			if len(evs) == 1 {
-				// A session is named once per event: no need to look it up.
-				targets = append(targets, passTarget{s: s, frames: one})
-				return
+		switch ev.Kind {
+		case EventFrame:
+			if len(ev.Data) == 0 {
+				continue
 			}
-			if f.index == nil {
-				f.index = make(map[*session]int)
+			fr := outFrame{typ: ev.Type, data: ev.Data}
+			one = []outFrame{fr}
+			h.eachTargetLocked(ev, func(s *session) { add(s, fr) })
+		case EventBeatRequest:
+			if ev.Node != h.node {
+				f.beatNow = true
 			}
-			if j, ok := f.index[s]; ok {
-				targets[j].frames = append(targets[j].frames, one[0])
-				return
-			}
-			f.index[s] = len(targets)
-			targets = append(targets, passTarget{s: s, frames: one})
-		})
+		case kindDone:
+		default:
+			h.presenceLocked(ev, add)
+		}
 	}
-	h.mu.RUnlock()
+	if control {
+		h.mu.Unlock()
+	} else {
+		h.mu.RUnlock()
+	}
 	clear(f.index)
 
 	parts := 1
@@ -144,17 +208,37 @@ func (h *hub) fanoutPass(evs []Event) {
 	f.targets = targets[:0]
 }
 
-// writeTargets hands each session its frames of the pass.
+// sameFrame reports whether a and b are the one encoded frame.
+func sameFrame(a, b outFrame) bool {
+	return len(a.data) == len(b.data) && len(a.data) > 0 && &a.data[0] == &b.data[0]
+}
+
+// writeTargets hands each session its frames of the pass. Presence frames alone are
+// queued, to wait for company (session.enqueueLocked); any other frame takes them along.
 func writeTargets(ts []passTarget) {
 	for i := range ts {
+		if onlyPresence(ts[i].frames) {
+			ts[i].s.pushFrames(ts[i].frames)
+			continue
+		}
 		ts[i].s.tryDeliver(ts[i].frames)
 	}
+}
+
+// onlyPresence reports whether every frame is user_joined or user_left.
+func onlyPresence(frames []outFrame) bool {
+	for _, f := range frames {
+		if f.typ != model.TypeUserJoined && f.typ != model.TypeUserLeft {
+			return false
+		}
+	}
+	return true
 }
 
 // eachTargetLocked calls fn for every session ev goes to; the caller holds h.mu.
 func (h *hub) eachTargetLocked(ev *Event, fn func(*session)) {
 	add := func(userID string) {
-		if userID == ev.Except {
+		if userID == ev.Except && userID != "" {
 			return
 		}
 		if u, ok := h.users[userID]; ok {
@@ -165,17 +249,17 @@ func (h *hub) eachTargetLocked(ev *Event, fn func(*session)) {
 			}
 		}
 	}
-	if ev.RoomID != "" {
-		rs, ok := h.rooms[ev.RoomID]
-		if !ok {
-			return
-		}
-		for m := range rs.members {
-			add(m)
+	if len(ev.UserIDs) > 0 {
+		for _, id := range ev.UserIDs {
+			add(id)
 		}
 		return
 	}
-	for _, id := range ev.UserIDs {
-		add(id)
+	rs, ok := h.rooms[ev.RoomID]
+	if !ok {
+		return
+	}
+	for m := range rs.members {
+		add(m)
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parleychat/parley/model"
@@ -20,18 +22,25 @@ type roomState struct {
 	public  bool
 	direct  bool
 	epoch   string
-	lastSeq int64
+	lastSeq atomic.Int64 // the newest seq this node knows of: stored here or delivered
 	members map[string]struct{}
+
+	// fanSeq is the seq of the room's last message the fan-out delivered; only the
+	// fan-out goroutine reads and writes it (fanout.go).
+	fanSeq int64
 }
 
-// userState is the hub's view of a user who has connected since the server started.
+// userState is the hub's view of a user who has connected since the server started,
+// or who holds a session on another node.
 type userState struct {
 	id       string
 	name     string
+	loaded   bool // every room of the user is cached (loadUser); not for a user seen only on other nodes
 	sessions map[*session]struct{}
+	remote   map[string]struct{} // the other nodes that hold a session of the user
 	rooms    map[string]struct{}
-	online   bool
-	graceGen int // bumped by every connect, so a stale grace timer does nothing
+	online   bool // what this node told its sessions (presence.go)
+	graceGen int  // bumped when the grace starts or ends, so a stale grace timer does nothing
 	grace    *time.Timer
 	typing   map[string]*typingState
 	mark     uint64 // the hub's visit that last reached this user (eachSharerLocked)
@@ -52,6 +61,8 @@ type hub struct {
 	broker  Broker
 	log     *slog.Logger
 	metrics *metrics
+	node    string // this node's id in the events it publishes
+	shared  bool   // the broker reaches other nodes: presence beats, membership re-checks
 
 	loadMu sync.Mutex // serialises store reads that fill the cache with membership changes
 
@@ -63,26 +74,40 @@ type hub struct {
 
 	presenceChanged bool // someone came or left since the presence file was written; under mu
 
+	nodes     map[string]*nodeState // the other nodes heard from; under mu (presence.go)
+	hintMu    sync.Mutex
+	seqHints  map[string]int64 // rooms' newest seqs stored here since the last beat; under hintMu
+	beatStop  chan struct{}
+	beatsDone chan struct{}
+
 	unsubscribe func()
 
 	fan fanout // deliver's queue and its goroutine (fanout.go)
 }
 
 func newHub(cfg Config, store Store, broker Broker, m *metrics) *hub {
+	_, local := broker.(*MemoryBroker)
 	h := &hub{
 		cfg: cfg, store: store, broker: broker, log: cfg.Logger, metrics: m,
-		rooms: make(map[string]*roomState),
-		users: make(map[string]*userState),
+		node:   newID(),
+		shared: !local,
+		rooms:  make(map[string]*roomState),
+		users:  make(map[string]*userState),
+		nodes:  make(map[string]*nodeState),
 	}
 	h.unsubscribe = broker.Subscribe(h.deliver)
+	if h.shared {
+		h.startBeats()
+	}
 	return h
 }
 
 // close stops every timer and the broker subscription, refuses new sessions and
-// answers the registered ones.
+// answers the registered ones. The other nodes hear that this node holds no one now.
 func (h *hub) close() []*session {
+	h.stopBeats()
 	h.unsubscribe()
-	h.fan.wg.Wait() // the last events are written or queued
+	h.fan.stop() // the last events are written or queued
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
@@ -98,6 +123,19 @@ func (h *hub) close() []*session {
 			if t.timer != nil {
 				t.timer.Stop()
 			}
+		}
+	}
+	return out
+}
+
+// sessionList answers every registered session.
+func (h *hub) sessionList() []*session {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var out []*session
+	for _, u := range h.users {
+		for s := range u.sessions {
+			out = append(out, s)
 		}
 	}
 	return out
@@ -121,7 +159,8 @@ func encode(v any) []byte {
 
 func stateOf(r RoomRecord) *roomState {
 	rs := &roomState{id: r.ID, name: r.Name, public: r.Public, direct: r.Direct, epoch: r.Epoch,
-		lastSeq: r.LastSeq, members: make(map[string]struct{}, len(r.MemberIDs))}
+		fanSeq: r.LastSeq, members: make(map[string]struct{}, len(r.MemberIDs))}
+	rs.lastSeq.Store(r.LastSeq)
 	for _, m := range r.MemberIDs {
 		rs.members[m] = struct{}{}
 	}
@@ -194,19 +233,41 @@ func (h *hub) access(ctx context.Context, roomID, userID string) (roomInfo, erro
 		return roomInfo{}, fmt.Errorf("load room %s: %w", roomID, err)
 	}
 	h.mu.RLock()
-	defer h.mu.RUnlock()
 	_, member := rs.members[userID]
-	return roomInfo{id: rs.id, epoch: rs.epoch, lastSeq: rs.lastSeq, member: member, members: len(rs.members)}, nil
+	members := len(rs.members)
+	h.mu.RUnlock()
+	if !member && h.shared {
+		// Another node may have added the member and its event not come (yet).
+		if member, err = h.recheckMember(ctx, rs, userID); err != nil {
+			return roomInfo{}, fmt.Errorf("load room %s: %w", roomID, err)
+		}
+	}
+	return roomInfo{id: rs.id, epoch: rs.epoch, lastSeq: rs.lastSeq.Load(), member: member, members: members}, nil
 }
 
-// loadUser makes sure every room of userID is cached and the user has a state.
+// recheckMember reads from the store whether userID is a member of rs, and records
+// the membership when it is.
+func (h *hub) recheckMember(ctx context.Context, rs *roomState, userID string) (bool, error) {
+	r, err := h.store.Room(ctx, rs.id)
+	if err != nil {
+		return false, err
+	}
+	if !slices.Contains(r.MemberIDs, userID) {
+		return false, nil
+	}
+	h.joined(ctx, rs.id, []string{userID})
+	return true, nil
+}
+
+// loadUser makes sure every room of userID is cached and the user has a loaded state.
 func (h *hub) loadUser(ctx context.Context, userID, name string) error {
 	h.loadMu.Lock()
 	defer h.loadMu.Unlock()
 	h.mu.RLock()
-	_, ok := h.users[userID]
+	u, ok := h.users[userID]
+	loaded := ok && u.loaded
 	h.mu.RUnlock()
-	if ok {
+	if loaded {
 		return nil
 	}
 	// Only the rooms not cached yet are read with their members: a big room such as
@@ -223,7 +284,7 @@ func (h *hub) loadUser(ctx context.Context, userID, name string) error {
 		}
 	}
 	h.mu.RUnlock()
-	loaded := make([]RoomRecord, 0, len(missing))
+	loaded2 := make([]RoomRecord, 0, len(missing))
 	for _, id := range missing {
 		r, err := h.store.Room(ctx, id)
 		if errors.Is(err, ErrNotFound) {
@@ -232,22 +293,49 @@ func (h *hub) loadUser(ctx context.Context, userID, name string) error {
 		if err != nil {
 			return err
 		}
-		loaded = append(loaded, r)
+		loaded2 = append(loaded2, r)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	u := &userState{id: userID, name: name, sessions: make(map[*session]struct{}),
-		rooms: make(map[string]struct{}, len(ids))} // typing is made at the first mark
-	h.users[userID] = u
-	for _, r := range loaded {
+	u, ok = h.users[userID]
+	if !ok {
+		u = newUserState(userID, name)
+		h.users[userID] = u
+	}
+	u.loaded = true
+	for _, r := range loaded2 {
 		h.cacheRoomLocked(r)
 	}
 	for _, id := range ids {
-		if _, ok := h.rooms[id]; ok {
+		if rs, ok := h.rooms[id]; ok {
 			u.rooms[id] = struct{}{}
+			// The store is the truth: a membership another node added reaches this
+			// cache here even if its event was lost.
+			rs.members[userID] = struct{}{}
 		}
 	}
 	return nil
+}
+
+// newUserState makes the state of a user; typing and remote are made when needed.
+func newUserState(userID, name string) *userState {
+	return &userState{id: userID, name: name, sessions: make(map[*session]struct{}), rooms: make(map[string]struct{})}
+}
+
+// userLocked answers the state of userID, making one (with the rooms cached here
+// that have the user as a member) if there is none; the caller holds mu for writing.
+func (h *hub) userLocked(userID, name string) *userState {
+	if u, ok := h.users[userID]; ok {
+		return u
+	}
+	u := newUserState(userID, name)
+	for id, rs := range h.rooms {
+		if _, ok := rs.members[userID]; ok {
+			u.rooms[id] = struct{}{}
+		}
+	}
+	h.users[userID] = u
+	return u
 }
 
 // roomCreated caches a room just stored.
@@ -259,15 +347,30 @@ func (h *hub) roomCreated(r RoomRecord) {
 	h.cacheRoomLocked(r)
 }
 
-// memberAdded records a membership just stored, loading the room when it is not
-// cached yet so that the user's rooms stay complete.
+// memberAdded records a membership just stored.
 func (h *hub) memberAdded(ctx context.Context, roomID, userID string) {
+	h.joined(ctx, roomID, []string{userID})
+}
+
+// joined records memberships of roomID just stored (here or on another node). A room
+// not cached yet is loaded when one of the users is loaded here, so that the user's
+// rooms stay complete; otherwise no one here needs it.
+func (h *hub) joined(ctx context.Context, roomID string, userIDs []string) {
 	h.loadMu.Lock()
 	defer h.loadMu.Unlock()
 	h.mu.RLock()
 	_, cached := h.rooms[roomID]
+	local := false
+	for _, id := range userIDs {
+		if u, ok := h.users[id]; ok && u.loaded {
+			local = true
+		}
+	}
 	h.mu.RUnlock()
 	if !cached {
+		if !local {
+			return
+		}
 		r, err := h.store.Room(ctx, roomID)
 		if err != nil {
 			h.log.Warn("load room", "room", roomID, "err", err)
@@ -281,27 +384,49 @@ func (h *hub) memberAdded(ctx context.Context, roomID, userID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	rs := h.rooms[roomID]
-	rs.members[userID] = struct{}{}
-	if u, ok := h.users[userID]; ok {
-		u.rooms[roomID] = struct{}{}
+	for _, id := range userIDs {
+		rs.members[id] = struct{}{}
+		if u, ok := h.users[id]; ok {
+			u.rooms[roomID] = struct{}{}
+		}
 	}
 }
 
-// stored records a room's new seq after a commit.
+// stored records a room's new seq after a commit here.
 func (h *hub) stored(roomID string, seq int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if rs, ok := h.rooms[roomID]; ok && seq > rs.lastSeq {
-		rs.lastSeq = seq
+	h.mu.RLock()
+	rs, ok := h.rooms[roomID]
+	h.mu.RUnlock()
+	if ok {
+		rs.advance(seq)
+	}
+	if h.shared {
+		h.hintMu.Lock()
+		if h.seqHints == nil {
+			h.seqHints = make(map[string]int64)
+		}
+		h.seqHints[roomID] = max(h.seqHints[roomID], seq)
+		h.hintMu.Unlock()
 	}
 }
 
-// online reports whether userID has a connection (or is within the grace period).
+// advance moves the room's newest known seq up to seq.
+func (rs *roomState) advance(seq int64) {
+	for {
+		cur := rs.lastSeq.Load()
+		if seq <= cur || rs.lastSeq.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// online reports whether userID has a connection here or elsewhere (or is within the
+// grace period).
 func (h *hub) online(userID string) bool {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	u, ok := h.users[userID]
-	return ok && u.online
+	return ok && (u.online || len(u.sessions) > 0)
 }
 
 // eachSharerLocked calls fn once for every user with a state who shares a room with
@@ -328,108 +453,9 @@ func (h *hub) eachSharerLocked(u *userState, fn func(*userState)) {
 	}
 }
 
-// sendSharersLocked queues data to every session of the users who share a room with
-// u; the caller holds mu for writing.
-func (h *hub) sendSharersLocked(u *userState, typ string, data []byte) {
-	h.eachSharerLocked(u, func(o *userState) {
-		for s := range o.sessions {
-			s.push(typ, data)
-		}
-	})
-}
-
-// connect registers a session: the user becomes online (telling those who share a
-// room unless the user was within the grace period) and hello is queued before any
-// other frame can reach the session.
-func (h *hub) connect(ctx context.Context, s *session) error {
-	if err := h.loadUser(ctx, s.userID, s.displayName); err != nil {
-		return fmt.Errorf("load rooms of %s: %w", s.userID, err)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return errStopped
-	}
-	u := h.users[s.userID]
-	u.name = s.displayName
-	u.graceGen++
-	if u.grace != nil {
-		u.grace.Stop()
-		u.grace = nil
-	}
-	var joined []byte
-	if !u.online {
-		u.online = true
-		h.presenceChanged = true
-		joined = encode(model.PresenceFrame{Type: model.TypeUserJoined, UserID: u.id, DisplayName: u.name})
-	}
-	online := make([]string, 0)
-	h.eachSharerLocked(u, func(o *userState) {
-		if o.online {
-			online = append(online, o.id)
-		}
-		if joined != nil {
-			for s := range o.sessions {
-				s.push(model.TypeUserJoined, joined)
-			}
-		}
-	})
-	// Not sorted: the protocol names no order, and with everyone in one room the
-	// list is every online user (sorting it was a fifth of a connect).
-	s.push(model.TypeHello, encode(model.HelloFrame{Type: model.TypeHello, UserID: s.userID, DisplayName: s.displayName,
-		HeartbeatSeconds: h.cfg.HeartbeatSeconds, ServerTime: model.NewTime(h.cfg.Now()), Online: online,
-		Protocol: model.ProtocolVersion}))
-	u.sessions[s] = struct{}{}
-	return nil
-}
-
-// disconnect unregisters a session; when it was the user's last, the user goes
-// offline after the grace period unless they reconnect.
-func (h *hub) disconnect(s *session) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	u, ok := h.users[s.userID]
-	if !ok {
-		return
-	}
-	if _, ok := u.sessions[s]; !ok {
-		return
-	}
-	delete(u.sessions, s)
-	if len(u.sessions) > 0 || h.closed {
-		return
-	}
-	if h.cfg.PresenceGrace <= 0 {
-		h.leaveLocked(u)
-		return
-	}
-	gen := u.graceGen
-	u.grace = time.AfterFunc(h.cfg.PresenceGrace, func() { h.graceOver(u.id, gen) })
-}
-
-// graceOver ends a grace period: if the user has not come back, they left.
-func (h *hub) graceOver(userID string, gen int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	u, ok := h.users[userID]
-	if !ok || h.closed || u.graceGen != gen || len(u.sessions) > 0 {
-		return
-	}
-	u.grace = nil
-	h.leaveLocked(u)
-}
-
-func (h *hub) leaveLocked(u *userState) {
-	if !u.online {
-		return
-	}
-	u.online = false
-	h.presenceChanged = true
-	h.sendSharersLocked(u, model.TypeUserLeft, encode(model.PresenceFrame{Type: model.TypeUserLeft, UserID: u.id, DisplayName: u.name}))
-}
-
-// publish hands an event to the broker, logging a failure.
+// publish hands an event, as this node's, to the broker, logging a failure.
 func (h *hub) publish(ev Event) {
+	ev.Node = h.node
 	if err := h.broker.Publish(context.Background(), ev); err != nil {
 		h.log.Warn("publish", "type", ev.Type, "room", ev.RoomID, "err", err)
 	}

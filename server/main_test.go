@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -9,6 +10,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(nodeEnv); spec != "" {
+		os.Exit(runNodeProcess(spec)) // a node for the tests that kill one (killed_node_test.go)
+	}
 	// The PostgreSQL cluster that some tests start is stopped after them all.
 	goleak.VerifyTestMain(pgtest.Main(m),
 		// gorm's prepared-statement cache (AppendMessages) keeps one janitor per store.

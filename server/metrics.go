@@ -28,6 +28,8 @@ type metrics struct {
 	rejected    *prometheus.CounterVec
 	batchSize   prometheus.Histogram
 	slowClosed  prometheus.Counter
+	gapFilled   prometheus.Counter
+	duplicates  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -63,12 +65,18 @@ func newMetrics() *metrics {
 		slowClosed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "parley_slow_consumers_total", Help: "Connections closed because they could not keep up.",
 		}),
+		gapFilled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_gap_filled_total", Help: "Messages of other nodes read from the store because their events were missing.",
+		}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "parley_duplicate_events_total", Help: "Message events dropped because they were delivered already.",
+		}),
 	}
 	for _, t := range frameTypes {
 		m.framesIn[t] = in.WithLabelValues(t)
 		m.framesOut[t] = out.WithLabelValues(t)
 	}
-	reg.MustRegister(m.connections, in, out, m.ackLatency, m.rateLimited, m.rejected, m.batchSize, m.slowClosed)
+	reg.MustRegister(m.connections, in, out, m.ackLatency, m.rateLimited, m.rejected, m.batchSize, m.slowClosed, m.gapFilled, m.duplicates)
 	return m
 }
 

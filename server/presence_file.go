@@ -78,11 +78,9 @@ func (h *hub) restorePresence(ctx context.Context, dir string) (int, error) {
 		}
 		h.mu.Lock()
 		u := h.users[e.ID]
-		if !u.online && len(u.sessions) == 0 {
+		if !u.online && !heldLocked(u) {
 			u.online = true
-			gen := u.graceGen
-			id := u.id
-			u.grace = time.AfterFunc(h.cfg.PresenceGrace, func() { h.graceOver(id, gen) })
+			h.startGraceLocked(u, h.cfg.PresenceGrace)
 			n++
 		}
 		h.mu.Unlock()

@@ -33,6 +33,7 @@ type Server struct {
 	ownStore  bool // opened by New, so closed by Shutdown
 	broker    Broker
 	health    []healthCheck // what /healthz reports
+	ownBroker bool          // New made the broker: Shutdown closes it
 	hub       *hub
 	committer *committer
 	metrics   *metrics
@@ -44,6 +45,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	closing  bool
+	draining bool // Drain runs: new WebSockets are refused
 	sessions sync.WaitGroup
 	shutOnce sync.Once
 	shutErr  error
@@ -91,30 +93,46 @@ func New(cfg Config) (*Server, error) {
 		}
 		return nil, err
 	}
+	broker, ownBroker := cfg.Broker, false
+	if broker == nil {
+		var err error
+		if broker, err = openBroker(cfg); err != nil {
+			if ownStore {
+				_ = store.Close()
+			}
+			return nil, err
+		}
+		ownBroker = true
+	}
 	s := &Server{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		store:    store,
-		ownStore: ownStore,
-		broker:   NewMemoryBroker(),
-		metrics:  newMetrics(),
-		tokens:   &tokens{secret: secret, ttl: cfg.AccessTTL, now: cfg.Now},
-		limiter:  newSendLimiter(cfg.MsgRate, cfg.MsgBurst, cfg.RefusedLimit),
-		logins:   newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
-		shutDone: make(chan struct{}),
+		cfg:       cfg,
+		log:       cfg.Logger,
+		store:     store,
+		ownStore:  ownStore,
+		broker:    broker,
+		ownBroker: ownBroker,
+		metrics:   newMetrics(),
+		tokens:    &tokens{secret: secret, ttl: cfg.AccessTTL, now: cfg.Now},
+		limiter:   newSendLimiter(cfg.MsgRate, cfg.MsgBurst, cfg.RefusedLimit),
+		logins:    newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
+		shutDone:  make(chan struct{}),
 	}
 	if cfg.RegisterLimit > 0 {
 		s.registrations = newKeyedLimiter(cfg.RegisterLimit, time.Minute)
 		s.regAll = newKeyedLimiter(cfg.RegisterTotal, time.Minute)
 	}
-	s.health = []healthCheck{{name: "db", check: store.Ping}}
 	s.hub = newHub(cfg, store, s.broker, s.metrics)
-	if n, err := s.hub.restorePresence(ctx, cfg.DataDir); err != nil {
-		s.log.Warn("restore presence", "err", err)
-	} else if n > 0 {
-		s.log.Info("restored presence", "users", n, "grace", cfg.PresenceGrace)
+	s.health = s.healthChecks()
+	// A single node keeps presence in a file across restarts; several keep it among
+	// themselves while one restarts (presence.go).
+	if !s.hub.shared {
+		if n, err := s.hub.restorePresence(ctx, cfg.DataDir); err != nil {
+			s.log.Warn("restore presence", "err", err)
+		} else if n > 0 {
+			s.log.Info("restored presence", "users", n, "grace", cfg.PresenceGrace)
+		}
+		s.presence = s.hub.keepPresence(cfg.DataDir)
 	}
-	s.presence = s.hub.keepPresence(cfg.DataDir)
 	purgeCtx, stopPurge := context.WithCancel(context.Background())
 	s.stopPurge, s.purgeDone = stopPurge, make(chan struct{})
 	go s.purgeLoop(purgeCtx)
@@ -138,6 +156,15 @@ func openStore(cfg Config) (Store, error) {
 		dsn = "file:" + filepath.ToSlash(filepath.Join(cfg.DataDir, dbFile))
 	}
 	return OpenStore(dsn)
+}
+
+// openBroker makes the configured broker: NATS when a URL is set, else in memory.
+func openBroker(cfg Config) (Broker, error) {
+	if cfg.NATSURL == "" {
+		return NewMemoryBroker(), nil
+	}
+	host, _ := os.Hostname()
+	return DialNATS(cfg.NATSURL, "parley "+host+" "+cfg.Listen, cfg.Logger)
 }
 
 // Handler answers the HTTP API, /ws and /healthz: what the public listener serves.
@@ -231,7 +258,9 @@ func (s *Server) shutdown(ctx context.Context) error {
 	go func() { httpDone <- s.http.Shutdown(ctx) }()
 
 	sessions := s.hub.close()
-	s.presence.close()
+	if s.presence != nil {
+		s.presence.close()
+	}
 	for _, ss := range sessions {
 		ss.close(websocket.StatusGoingAway, "server going away", true)
 	}
@@ -253,8 +282,10 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.stopPurge()
 	<-s.purgeDone
 	s.committer.close()
-	if err := s.broker.Close(); err != nil {
-		errs = append(errs, err)
+	if s.ownBroker {
+		if err := s.broker.Close(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if s.ownStore {
 		if err := s.store.Close(); err != nil {
@@ -288,7 +319,7 @@ func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
 	ss.push(model.TypeAck, encode(model.AckFrame{Type: model.TypeAck, ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, Timestamp: m.Timestamp}))
 	s.metrics.ackLatency.Observe(time.Since(start).Seconds())
 	if r.New {
-		s.hub.publish(Event{RoomID: m.RoomID, Type: model.TypeMessage, Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})})
+		s.hub.publish(Event{RoomID: m.RoomID, Seq: m.Seq, Type: model.TypeMessage, Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})})
 	}
 }
 

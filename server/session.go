@@ -161,6 +161,16 @@ func (s *session) push(typ string, data []byte) {
 	}
 }
 
+// pushFrames is push for several frames.
+func (s *session) pushFrames(frames []outFrame) {
+	s.qmu.Lock()
+	full := s.pushLocked(frames...)
+	s.qmu.Unlock()
+	if full {
+		s.closeSlow()
+	}
+}
+
 // pushLocked queues frames for push; the caller holds qmu. It answers true when the
 // queue is full: the caller then calls closeSlow, without qmu.
 func (s *session) pushLocked(frames ...outFrame) (full bool) {

@@ -40,6 +40,7 @@ type options struct {
 	memTrim  time.Duration
 	proxies  string
 	metrics  string
+	drain    time.Duration
 }
 
 // parse reads flags, then fills every flag not given from its PARLEY_ variable.
@@ -51,6 +52,8 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.metrics, "metrics-listen", "127.0.0.1:9787", "address of the operator's listener for /metrics (never served on -listen); empty: none")
 	fs.StringVar(&o.cfg.DataDir, "data", "./parley-data", "folder for the SQLite file and generated secrets")
 	fs.StringVar(&o.cfg.DSN, "db", "", "database: a postgres:// URL, or a SQLite path or file: DSN; empty means SQLite in -data")
+	fs.StringVar(&o.cfg.NATSURL, "nats", "", "NATS URL (nats://host:4222) shared by several nodes; empty: one node, events in memory")
+	fs.DurationVar(&o.drain, "drain", 10*time.Second, "at SIGTERM, close the WebSockets (1001) spread over this long, so clients move to other nodes gradually")
 	fs.StringVar(&o.secret, "jwt-secret", "", "secret that signs access tokens (at least 16 bytes); empty: generated once and kept in -data")
 	fs.DurationVar(&o.cfg.AccessTTL, "access-ttl", 15*time.Minute, "access token lifetime")
 	fs.DurationVar(&o.cfg.RefreshTTL, "refresh-ttl", 720*time.Hour, "refresh token lifetime")
@@ -109,6 +112,10 @@ func (o *options) check() error {
 		return errors.New("-jwt-secret must be at least 16 bytes")
 	case o.memTrim < 0:
 		return errors.New("-mem-trim must not be negative")
+	case o.drain < 0:
+		return errors.New("-drain must not be negative")
+	case c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://"):
+		return fmt.Errorf("-nats %q: want nats://host:port", c.NATSURL)
 	case c.DataDir == "":
 		return errors.New("-data must name a folder")
 	case c.RegisterLimit < 0:
@@ -204,6 +211,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	select {
 	case <-ctx.Done():
+		log.Info("draining", "over", o.drain)
+		dctx, cancel := context.WithTimeout(context.Background(), o.drain+shutdownTimeout)
+		if err := srv.Drain(dctx, o.drain); err != nil {
+			log.Warn("drain", "err", err)
+		}
+		cancel()
 		log.Info("shutting down")
 	case err := <-served:
 		log.Error("serve", "err", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -200,3 +201,52 @@ func (c *Client) CloseReason() string {
 	}
 	return ""
 }
+
+// SendErr is Send for goroutines other than the test's: it answers the error.
+func (c *Client) SendErr(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return c.Conn.Write(ctx, websocket.MessageText, b)
+}
+
+// WaitForErr is WaitFor for goroutines other than the test's: it waits up to d and
+// answers an error instead of failing the test.
+func (c *Client) WaitForErr(match func(model.Frame) bool, d time.Duration) (model.Frame, error) {
+	deadline := time.Now().Add(d)
+	for {
+		b, err := c.NextRaw(time.Until(deadline))
+		if err != nil {
+			return model.Frame{}, err
+		}
+		f, err := model.DecodeFrame(b)
+		if err != nil {
+			return model.Frame{}, fmt.Errorf("decode %s: %w", describe(b), err)
+		}
+		if match(f) {
+			return f, nil
+		}
+	}
+}
+
+// Drain takes every frame that has come and not been taken yet, without waiting.
+func (c *Client) Drain(t testing.TB) []model.Frame {
+	t.Helper()
+	c.mu.Lock()
+	raw := c.frames
+	c.frames = nil
+	c.mu.Unlock()
+	out := make([]model.Frame, 0, len(raw))
+	for _, b := range raw {
+		f, err := model.DecodeFrame(b)
+		check(t, err, "decode "+describe(b))
+		out = append(out, f)
+	}
+	return out
+}
+
+// Ended is closed when the connection has ended.
+func (c *Client) Ended() <-chan struct{} { return c.ended }
