@@ -255,6 +255,25 @@ func raiseLastSeq(tx *gorm.DB, roomID string, seq int64) error {
 func (s *Store) ContiguousSeq(roomID string, afterSeq int64) (int64, error) {
 	afterSeq = max(afterSeq, 0)
 	var end []int64
+	var updates []int64
+	if err := s.db.Raw("SELECT 1 FROM updates WHERE room_id = ? AND seq > ? LIMIT 1", roomID, afterSeq).Scan(&updates).Error; err != nil {
+		return 0, fmt.Errorf("contiguous seq of room %s after %d: %w", roomID, afterSeq, err)
+	}
+	if len(updates) == 0 {
+		// Messages only (most rooms, most of the time): walk idx_messages_room_seq.
+		err := s.db.Raw(`SELECT m.seq FROM messages m
+			WHERE m.room_id = ? AND m.seq > ? AND m.seq >= (
+				SELECT seq FROM messages WHERE room_id = ? AND seq = ? LIMIT 1)
+			AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.room_id = m.room_id AND n.seq = m.seq + 1)
+			ORDER BY m.seq LIMIT 1`, roomID, afterSeq, roomID, afterSeq+1).Scan(&end).Error
+		if err != nil {
+			return 0, fmt.Errorf("contiguous seq of room %s after %d: %w", roomID, afterSeq, err)
+		}
+		if len(end) == 0 {
+			return afterSeq, nil
+		}
+		return end[0], nil
+	}
 	err := s.db.Raw(`WITH held(seq) AS (
 			SELECT seq FROM messages WHERE room_id = @room AND seq > @after
 			UNION SELECT seq FROM updates WHERE room_id = @room AND seq > @after)
