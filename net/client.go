@@ -83,6 +83,7 @@ type Client struct {
 	typOut  *typingOut
 	typIn   *typingIn
 	marks   *markQueue
+	uploads *uploader
 	running atomic.Bool
 	wake    chan struct{}
 
@@ -169,6 +170,7 @@ func New(cfg Config) (*Client, error) {
 	c.typOut = newTypingOut(cfg.Clock, func(t, room string) { c.sendControl(model.RoomOnlyFrame{Type: t, RoomID: room}) })
 	c.typIn = newTypingIn(cfg.Clock, c.events.setTyping)
 	c.marks = newMarkQueue()
+	c.uploads = newUploader(c)
 	if ok {
 		c.userID = acct.UserID
 		c.state = StateEvent{State: StateConnecting}
@@ -239,6 +241,7 @@ func (c *Client) Run(ctx context.Context) error {
 	}()
 	wg.Go(func() { c.events.run(ctx) })
 	wg.Go(func() { c.runMarks(ctx) })
+	wg.Go(func() { c.uploads.run(ctx) })
 	c.loop(ctx)
 	return ctx.Err()
 }
@@ -448,7 +451,11 @@ func (c *Client) Retry(id string) (storage.Message, error) {
 		return storage.Message{}, fmt.Errorf("retry %s: %w", id, err)
 	}
 	c.events.addMessages([]storage.Message{m})
-	c.queueOutbox(storage.Outgoing{Message: &m})
+	if m.UploadPath != "" {
+		c.uploads.kick()
+	} else {
+		c.queueOutbox(storage.Outgoing{Message: &m})
+	}
 	return m, nil
 }
 

@@ -90,12 +90,15 @@ type Batch struct {
 	// Left names rooms the user left or was removed from (room_left): they are gone
 	// from the store.
 	Left []string
+	// Uploads maps a queued message's id to how far its file's upload has come, for
+	// the uploads that moved (SendFile).
+	Uploads map[string]UploadProgress
 }
 
 // empty reports whether the batch has nothing to say.
 func (b *Batch) empty() bool {
 	return len(b.Messages) == 0 && len(b.Rooms) == 0 && len(b.Reset) == 0 &&
-		len(b.Typing) == 0 && len(b.Presence) == 0 && b.State == nil &&
+		len(b.Typing) == 0 && len(b.Presence) == 0 && b.State == nil && len(b.Uploads) == 0 &&
 		len(b.Changed) == 0 && len(b.Failed) == 0 && len(b.Left) == 0
 }
 
@@ -240,6 +243,16 @@ func (b *batcher) setPresence(p map[string]bool) {
 	for id, on := range p {
 		b.pending.Presence[id] = on
 	}
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) setUpload(id string, p UploadProgress) {
+	b.mu.Lock()
+	if b.pending.Uploads == nil {
+		b.pending.Uploads = map[string]UploadProgress{}
+	}
+	b.pending.Uploads[id] = p
 	b.mu.Unlock()
 	b.signal()
 }

@@ -75,7 +75,8 @@ type tclient struct {
 	typing  map[string][]Typist
 	online  map[string]bool
 	resets  []string
-	failed  []storage.UpdateFailure // own updates the server refused
+	failed  []storage.UpdateFailure     // own updates the server refused
+	uploads map[string][]UploadProgress // every upload progress reported, by message id
 }
 
 // startClient opens a store in dir (a new temp folder when empty) and runs a Client on it.
@@ -148,6 +149,12 @@ func (tc *tclient) collect() {
 			tc.msgs[m.ID] = m
 		}
 		tc.failed = append(tc.failed, b.Failed...)
+		for id, p := range b.Uploads {
+			if tc.uploads == nil {
+				tc.uploads = map[string][]UploadProgress{}
+			}
+			tc.uploads[id] = append(tc.uploads[id], p)
+		}
 		tc.resets = append(tc.resets, b.Reset...)
 		if b.State != nil {
 			tc.states = append(tc.states, *b.State)

@@ -391,6 +391,9 @@ func (s *session) sendOutbox() {
 // pace. It answers false when the sender must stop going through its list: a rewind
 // since the list was read (gen), or the session ended.
 func (s *session) sendOne(m storage.Outgoing, gen int64) bool {
+	if m.Message != nil && m.Message.UploadPath != "" {
+		return true // its file is uploading: the uploader queues it when it is done
+	}
 	id := m.ID()
 	s.mu.Lock()
 	_, sent := s.inflight[id]

@@ -4,11 +4,18 @@
 # NATS server (Debian's nats-server); nginx (Debian's) balances them with
 # deploy/nginx.conf. DB names the shared database: empty, one SQLite file (this
 # machine has no PostgreSQL running); a postgres:// DSN once the store speaks it.
-# Usage: scripts/cluster-bench.sh [parley-bench flags...]; not run by CI.
+# SCENARIO names the parley-bench scenario (default fanout; rooms works too).
+# Usage: [SCENARIO=rooms] scripts/cluster-bench.sh [parley-bench flags...]; not run by CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARGS=("$@")
-[ ${#ARGS[@]} -gt 0 ] || ARGS=(-members 1000 -senders 10 -rate 50 -duration 20s)
+SCENARIO=${SCENARIO:-fanout}
+if [ ${#ARGS[@]} -eq 0 ]; then
+	case $SCENARIO in
+	fanout) ARGS=(-members 1000 -senders 10 -rate 50 -duration 20s) ;;
+	*) ARGS=(-duration 20s) ;;
+	esac
+fi
 go build -o bin/parley-server ./cmd/parley-server
 go build -o bin/parley-bench ./cmd/parley-bench
 work=$(mktemp -d)
@@ -22,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== one node"
-bin/parley-bench -server-cmd bin/parley-server "${ARGS[@]}" fanout
+bin/parley-bench -server-cmd bin/parley-server "${ARGS[@]}" "$SCENARIO"
 
 echo "== three nodes behind nginx"
 # Ports of their own (PORT, default 18780: NATS on PORT, the nodes on PORT+1..3,
@@ -63,7 +70,7 @@ http {
 CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 for _ in $(seq 100); do curl -sf 127.0.0.1:$((port + 80))/healthz >/dev/null && break; sleep 0.1; done
-bin/parley-bench -url http://127.0.0.1:$((port + 80)) "${ARGS[@]}" fanout
+bin/parley-bench -url http://127.0.0.1:$((port + 80)) "${ARGS[@]}" "$SCENARIO"
 for i in 1 2 3; do
 	m=$(curl -sf 127.0.0.1:$((port + 100 + i))/metrics) || { echo "node $i is gone:" >&2; cat "$work/node$i.log" >&2; exit 1; }
 	echo "node $i: $(grep -E '^parley_(gap_filled_total|duplicate_events_total) ' <<<"$m" | tr '\n' ' ')"

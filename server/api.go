@@ -40,6 +40,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/dm", s.authed(s.handleDM))
 	mux.HandleFunc("GET /api/rooms/{roomId}/messages", s.authed(s.handleMessages))
 	mux.HandleFunc("GET /api/users", s.authed(s.handleUsers))
+	s.uploadRoutes(mux)
 	mux.HandleFunc("GET /ws", s.handleWS)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {

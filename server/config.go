@@ -88,6 +88,21 @@ type Config struct {
 	NodeBeat time.Duration
 	// BcryptCost is the password hashing cost; default bcrypt.DefaultCost. Tests lower it.
 	BcryptCost int
+	// UploadMax is the largest file POST /api/uploads takes, in bytes; default 25 MiB.
+	UploadMax int64
+	// UploadQuota is how many bytes one user may upload in 24 hours; default 1 GiB.
+	UploadQuota int64
+	// UploadRate is how many uploads a minute one user may start; default 30.
+	UploadRate int
+	// UploadIdleTimeout cuts off an upload whose body brings nothing for this long;
+	// default 30s. UploadTimeout bounds a whole upload; default 10m.
+	UploadIdleTimeout, UploadTimeout time.Duration
+	// UploadTTL is how long an upload no message carried is kept; default 24h. The
+	// sweep runs with the purge (PurgeInterval).
+	UploadTTL time.Duration
+	// Blob keeps the uploads' bytes; default: on PostgreSQL the database itself (a
+	// table of 1 MiB chunks, which every node shares), else a folder "uploads" in DataDir.
+	Blob Blob
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -162,6 +177,24 @@ func (c Config) withDefaults() Config {
 	}
 	if c.NodeBeat <= 0 {
 		c.NodeBeat = 2 * time.Second
+	}
+	if c.UploadMax <= 0 {
+		c.UploadMax = 25 << 20
+	}
+	if c.UploadQuota <= 0 {
+		c.UploadQuota = 1 << 30
+	}
+	if c.UploadRate <= 0 {
+		c.UploadRate = 30
+	}
+	if c.UploadIdleTimeout <= 0 {
+		c.UploadIdleTimeout = 30 * time.Second
+	}
+	if c.UploadTimeout <= 0 {
+		c.UploadTimeout = 10 * time.Minute
+	}
+	if c.UploadTTL <= 0 {
+		c.UploadTTL = 24 * time.Hour
 	}
 	if c.Now == nil {
 		c.Now = time.Now

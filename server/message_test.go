@@ -30,9 +30,10 @@ func TestAttachmentTravelsAndIsStored(t *testing.T) {
 	in := servertest.Start(t, testConfig())
 	alice := connect(t, in, "alice")
 	bob := connect(t, in, "bob")
-	att := &model.Attachment{URL: "/uploads/abc.png", Name: "cat.png", Size: 1234, MIME: "image/png", Width: 40, Height: 30}
+	_, up, _ := upload(t, in, alice.auth.AccessToken, "cat.png", pngOf(t, 40, 30))
+	att := &model.Attachment{URL: up.URL, Name: "cat.png", Size: up.Size, MIME: "image/png", Width: 40, Height: 30, ThumbURL: up.ThumbURL}
 	id := model.NewMessageID()
-	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: id, RoomID: server.GeneralRoomID, Content: "", Attachment: att})
+	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: id, RoomID: server.GeneralRoomID, Content: "", Attachment: &model.Attachment{URL: up.URL}})
 	if f := alice.ackOf(t, id); f.Type != model.TypeAck {
 		t.Fatalf("attachment-only message: %+v", f)
 	}

@@ -37,6 +37,19 @@ func (s *Server) purgeLoop(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Info("purged expired refresh tokens", "deleted", n)
 		}
+		s.sweepUploadsOnce(ctx)
+	}
+}
+
+// sweepUploadsOnce runs one pass of sweepUploads and logs what it did.
+func (s *Server) sweepUploadsOnce(ctx context.Context) {
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	n, err := s.sweepUploads(sctx)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("sweep unsent uploads", "deleted", n, "err", err)
+	} else if n > 0 {
+		s.log.Info("swept unsent uploads", "deleted", n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,11 @@ type Server struct {
 	registrations, regAll *keyedLimiter
 
 	metricsHTTP []*http.Server // ServeMetrics' servers; under mu
+
+	blob        Blob          // the uploads' bytes
+	uploadRate  *keyedLimiter // uploads a minute per user
+	uploads     uploadsUnderWay
+	decodeSlots chan struct{} // bounds the images decoded at once
 
 	stopPurge context.CancelFunc // ends the purge loop (at shutdown)
 	purgeDone chan struct{}
@@ -117,6 +123,21 @@ func New(cfg Config) (*Server, error) {
 		logins:    newFailureLimiter(cfg.LoginFailures, time.Minute, cfg.Now),
 		shutDone:  make(chan struct{}),
 	}
+	if gs, ok := store.(*gormStore); ok && cfg.Blob == nil && isPostgres(gs.db) {
+		s.blob = gs.blob() // every node on the database sees every upload
+	}
+	if s.blob = cmp.Or(cfg.Blob, s.blob); s.blob == nil {
+		b, err := NewDirBlob(filepath.Join(cfg.DataDir, "uploads"))
+		if err != nil {
+			if ownStore {
+				_ = store.Close()
+			}
+			return nil, err
+		}
+		s.blob = b
+	}
+	s.uploadRate = newKeyedLimiter(cfg.UploadRate, time.Minute)
+	s.decodeSlots = make(chan struct{}, 2)
 	if cfg.RegisterLimit > 0 {
 		s.registrations = newKeyedLimiter(cfg.RegisterLimit, time.Minute)
 		s.regAll = newKeyedLimiter(cfg.RegisterTotal, time.Minute)

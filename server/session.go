@@ -717,13 +717,17 @@ func (s *session) onMessage(f *model.Frame) {
 		return
 	}
 	if f.Attachment != nil {
-		if f.Attachment.URL == "" || f.Attachment.Size < 0 || len(f.Attachment.URL) > 2048 {
-			s.sendError(model.CodeInvalid, "attachment needs a url and a size", f.ID)
+		a, err := s.attachmentOf(f.Attachment, f.RoomID)
+		if errors.Is(err, errBadAttachment) {
+			s.sendError(model.CodeInvalid, err.Error(), f.ID)
 			return
 		}
-		if name, err := model.CleanName(f.Attachment.Name); err == nil {
-			f.Attachment.Name = name
+		if err != nil {
+			s.srv.log.Error("check attachment", "user", s.userID, "err", err)
+			s.sendError(model.CodeInternal, "internal error", f.ID)
+			return
 		}
+		f.Attachment = a
 	}
 	job := &sendJob{
 		msg: NewMessage{ID: f.ID, RoomID: f.RoomID, SenderID: s.userID, SenderName: s.displayName,

@@ -143,5 +143,21 @@ type Store interface {
 	// answers how many it deleted.
 	PurgeRefresh(ctx context.Context, beforeMs int64, limit int) (int, error)
 
+	// CreateUpload stores the record of a new upload.
+	CreateUpload(ctx context.Context, u UploadRecord) error
+	// Upload answers the upload with id; ErrNotFound when there is none.
+	Upload(ctx context.Context, id string) (UploadRecord, error)
+	// UploadBytesSince answers the bytes userID uploaded at or after sinceMs.
+	UploadBytesSince(ctx context.Context, userID string, sinceMs int64) (int64, error)
+	// UploadSent records that a message in roomID carried the upload: the room's
+	// members may read it and SweepUploads keeps it.
+	UploadSent(ctx context.Context, uploadID, roomID string) error
+	// CanReadUpload answers whether userID uploaded it or belongs to a room in which
+	// it was sent.
+	CanReadUpload(ctx context.Context, uploadID, userID string) (bool, error)
+	// SweepUploads deletes at most limit uploads no message carried that were made
+	// before beforeMs, and answers them (their blobs are the caller's to delete).
+	SweepUploads(ctx context.Context, beforeMs int64, limit int) ([]UploadRecord, error)
+
 	Close() error
 }

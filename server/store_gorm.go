@@ -167,7 +167,7 @@ const migrateLock = 0x7061726c6579 // "parley"
 // an advisory lock: nodes started together would otherwise race to create the same
 // tables, and the loser would fail.
 func migrate(db *gorm.DB) error {
-	tables := []any{&userRow{}, &roomRow{}, &memberRow{}, &messageRow{}, &refreshRow{}}
+	tables := append([]any{&userRow{}, &roomRow{}, &memberRow{}, &messageRow{}, &refreshRow{}}, uploadTables...)
 	if !isPostgres(db) {
 		return db.AutoMigrate(tables...)
 	}

@@ -23,6 +23,10 @@ type Message struct {
 	// LocalOrder is the order in which this store enqueued or received the message;
 	// it sorts pending messages, which have no seq yet.
 	LocalOrder int64
+	// UploadPath is the local file the message waits to upload before it is sent
+	// (EnqueueUpload); "" once uploaded and for every other message. Attachment holds
+	// its name and size meanwhile, with no URL.
+	UploadPath string
 }
 
 // Pending reports whether the message waits for the server: it has no seq yet.
@@ -75,6 +79,17 @@ func (s *Store) After(roomID string, afterSeq int64, n int) ([]Message, error) {
 // Get returns one message of a room by id; false when it is not held.
 func (s *Store) Get(roomID, id string) (Message, bool, error) {
 	row, ok, err := getMessage(s.db, roomID, id)
+	if err != nil || !ok {
+		return Message{}, ok, err
+	}
+	return row.message(), true, nil
+}
+
+// Own returns the account's own message with that id; false when it is not held. Own
+// ids are made by this client (UUIDv4), so one names one message in any room: this is
+// how an `error` frame, which names only an id, finds its message.
+func (s *Store) Own(id string) (Message, bool, error) {
+	row, ok, err := getOwnMessage(s.db, id)
 	if err != nil || !ok {
 		return Message{}, ok, err
 	}
@@ -152,6 +167,7 @@ func (r messageRow) message() Message {
 			Reactions: decodeReactions(r.Reactions),
 		},
 		Status: model.Status(r.Status), Own: r.Own, Error: r.Error, LocalOrder: r.LocalOrder,
+		UploadPath: derefString(r.UploadPath),
 	}
 }
 

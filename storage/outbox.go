@@ -16,7 +16,10 @@ import (
 // with the server's). Seq is ignored. RoomID is required (ErrInvalid); an id already
 // held in the room fails with ErrExists. ReplyTo, if set, is kept as is (the server
 // checks it). A room not held yet is added with only its id.
-func (s *Store) Enqueue(m model.Message) (Message, error) {
+func (s *Store) Enqueue(m model.Message) (Message, error) { return s.enqueue(m, "") }
+
+// enqueue is Enqueue; a non-empty uploadPath is the file the message waits to upload.
+func (s *Store) enqueue(m model.Message, uploadPath string) (Message, error) {
 	if m.RoomID == "" {
 		return Message{}, fmt.Errorf("enqueue message: no room id: %w", ErrInvalid)
 	}
@@ -43,6 +46,9 @@ func (s *Store) Enqueue(m model.Message) (Message, error) {
 		m.EditedAt, m.Deleted, m.Reactions = model.Time{}, false, nil
 		row = newRow(m)
 		row.Status, row.Own, row.LocalOrder = string(model.StatusSending), true, s.nextOrder()
+		if uploadPath != "" {
+			row.UploadPath = &uploadPath
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}

@@ -96,10 +96,11 @@ var schemaV2 = []string{
 		deleted INTEGER NOT NULL DEFAULT 0,
 		reactions TEXT NOT NULL DEFAULT '',
 		outgoing TEXT NOT NULL DEFAULT '',
+		upload_path TEXT,
 		UNIQUE (room_id, id)
 	)`,
-	`INSERT INTO messages_v2 (id, room_id, seq, local_order, sender_id, sender_name, content, ts_ms, attachment, status, own, error)
-		SELECT id, room_id, seq, local_order, sender_id, sender_name, content, ts_ms, attachment, status, own, error
+	`INSERT INTO messages_v2 (id, room_id, seq, local_order, sender_id, sender_name, content, ts_ms, attachment, status, own, error, upload_path)
+		SELECT id, room_id, seq, local_order, sender_id, sender_name, content, ts_ms, attachment, status, own, error, upload_path
 		FROM messages ORDER BY room_id, seq, local_order`,
 	`CREATE TABLE outbox_v2 (
 		position INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -170,8 +171,18 @@ var schemaV2 = []string{
 	END`,
 }
 
-// migrate brings the database to schemaVersion, one version per transaction.
-func (s *Store) migrate() error { return migrateTo(s.db, schemaVersion) }
+// migrate brings the database to schemaVersion, one version per transaction. Uploads
+// added messages.upload_path to version 1 (migrateUploads) before version 2 existed:
+// that step runs between the two, so that version 2 copies the column.
+func (s *Store) migrate() error {
+	if err := migrateTo(s.db, 1); err != nil {
+		return err
+	}
+	if err := s.migrateUploads(); err != nil {
+		return err
+	}
+	return migrateTo(s.db, schemaVersion)
+}
 
 // migrateTo brings the database to version target.
 func migrateTo(db *gorm.DB, target int) error {
@@ -256,6 +267,9 @@ type messageRow struct {
 	// already: what it was queued as (content and attachment), which is what must go
 	// out, the update following it.
 	Outgoing string `gorm:"column:outgoing"`
+	// UploadPath is the local file an own message waits to upload (uploads.go); NULL
+	// once uploaded, and for every other message.
+	UploadPath *string `gorm:"column:upload_path"`
 }
 
 func (messageRow) TableName() string { return "messages" }

@@ -53,6 +53,7 @@ var (
 // Store is the local store of one profile. Open it with Open; the zero Store is not usable.
 type Store struct {
 	db  *gorm.DB
+	dir string
 	now func() time.Time
 
 	mu       sync.Mutex // serialises write transactions and guards the fields below
@@ -78,7 +79,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, dir: dir, now: time.Now}
 	if err := s.migrate(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

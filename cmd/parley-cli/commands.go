@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -230,16 +232,20 @@ func (s *session) resolveRoom(ctx context.Context, ref string) (string, error) {
 	return "", fmt.Errorf("no room %q", ref)
 }
 
-// send sends text (as a reply to replyTo, when not empty) and waits up to -wait for its ack.
-func (s *session) send(ctx context.Context, ref, replyTo, text string, stdout io.Writer) error {
+// send sends text (as a reply to replyTo, or with the file attach, when not empty) and
+// waits up to -wait for its ack.
+func (s *session) send(ctx context.Context, ref, replyTo, text, attach string, stdout io.Writer) error {
 	room, err := s.resolveRoom(ctx, ref)
 	if err != nil {
 		return err
 	}
 	var m storage.Message
-	if replyTo != "" {
+	switch {
+	case attach != "":
+		m, err = s.c.SendFile(room, attach, text)
+	case replyTo != "":
 		m, err = s.c.Reply(room, replyTo, text)
-	} else {
+	default:
 		m, err = s.c.Send(room, text)
 	}
 	if err != nil {
@@ -406,4 +412,36 @@ func (s *session) history(ctx context.Context, ref string, limit int, stdout io.
 		}
 	}
 	return nil
+}
+
+// download saves the upload at url (as an attachment names it) to out, through the
+// profile's download cache.
+func (s *session) download(ctx context.Context, url, out, dir string, stdout io.Writer) error {
+	cache, err := storage.OpenDownloads(filepath.Join(dir, "downloads"), 0)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.o.wait)
+	defer cancel()
+	p, err := s.c.Download(wctx, url, cache)
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	src, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	defer src.Close()
+	dst, err := os.Create(out)
+	if err != nil {
+		return fmt.Errorf("download: %w", err)
+	}
+	n, err := io.Copy(dst, src)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("download to %s: %w", out, err)
+	}
+	return emit(stdout, downloadOut{Event: "download", URL: url, File: out, Size: n})
 }

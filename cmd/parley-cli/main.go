@@ -38,6 +38,8 @@ commands:
   rooms                 list your rooms
   dm USERNAME           print the direct room with a user (created if needed)
   send ROOM TEXT...     send a message; exit 3 when it is still queued after -wait
+                        (-attach PATH: with that file, uploaded first; TEXT may be empty)
+  download URL -o FILE  save an attachment (its url as a message names it) to FILE
   listen ROOM           print messages and events until interrupted
   history ROOM          print the latest messages (-n N, at most 200)
   logout                send what is queued, sign out and have the server revoke the login
@@ -90,6 +92,8 @@ type options struct {
 	limitSet bool   // -n was given
 	room     string // search's -room
 	off      bool   // react's -off
+	attach   string // send's -attach
+	out      string // download's -o
 }
 
 // parseArgs parses the flags wherever they stand among the arguments (Go's flag
@@ -125,6 +129,8 @@ func run(ctx context.Context, args []string, e env, stdout, stderr io.Writer) in
 	fs.IntVar(&o.limit, "n", 50, "history: how many messages")
 	fs.StringVar(&o.room, "room", "", "search: one room only")
 	fs.BoolVar(&o.off, "off", false, "react: take the reaction back")
+	fs.StringVar(&o.attach, "attach", "", "send: a file to attach")
+	fs.StringVar(&o.out, "o", "", "download: the file to write")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -197,7 +203,7 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 	cmd, rest := args[0], args[1:]
 	var want int // positional arguments the command takes; -n: at least n
 	switch cmd {
-	case "register", "login", "dm", "listen", "join", "leave":
+	case "register", "login", "dm", "listen", "join", "leave", "download":
 		want = 1
 	case "rooms", "logout":
 		want = 0
@@ -224,6 +230,12 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 		return usageError{"-n is for history only"}
 	case limit <= 0:
 		return usageError{"history: -n must be positive"}
+	case o.attach != "" && cmd != "send":
+		return usageError{"-attach is for send only"}
+	case o.out != "" && cmd != "download":
+		return usageError{"-o is for download only"}
+	case cmd == "download" && o.out == "":
+		return usageError{"download takes -o FILE"}
 	}
 	switch {
 	case cmd == "public":
@@ -232,6 +244,8 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 		}
 	case want >= 0 && len(rest) != want:
 		return usageError{fmt.Sprintf("%s takes %d argument(s)\n%s", cmd, want, usageText)}
+	case cmd == "send" && o.attach != "" && len(rest) >= 1:
+		// -attach: TEXT may be empty
 	case want < 0 && len(rest) < -want:
 		return usageError{fmt.Sprintf("%s takes at least %d argument(s)\n%s", cmd, -want, usageText)}
 	}
@@ -254,9 +268,9 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 	case "dm":
 		err = s.dm(ctx, rest[0], stdout)
 	case "send":
-		return s.send(ctx, rest[0], "", strings.Join(rest[1:], " "), stdout)
+		return s.send(ctx, rest[0], "", strings.Join(rest[1:], " "), o.attach, stdout)
 	case "reply":
-		return s.send(ctx, rest[0], rest[1], strings.Join(rest[2:], " "), stdout)
+		return s.send(ctx, rest[0], rest[1], strings.Join(rest[2:], " "), "", stdout)
 	case "edit", "delete", "react":
 		return s.change(ctx, cmd, rest, stdout)
 	case "search":
@@ -271,6 +285,8 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 		err = s.rename(ctx, rest[0], strings.Join(rest[1:], " "), stdout)
 	case "invite":
 		err = s.invite(ctx, rest[0], rest[1:], stdout)
+	case "download":
+		err = s.download(ctx, rest[0], o.out, dir, stdout)
 	case "listen":
 		err = s.listen(ctx, rest[0], stdout)
 	case "history":

@@ -85,6 +85,13 @@ type publicRoomOut struct {
 	LastActivity model.Time `json:"lastActivity"`
 }
 
+type downloadOut struct {
+	Event string `json:"event"` // "download"
+	URL   string `json:"url"`
+	File  string `json:"file"`
+	Size  int64  `json:"size"`
+}
+
 type stateOut struct {
 	Event   string `json:"event"` // "state"
 	State   string `json:"state"` // connecting, online, offline, signed-out

@@ -69,6 +69,8 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs.DurationVar(&o.memTrim, "mem-trim", 30*time.Second, "how often to give free heap memory (32 MiB or more) back to the system; 0: never")
 	fs.IntVar(&o.cfg.RegisterLimit, "register-limit", 10, "registrations a minute per address (and 100 times that of all addresses) before 429; 0: no limit (load tools)")
 	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client, for the limits and logs")
+	fs.Int64Var(&o.cfg.UploadMax, "upload-max", 25<<20, "largest upload in bytes; larger ones are refused with 413 and not read on")
+	fs.Int64Var(&o.cfg.UploadQuota, "upload-quota", 1<<30, "bytes one user may upload in 24 hours")
 	fs.IntVar(&o.cfg.BcryptCost, "bcrypt-cost", 0, "password hashing cost, for load tests only (4 registers thousands of users quickly); 0 means the safe default")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -118,6 +120,8 @@ func (o *options) check() error {
 		return fmt.Errorf("-nats %q: want nats://host:port", c.NATSURL)
 	case c.DataDir == "":
 		return errors.New("-data must name a folder")
+	case c.UploadMax <= 0 || c.UploadQuota <= 0:
+		return errors.New("-upload-max and -upload-quota must be positive")
 	case c.RegisterLimit < 0:
 		return errors.New("-register-limit must not be negative")
 	case c.BcryptCost != 0 && (c.BcryptCost < bcrypt.MinCost || c.BcryptCost > bcrypt.MaxCost):

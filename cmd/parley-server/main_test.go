@@ -40,6 +40,8 @@ func TestBadFlagsExit2(t *testing.T) {
 		"bad listen value": {"-data", t.TempDir(), "-listen", "nowhere:-5"},
 		"bad proxy CIDR":   {"-trusted-proxies", "10.0.0.0/99"},
 		"negative limit":   {"-register-limit", "-3"},
+		"zero upload max":  {"-upload-max", "0"},
+		"bad quota":        {"-upload-quota", "lots"},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -84,8 +86,12 @@ func TestLimitFlags(t *testing.T) {
 	if o.cfg.RegisterLimit >= 0 || len(o.cfg.TrustedProxies) != 2 || o.cfg.TrustedProxies[1].String() != "192.168.1.7/32" {
 		t.Fatalf("register limit %d, proxies %v", o.cfg.RegisterLimit, o.cfg.TrustedProxies)
 	}
-	if o, err = parse(nil, noEnv); err != nil || o.cfg.RegisterLimit != 10 || o.cfg.TrustedProxies != nil {
-		t.Fatalf("defaults: %v, limit %d, proxies %v", err, o.cfg.RegisterLimit, o.cfg.TrustedProxies)
+	if o, err = parse(nil, noEnv); err != nil || o.cfg.RegisterLimit != 10 || o.cfg.TrustedProxies != nil ||
+		o.cfg.UploadMax != 25<<20 || o.cfg.UploadQuota != 1<<30 {
+		t.Fatalf("defaults: %v, limit %d, proxies %v, uploads %d %d", err, o.cfg.RegisterLimit, o.cfg.TrustedProxies, o.cfg.UploadMax, o.cfg.UploadQuota)
+	}
+	if o, err = parse([]string{"-upload-max", "1048576", "-upload-quota", "5000000"}, noEnv); err != nil || o.cfg.UploadMax != 1<<20 || o.cfg.UploadQuota != 5e6 {
+		t.Fatalf("upload flags: %v, %d %d", err, o.cfg.UploadMax, o.cfg.UploadQuota)
 	}
 }
 
