@@ -78,6 +78,9 @@ func TestMigrateVersion1StoreKeepsData(t *testing.T) {
 		`INSERT INTO messages (id, room_id, seq, local_order, sender_id, sender_name, content, ts_ms, status, own) VALUES ('m2', 'r', 2, 2, 'me', 'Me', 'mine', 2000, 'sent', 1)`,
 		`INSERT INTO messages (id, room_id, seq, local_order, sender_id, sender_name, content, ts_ms, status, own) VALUES ('m3', 'r', 0, 3, 'me', 'Me', 'unsent', 3000, 'sending', 1)`,
 		`INSERT INTO outbox (message_id, room_id) VALUES ('m3', 'r')`,
+		// A version 1 store of the uploads build: m3 still waits to upload its file.
+		`ALTER TABLE messages ADD COLUMN upload_path TEXT`,
+		`UPDATE messages SET upload_path = '/photos/cat.png' WHERE id = 'm3'`,
 	} {
 		if err := db.Exec(stmt).Error; err != nil {
 			t.Fatalf("%s: %v", stmt, err)
@@ -106,6 +109,9 @@ func TestMigrateVersion1StoreKeepsData(t *testing.T) {
 	out, err := outboxMessages(s)
 	if err != nil || len(out) != 1 || out[0].ID != "m3" {
 		t.Errorf("outbox after migration = %+v, %v", out, err)
+	}
+	if up, err := s.PendingUploads(); err != nil || len(up) != 1 || up[0].UploadPath != "/photos/cat.png" {
+		t.Errorf("pending uploads after migration = %+v, %v; want m3 with its file", up, err)
 	}
 	if r, _, _ := s.Room("r"); r.Name != "general" || r.Unread() != 1 {
 		t.Errorf("room after migration = %+v", r)
