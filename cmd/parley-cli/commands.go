@@ -244,6 +244,7 @@ func (s *session) send(ctx context.Context, ref, replyTo, text, attach string, s
 	case attach != "":
 		m, err = s.c.SendFile(room, attach, text)
 	case replyTo != "":
+		s.awaitMessage(ctx, room, replyTo)
 		m, err = s.c.Reply(room, replyTo, text)
 	default:
 		m, err = s.c.Send(room, text)

@@ -20,6 +20,7 @@ func (s *session) change(ctx context.Context, cmd string, args []string, stdout 
 		return err
 	}
 	target := args[1]
+	s.awaitMessage(ctx, room, target)
 	var ch parleynet.Change
 	switch cmd {
 	case "edit":
@@ -75,6 +76,17 @@ func (s *session) change(ctx context.Context, cmd string, args []string, stdout 
 		return fmt.Errorf("%s %s refused: %s", cmd, target, reason)
 	}
 	return s.emitMessage(room, target, stdout)
+}
+
+// awaitMessage lets the first sync bring a message the profile does not hold yet (a
+// fresh run acts on what another user just sent), for at most -wait.
+func (s *session) awaitMessage(ctx context.Context, room, id string) {
+	if _, ok, err := s.st.Get(room, id); err != nil || ok {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.o.wait)
+	defer cancel()
+	s.c.WaitSynced(wctx)
 }
 
 // emitMessage prints a message as the store holds it.
