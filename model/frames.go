@@ -84,6 +84,11 @@ type Frame struct {
 	On          *bool  `json:"on,omitempty"`
 	Topic       string `json:"topic,omitempty"`
 	MemberCount int    `json:"memberCount,omitempty"`
+	// message: its state folded in, as a 1.1 server may send it (in history and
+	// replays), the fields of model.Message of the same names.
+	EditedAt  Time      `json:"editedAt,omitzero"`
+	Deleted   bool      `json:"deleted,omitempty"`
+	Reactions Reactions `json:"reactions,omitempty"`
 
 	// hello, receipt, typing, user_joined, user_left
 	UserID           string   `json:"userId,omitempty"`
@@ -145,7 +150,8 @@ func DecodeFrame(b []byte) (Frame, error) {
 // AsMessage returns the message a `message` frame carries.
 func (f *Frame) AsMessage() Message {
 	return Message{ID: f.ID, RoomID: f.RoomID, Seq: f.Seq, SenderID: f.SenderID, SenderName: f.SenderName,
-		Content: f.Content, Timestamp: f.Timestamp, Attachment: f.Attachment, ReplyTo: f.ReplyTo}
+		Content: f.Content, Timestamp: f.Timestamp, Attachment: f.Attachment, ReplyTo: f.ReplyTo,
+		EditedAt: f.EditedAt, Deleted: f.Deleted, Reactions: f.Reactions}
 }
 
 // AsRoom returns the room a `room` frame carries.

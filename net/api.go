@@ -152,6 +152,62 @@ func (a *API) Messages(ctx context.Context, token, roomID string, beforeSeq int6
 	return out.Messages, err
 }
 
+// PublicRooms lists public rooms whose name contains query, most recently active
+// first (GET /api/rooms/public). limit <= 0 means the server's default.
+func (a *API) PublicRooms(ctx context.Context, token, query string, limit int) ([]model.PublicRoom, error) {
+	q := url.Values{}
+	if query != "" {
+		q.Set("query", query)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(min(limit, model.PublicRoomsMaxLimit)))
+	}
+	path := "/api/rooms/public"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out model.PublicRoomsResponse
+	err := a.do(ctx, http.MethodGet, path, token, nil, &out)
+	return out.Rooms, err
+}
+
+// PatchRoom changes a room's name and/or topic (PATCH /api/rooms/{roomId}).
+func (a *API) PatchRoom(ctx context.Context, token, roomID string, req model.PatchRoomRequest) (model.Room, error) {
+	var out model.Room
+	err := a.do(ctx, http.MethodPatch, "/api/rooms/"+url.PathEscape(roomID), token, req, &out)
+	return out, err
+}
+
+// AddMembers adds users to a room (POST /api/rooms/{roomId}/members).
+func (a *API) AddMembers(ctx context.Context, token, roomID string, userIDs []string) (model.Room, error) {
+	if userIDs == nil {
+		userIDs = []string{}
+	}
+	var out model.Room
+	err := a.do(ctx, http.MethodPost, "/api/rooms/"+url.PathEscape(roomID)+"/members", token, model.AddMembersRequest{UserIDs: userIDs}, &out)
+	return out, err
+}
+
+// LeaveRoom leaves a room (POST /api/rooms/{roomId}/leave).
+func (a *API) LeaveRoom(ctx context.Context, token, roomID string) error {
+	return a.do(ctx, http.MethodPost, "/api/rooms/"+url.PathEscape(roomID)+"/leave", token, nil, nil)
+}
+
+// Search finds messages of the caller's rooms (or of roomID only) matching every word
+// of query, newest first (GET /api/search). limit <= 0 means the server's default.
+func (a *API) Search(ctx context.Context, token, query, roomID string, limit int) ([]model.Message, error) {
+	q := url.Values{"q": {query}}
+	if roomID != "" {
+		q.Set("roomId", roomID)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(min(limit, model.SearchMaxLimit)))
+	}
+	var out model.SearchResponse
+	err := a.do(ctx, http.MethodGet, "/api/search?"+q.Encode(), token, nil, &out)
+	return out.Messages, err
+}
+
 // Users searches users by name (GET /api/users?query=).
 func (a *API) Users(ctx context.Context, token, query string) ([]model.User, error) {
 	var out model.UsersResponse

@@ -177,7 +177,7 @@ func TestAuthRenewKeepsSocket(t *testing.T) {
 	if !same {
 		t.Fatalf("reconnected")
 	}
-	if got, _, err := a.Store().Get(m.ID); err != nil || got.Status != model.StatusSent {
+	if got, _, err := a.Store().Get(m.RoomID, m.ID); err != nil || got.Status != model.StatusSent {
 		t.Fatalf("message after the renewals: %+v %v", got, err)
 	}
 }

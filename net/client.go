@@ -408,26 +408,40 @@ func (c *Client) authed(ctx context.Context, call func(token string) error) erro
 // transaction) and returns it at once; it leaves when the connection is up, at most
 // SendRate a second. It also ends the user's typing in the room.
 func (c *Client) Send(roomID, text string) (storage.Message, error) {
+	return c.send(roomID, "", text)
+}
+
+// send is Send with an optional reply target.
+func (c *Client) send(roomID, replyTo, text string) (storage.Message, error) {
 	content, err := model.CleanContent(text)
 	if err != nil {
 		return storage.Message{}, err
 	}
-	if _, known := c.knownRooms.Load(roomID); !known {
-		if _, ok, err := c.store.Room(roomID); err != nil {
-			return storage.Message{}, fmt.Errorf("read room %s: %w", roomID, err)
-		} else if !ok {
-			return storage.Message{}, fmt.Errorf("send to %s: %w", roomID, ErrUnknownRoom)
-		}
-		c.knownRooms.Store(roomID, true)
+	if err := c.checkRoom(roomID); err != nil {
+		return storage.Message{}, err
 	}
-	m, err := c.store.Enqueue(model.Message{RoomID: roomID, Content: content})
+	m, err := c.store.Enqueue(model.Message{RoomID: roomID, Content: content, ReplyTo: replyTo})
 	if err != nil {
 		return storage.Message{}, fmt.Errorf("queue message: %w", err)
 	}
 	c.events.addMessages([]storage.Message{m})
 	c.typOut.stop(roomID)
-	c.queueOutbox(m)
+	c.queueOutbox(storage.Outgoing{Message: &m})
 	return m, nil
+}
+
+// checkRoom fails with ErrUnknownRoom for a room the store does not hold.
+func (c *Client) checkRoom(roomID string) error {
+	if _, known := c.knownRooms.Load(roomID); known {
+		return nil
+	}
+	if _, ok, err := c.store.Room(roomID); err != nil {
+		return fmt.Errorf("read room %s: %w", roomID, err)
+	} else if !ok {
+		return fmt.Errorf("send to %s: %w", roomID, ErrUnknownRoom)
+	}
+	c.knownRooms.Store(roomID, true)
+	return nil
 }
 
 // Retry sends a failed message again, with the same id.
@@ -440,7 +454,7 @@ func (c *Client) Retry(id string) (storage.Message, error) {
 	if m.UploadPath != "" {
 		c.uploads.kick()
 	} else {
-		c.queueOutbox(m)
+		c.queueOutbox(storage.Outgoing{Message: &m})
 	}
 	return m, nil
 }

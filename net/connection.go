@@ -179,7 +179,7 @@ func (c *Client) sendControl(v any) bool {
 }
 
 // queueOutbox hands a message just put in the outbox to the live connection's sender.
-func (c *Client) queueOutbox(m storage.Message) {
+func (c *Client) queueOutbox(m storage.Outgoing) {
 	c.mu.Lock()
 	s := c.sess
 	c.mu.Unlock()

@@ -87,7 +87,7 @@ func TestTwoDevicesOfOneUser(t *testing.T) {
 	}
 	read := func(tc *tclient) func() bool {
 		return func() bool {
-			got, ok, err := tc.Store().Get(m.ID)
+			got, ok, err := tc.Store().Get(m.RoomID, m.ID)
 			return err == nil && ok && got.Status == model.StatusRead
 		}
 	}

@@ -24,6 +24,23 @@
 // signed-out). The network never waits for the reader of Events: a slow reader gets
 // bigger batches.
 //
+// Protocol 1.1's conversations: Batch.Changed carries messages already shown whose
+// text, EditedAt, Deleted or Reactions changed (refresh that one row), Batch.Failed the
+// own edits, deletes and reactions the server refused (already undone), Batch.Left the
+// rooms the user left or was removed from (gone from the store).
+//
+// # Conversations (protocol 1.1)
+//
+// Reply, Edit, Delete and React go through the outbox like Send: queued on disk,
+// sent once in order with the messages around them, acked by their id; Edit, Delete
+// and React apply to the store at once (the server's `update` echo confirms, an
+// `error` naming the id — not_found, forbidden, conflict, invalid — undoes). A failed
+// update is not retried: its change is undone and the user may make it again.
+// Incoming `update` frames fold into their target in the store (storage.ApplyUpdates),
+// also when they come before it. PublicRooms, SetRoom, AddMembers and LeaveRoom call
+// the rooms API; SearchLocal searches the store (offline), Search merges the server's
+// results with it. Draft and SetDraft keep the composer's unsent text per room.
+//
 // # Behaviour
 //
 // After hello the Client fetches the rooms (a room whose epoch changed is cleared and

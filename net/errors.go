@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/storage"
 )
 
 // Errors the engine returns. Test them with errors.Is.
@@ -95,6 +96,16 @@ func UserMessage(err error) string {
 		return "server unreachable"
 	case errors.Is(err, ErrSignedOut):
 		return "signed out"
+	case errors.Is(err, storage.ErrForbidden):
+		return "only its sender can change a message"
+	case errors.Is(err, storage.ErrDeleted):
+		return "that message was deleted"
+	case errors.Is(err, storage.ErrNotFound):
+		return "no such message here"
+	case errors.Is(err, ErrBadEmoji):
+		return "a reaction is one emoji"
+	case errors.Is(err, ErrTopicTooLong):
+		return ErrTopicTooLong.Error()
 	}
 	return err.Error()
 }

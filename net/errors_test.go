@@ -175,3 +175,25 @@ func TestForbiddenFailsAndRetry(t *testing.T) {
 		return n == 2
 	})
 }
+
+func TestUserMessageOfConversationErrors(t *testing.T) {
+	c, _ := offlineSession(t)
+	if _, err := c.store.Ingest([]model.Message{{ID: "m1", RoomID: "r1", Seq: 1, SenderID: "u2", Content: "theirs"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, editErr := c.Edit("r1", "m1", "mine now")
+	_, missErr := c.Delete("r1", "nope")
+	_, emojiErr := c.React("r1", "m1", "", true)
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{editErr, "only its sender can change a message"},
+		{missErr, "no such message here"},
+		{emojiErr, "a reaction is one emoji"},
+	} {
+		if got := UserMessage(c.err); got != c.want {
+			t.Errorf("UserMessage(%v) = %q; want %q", c.err, got, c.want)
+		}
+	}
+}

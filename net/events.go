@@ -78,6 +78,18 @@ type Batch struct {
 	// State is the latest connection state, when it changed. States that followed each
 	// other within one frame are coalesced: only the last is reported.
 	State *StateEvent
+
+	// Changed are messages already shown whose content, EditedAt, Deleted or Reactions
+	// changed (an update from anyone, an own optimistic edit, delete or react, or its
+	// undo): the UI refreshes their one row. A message new in this batch is in
+	// Messages instead, in its latest form.
+	Changed []storage.Message
+	// Failed are own edits, deletes and reactions the server refused; their change is
+	// undone already (the target is in Changed).
+	Failed []storage.UpdateFailure
+	// Left names rooms the user left or was removed from (room_left): they are gone
+	// from the store.
+	Left []string
 	// Uploads maps a queued message's id to how far its file's upload has come, for
 	// the uploads that moved (SendFile).
 	Uploads map[string]UploadProgress
@@ -86,8 +98,12 @@ type Batch struct {
 // empty reports whether the batch has nothing to say.
 func (b *Batch) empty() bool {
 	return len(b.Messages) == 0 && len(b.Rooms) == 0 && len(b.Reset) == 0 &&
-		len(b.Typing) == 0 && len(b.Presence) == 0 && b.State == nil && len(b.Uploads) == 0
+		len(b.Typing) == 0 && len(b.Presence) == 0 && b.State == nil && len(b.Uploads) == 0 &&
+		len(b.Changed) == 0 && len(b.Failed) == 0 && len(b.Left) == 0
 }
+
+// msgKey names a message in a batch: ids are unique within a room only.
+type msgKey struct{ room, id string }
 
 // batcher coalesces events into Batches and hands them out at most once per interval.
 // Producers never block: while the consumer is slow, the pending batch grows.
@@ -102,13 +118,14 @@ type batcher struct {
 	mu      sync.Mutex
 	pending Batch
 	roomIDs []string       // rooms changed, read by loadRoom when the batch goes out
-	msgIdx  map[string]int // message id → index in pending.Messages
+	msgIdx  map[msgKey]int // message → index in pending.Messages
+	chgIdx  map[msgKey]int // message → index in pending.Changed
 	roomIdx map[string]int // room id → index in roomIDs
 }
 
 func newBatcher(c Clock, interval time.Duration, loadRoom func(string) (storage.Room, bool)) *batcher {
 	return &batcher{clock: c, interval: interval, out: make(chan Batch), kick: make(chan struct{}, 1),
-		loadRoom: loadRoom, msgIdx: map[string]int{}, roomIdx: map[string]int{}}
+		loadRoom: loadRoom, msgIdx: map[msgKey]int{}, chgIdx: map[msgKey]int{}, roomIdx: map[string]int{}}
 }
 
 func (b *batcher) signal() {
@@ -124,13 +141,55 @@ func (b *batcher) addMessages(ms []storage.Message) {
 	}
 	b.mu.Lock()
 	for _, m := range ms {
-		if i, ok := b.msgIdx[m.ID]; ok {
+		k := msgKey{m.RoomID, m.ID}
+		if i, ok := b.msgIdx[k]; ok {
 			b.pending.Messages[i] = m
 			continue
 		}
-		b.msgIdx[m.ID] = len(b.pending.Messages)
+		if i, ok := b.chgIdx[k]; ok {
+			b.pending.Changed[i] = m // a status change of a changed message: one row, latest form
+			continue
+		}
+		b.msgIdx[k] = len(b.pending.Messages)
 		b.pending.Messages = append(b.pending.Messages, m)
 	}
+	b.mu.Unlock()
+	b.signal()
+}
+
+// addChanged notes messages whose folded state changed.
+func (b *batcher) addChanged(ms []storage.Message) {
+	if len(ms) == 0 {
+		return
+	}
+	b.mu.Lock()
+	for _, m := range ms {
+		k := msgKey{m.RoomID, m.ID}
+		if i, ok := b.msgIdx[k]; ok {
+			b.pending.Messages[i] = m
+			continue
+		}
+		if i, ok := b.chgIdx[k]; ok {
+			b.pending.Changed[i] = m
+			continue
+		}
+		b.chgIdx[k] = len(b.pending.Changed)
+		b.pending.Changed = append(b.pending.Changed, m)
+	}
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) addFailed(f storage.UpdateFailure) {
+	b.mu.Lock()
+	b.pending.Failed = append(b.pending.Failed, f)
+	b.mu.Unlock()
+	b.signal()
+}
+
+func (b *batcher) addLeft(roomID string) {
+	b.mu.Lock()
+	b.pending.Left = append(b.pending.Left, roomID)
 	b.mu.Unlock()
 	b.signal()
 }
@@ -215,6 +274,7 @@ func (b *batcher) take() (Batch, bool) {
 	out, ids := b.pending, b.roomIDs
 	b.pending, b.roomIDs = Batch{}, nil
 	clear(b.msgIdx)
+	clear(b.chgIdx)
 	clear(b.roomIdx)
 	b.mu.Unlock()
 	for _, id := range ids {

@@ -65,7 +65,7 @@ func Example() {
 	if err := c.Flush(ctx); err != nil { // the outbox is empty once the server acked
 		log.Fatal(err)
 	}
-	m, _, _ = c.Store().Get(m.ID)
+	m, _, _ = c.Store().Get(m.RoomID, m.ID)
 	fmt.Println(m.Content+":", m.Status, "seq", m.Seq)
 
 	cancel()

@@ -75,6 +75,7 @@ type tclient struct {
 	typing  map[string][]Typist
 	online  map[string]bool
 	resets  []string
+	failed  []storage.UpdateFailure     // own updates the server refused
 	uploads map[string][]UploadProgress // every upload progress reported, by message id
 }
 
@@ -144,6 +145,10 @@ func (tc *tclient) collect() {
 		for id, on := range b.Presence {
 			tc.online[id] = on
 		}
+		for _, m := range b.Changed {
+			tc.msgs[m.ID] = m
+		}
+		tc.failed = append(tc.failed, b.Failed...)
 		for id, p := range b.Uploads {
 			if tc.uploads == nil {
 				tc.uploads = map[string][]UploadProgress{}
@@ -228,7 +233,7 @@ func register(t *testing.T, tc *tclient, username string) {
 }
 
 // benchClient makes a Client on a fresh store with a room r1, not running.
-func benchClient(b *testing.B) *Client {
+func benchClient(b testing.TB) *Client {
 	b.Helper()
 	st, err := storage.Open(b.TempDir())
 	if err != nil {

@@ -186,11 +186,11 @@ func TestPendingBounded(t *testing.T) {
 	big := strings.Repeat("é", 3990) // 7,980 bytes: 1,000 of them are 8 MB
 	maxFrames, maxBytes := 0, 0
 	for i := range 1000 {
-		s.queue(storage.Message{Message: model.Message{ID: model.NewMessageID(), RoomID: "general", Content: fmt.Sprintf("%s %d", big, i)}})
+		s.queue(storage.Outgoing{Message: &storage.Message{Message: model.Message{ID: model.NewMessageID(), RoomID: "general", Content: fmt.Sprintf("%s %d", big, i)}}})
 		s.mu.Lock()
 		size := 0
 		for _, p := range s.pending {
-			size += len(p.Content)
+			size += len(p.Message.Content)
 		}
 		maxFrames, maxBytes = max(maxFrames, len(s.pending)), max(maxBytes, size)
 		s.mu.Unlock()
@@ -201,7 +201,7 @@ func TestPendingBounded(t *testing.T) {
 	// Small messages meet the frame bound first.
 	s = newSession(nil, nil)
 	for i := range 1000 {
-		s.queue(storage.Message{Message: model.Message{ID: model.NewMessageID(), RoomID: "general", Content: fmt.Sprint(i)}})
+		s.queue(storage.Outgoing{Message: &storage.Message{Message: model.Message{ID: model.NewMessageID(), RoomID: "general", Content: fmt.Sprint(i)}}})
 		if len(s.pending) > maxPendingFrames {
 			t.Fatalf("%d small messages pending", len(s.pending))
 		}

@@ -34,10 +34,10 @@ type session struct {
 	sendMu sync.Mutex
 
 	mu       sync.Mutex
-	pending  []storage.Message // queued by Send and Retry since the sender last looked
-	rescan   bool              // the sender must read the whole outbox again
-	inflight map[string]int64  // message ids sent on this connection and not answered → their place in the sends
-	sends    int64             // message frames written on this connection
+	pending  []storage.Outgoing // queued by Send, Retry and the updates since the sender last looked
+	rescan   bool               // the sender must read the whole outbox again
+	inflight map[string]int64   // message ids sent on this connection and not answered → their place in the sends
+	sends    int64              // message frames written on this connection
 	// rewound counts, per message id taken back by a rewind, the answers to its earlier
 	// send still due; the sender sends nothing while any is due, so that every message
 	// has at most one send awaiting an answer and each answer is known for what it is.
@@ -315,10 +315,10 @@ const (
 	maxPendingBytes  = 1 << 20
 )
 
-// queue hands the sender a message just put in the outbox.
-func (s *session) queue(m storage.Message) {
+// queue hands the sender a message or update just put in the outbox.
+func (s *session) queue(m storage.Outgoing) {
 	s.mu.Lock()
-	size := len(m.Content) + len(m.ID) + len(m.RoomID)
+	size := outgoingSize(m)
 	if s.rescan || len(s.pending) >= maxPendingFrames || s.pendingBytes+size > maxPendingBytes {
 		s.pending, s.pendingBytes, s.rescan = nil, 0, true
 	} else {
@@ -390,12 +390,13 @@ func (s *session) sendOutbox() {
 // sendOne sends a message unless this connection sent it already, at the limiter's
 // pace. It answers false when the sender must stop going through its list: a rewind
 // since the list was read (gen), or the session ended.
-func (s *session) sendOne(m storage.Message, gen int64) bool {
-	if m.UploadPath != "" {
+func (s *session) sendOne(m storage.Outgoing, gen int64) bool {
+	if m.Message != nil && m.Message.UploadPath != "" {
 		return true // its file is uploading: the uploader queues it when it is done
 	}
+	id := m.ID()
 	s.mu.Lock()
-	_, sent := s.inflight[m.ID]
+	_, sent := s.inflight[id]
 	stale := s.gen != gen
 	s.mu.Unlock()
 	if stale {
@@ -414,14 +415,38 @@ func (s *session) sendOne(m storage.Message, gen int64) bool {
 		s.mu.Unlock()
 		return false
 	}
-	if _, sent := s.inflight[m.ID]; sent {
+	if _, sent := s.inflight[id]; sent {
 		s.mu.Unlock()
 		return true
 	}
 	s.sends++
-	s.inflight[m.ID] = s.sends
+	s.inflight[id] = s.sends
 	s.mu.Unlock()
-	return s.write(model.SendFrame{Type: model.TypeMessage, ID: m.ID, RoomID: m.RoomID, Content: m.Content, Attachment: m.Attachment})
+	return s.write(outgoingFrame(m))
+}
+
+// outgoingFrame is the frame that sends a message or an update of the outbox.
+func outgoingFrame(o storage.Outgoing) any {
+	if m := o.Message; m != nil {
+		return model.SendFrame{Type: model.TypeMessage, ID: m.ID, RoomID: m.RoomID, Content: m.Content,
+			Attachment: m.Attachment, ReplyTo: m.ReplyTo}
+	}
+	u := o.Update
+	switch u.Op {
+	case model.OpEdit:
+		return model.EditFrame{Type: model.TypeEdit, ID: u.ID, RoomID: u.RoomID, TargetID: u.TargetID, Content: u.Content}
+	case model.OpDelete:
+		return model.DeleteFrame{Type: model.TypeDelete, ID: u.ID, RoomID: u.RoomID, TargetID: u.TargetID}
+	}
+	return model.ReactFrame{Type: model.TypeReact, ID: u.ID, RoomID: u.RoomID, TargetID: u.TargetID, Emoji: u.Emoji, On: u.On}
+}
+
+// outgoingSize is about what an outbox item holds in memory.
+func outgoingSize(o storage.Outgoing) int {
+	if m := o.Message; m != nil {
+		return len(m.Content) + len(m.ID) + len(m.RoomID) + len(m.ReplyTo)
+	}
+	return len(o.Update.Content) + len(o.Update.ID) + len(o.Update.RoomID) + len(o.Update.TargetID) + len(o.Update.Emoji)
 }
 
 // answered notes that the message id got its answer (an ack or an error) and reports
@@ -500,6 +525,7 @@ func (s *session) process() {
 func (s *session) handle(frames []model.Frame) error {
 	c := s.c
 	var msgs []model.Message
+	var ups []model.Update
 	var acks []storage.Ack
 	receipts := map[receiptKey]*model.Frame{} // marks are cumulative: the highest of a batch says it all
 	var receiptOrder []receiptKey
@@ -509,6 +535,12 @@ func (s *session) handle(frames []model.Frame) error {
 				return err
 			}
 			msgs = msgs[:0]
+		}
+		if len(ups) > 0 {
+			if err := c.fold(ups); err != nil {
+				return err
+			}
+			ups = ups[:0]
 		}
 		if len(acks) > 0 {
 			for _, a := range acks {
@@ -580,6 +612,14 @@ func (s *session) handle(frames []model.Frame) error {
 				}
 			}
 			continue
+		case model.TypeUpdate:
+			ups = append(ups, f.AsUpdate())
+			if len(ups) >= ingestChunk {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			continue
 		case model.TypeAck:
 			continue // applied above
 		case model.TypeReceipt:
@@ -635,6 +675,8 @@ func (s *session) handleOther(f *model.Frame) error {
 			return err
 		}
 		s.requestSync(f.ID)
+	case model.TypeRoomLeft:
+		return c.roomLeft(f.RoomID)
 	case model.TypeError:
 		return s.handleError(f)
 	case model.TypeAuthOK:
@@ -713,6 +755,22 @@ func (s *session) handleError(f *model.Frame) error {
 	}
 	if ok {
 		c.events.addMessages([]storage.Message{m})
+		c.outboxShrank()
+		c.throttleOver()
+		return nil
+	}
+	if m.ID != "" {
+		return nil // a message, not sending any more
+	}
+	uf, ok, err := c.store.FailUpdate(f.ID, reason)
+	if err != nil {
+		return fmt.Errorf("mark update %s failed: %w", f.ID, err)
+	}
+	if ok {
+		if uf.Target.ID != "" {
+			c.events.addChanged([]storage.Message{uf.Target})
+		}
+		c.events.addFailed(uf)
 		c.outboxShrank()
 		c.throttleOver()
 	}

@@ -261,7 +261,7 @@ const uploadCanceled = "upload canceled"
 // ("upload canceled"); Retry starts it again from the beginning. A message that is
 // not waiting for its upload is left alone (false).
 func (c *Client) CancelUpload(id string) (bool, error) {
-	m, ok, err := c.store.Get(id)
+	m, ok, err := c.store.Own(id)
 	if err != nil || !ok || m.UploadPath == "" || m.Status != model.StatusSending {
 		return false, err
 	}
@@ -365,7 +365,7 @@ func (u *uploader) upload(ctx context.Context, m storage.Message) bool {
 		u.active, u.stop = "", nil
 		u.mu.Unlock()
 	}()
-	if cur, ok, err := c.store.Get(m.ID); err == nil && (!ok || cur.Status != model.StatusSending) {
+	if cur, ok, err := c.store.Get(m.RoomID, m.ID); err == nil && (!ok || cur.Status != model.StatusSending) {
 		return true // canceled (or gone) since the list was read
 	}
 	c.events.setUpload(m.ID, UploadProgress{Sent: 0, Total: total})
@@ -407,7 +407,7 @@ func (u *uploader) upload(ctx context.Context, m storage.Message) bool {
 	}
 	if moved {
 		c.events.addMessages([]storage.Message{sent})
-		c.queueOutbox(sent)
+		c.queueOutbox(storage.Outgoing{Message: &sent})
 		if rel, err := filepath.Rel(c.store.OutgoingDir(), m.UploadPath); err == nil && !strings.HasPrefix(rel, "..") {
 			_ = os.RemoveAll(filepath.Dir(m.UploadPath)) // SendReader's copy: the server holds it now
 		}

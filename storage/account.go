@@ -150,7 +150,7 @@ func sameServer(a, b string) bool {
 
 // clearHistory drops everything but the account.
 func clearHistory(tx *gorm.DB) error {
-	for _, table := range []string{"outbox", "receipts", "messages", "rooms"} {
+	for _, table := range []string{"outbox", "receipts", "updates", "messages", "drafts", "rooms"} {
 		if err := tx.Exec("DELETE FROM " + table).Error; err != nil {
 			return fmt.Errorf("clear %s: %w", table, err)
 		}

@@ -25,23 +25,25 @@ func (s *Store) SaveIncoming(msgs []model.Message) (fresh []Message, err error) 
 }
 
 // Ingest stores messages from the server (live or replayed by a sync) in one
-// transaction, deduplicated by id: a message already held is skipped, unless it is one
+// transaction, deduplicated by (room, id): a message already held is skipped, unless it is one
 // of our own pending messages, which the arrival acks (see Ingested.Acked). Messages
 // whose sender is the account's user are own messages with status sent (sent from
 // another device), or delivered/read when a stored receipt covers them. Each room's
 // LastSeq moves forward to the highest seq received; a room not held yet is added with
-// only its id. Messages without an id, a room id or a positive seq are ignored.
+// only its id. Updates held for a fresh message (they arrived before it) are folded
+// into it. Messages without an id, a room id or a positive seq are ignored.
 func (s *Store) Ingest(msgs []model.Message) (Ingested, error) {
 	batch := make([]model.Message, 0, len(msgs))
-	ids := make([]string, 0, len(msgs))
-	seen := make(map[string]bool, len(msgs))
+	keys := make([]msgKey, 0, len(msgs))
+	seen := make(map[msgKey]bool, len(msgs))
 	for _, m := range msgs {
-		if m.ID == "" || m.RoomID == "" || m.Seq <= 0 || seen[m.ID] {
+		k := msgKey{m.RoomID, m.ID}
+		if m.ID == "" || m.RoomID == "" || m.Seq <= 0 || seen[k] {
 			continue
 		}
-		seen[m.ID] = true
+		seen[k] = true
 		batch = append(batch, m)
-		ids = append(ids, m.ID)
+		keys = append(keys, k)
 	}
 	if len(batch) == 0 {
 		return Ingested{}, nil
@@ -49,7 +51,7 @@ func (s *Store) Ingest(msgs []model.Message) (Ingested, error) {
 	var fresh, acked []messageRow
 	err := s.write(func(tx *gorm.DB) error {
 		fresh, acked = nil, nil
-		held, err := messagesByID(tx, ids)
+		held, err := messagesByKey(tx, keys)
 		if err != nil {
 			return err
 		}
@@ -57,7 +59,7 @@ func (s *Store) Ingest(msgs []model.Message) (Ingested, error) {
 		top := make(map[string]int64)
 		for _, m := range batch {
 			top[m.RoomID] = max(top[m.RoomID], m.Seq)
-			h, isHeld := held[m.ID]
+			h, isHeld := held[msgKey{m.RoomID, m.ID}]
 			if isHeld && (h.Seq != 0 || !h.Own) {
 				continue // a duplicate
 			}
@@ -65,6 +67,10 @@ func (s *Store) Ingest(msgs []model.Message) (Ingested, error) {
 			if isHeld {
 				// Our own pending message, back from the server: it counts as the ack.
 				row.Status, row.Own, row.LocalOrder = h.Status, true, h.LocalOrder
+				if h.Outgoing != "" {
+					// Own updates changed it already; their echoes confirm, not re-apply.
+					row.Content, row.Attachment, row.EditedMS, row.Deleted, row.Reactions = h.Content, h.Attachment, h.EditedMS, h.Deleted, h.Reactions
+				}
 				if err := s.settle(tx, &row, marks); err != nil {
 					return err
 				}
@@ -80,16 +86,19 @@ func (s *Store) Ingest(msgs []model.Message) (Ingested, error) {
 			}
 			fresh = append(fresh, row)
 		}
+		if err := foldPending(tx, fresh); err != nil {
+			return err
+		}
 		if len(fresh) > 0 {
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&fresh, insertRows).Error; err != nil {
 				return fmt.Errorf("insert messages: %w", err)
 			}
 		}
-		ackedIDs := make([]string, len(acked))
+		ackedKeys := make([]msgKey, len(acked))
 		for i, r := range acked {
-			ackedIDs[i] = r.ID
+			ackedKeys[i] = r.key()
 		}
-		if err := finishAcked(tx, ackedIDs, acked); err != nil {
+		if err := finishAcked(tx, ackedKeys, acked); err != nil {
 			return err
 		}
 		for room, seq := range top {

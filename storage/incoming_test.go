@@ -46,7 +46,7 @@ func TestSaveIncomingDeduplicates(t *testing.T) {
 	withFile := msg("r", 9, "bob")
 	withFile.Attachment = &model.Attachment{URL: "/u/9", Name: "a.pdf", Size: 99, MIME: "application/pdf"}
 	mustIngest(t, s, []model.Message{withFile})
-	got := mustGet(t, s, withFile.ID)
+	got := mustGet(t, s, withFile.RoomID, withFile.ID)
 	if got.Message.Attachment == nil || *got.Message.Attachment != *withFile.Attachment || got.Content != withFile.Content ||
 		got.SenderName != "Nbob" || !got.Timestamp.Equal(withFile.Timestamp.Time) {
 		t.Errorf("Get = %+v; want %+v", got.Message, withFile)
@@ -73,7 +73,7 @@ func TestIngestOwnPendingCountsAsAck(t *testing.T) {
 	if n, _ := s.OutboxLen(); n != 0 {
 		t.Errorf("OutboxLen = %d; want 0 (the echo acked it)", n)
 	}
-	if got := mustGet(t, s, p.ID); got.Seq != 3 || got.Status != model.StatusSent || !got.Timestamp.Equal(baseTime) {
+	if got := mustGet(t, s, p.RoomID, p.ID); got.Seq != 3 || got.Status != model.StatusSent || !got.Timestamp.Equal(baseTime) {
 		t.Errorf("Get = %+v; want seq 3, sent, server time", got)
 	}
 	// The echo again, and the late ack: nothing changes.

@@ -76,9 +76,20 @@ func (s *Store) After(roomID string, afterSeq int64, n int) ([]Message, error) {
 	return toMessages(rows), nil
 }
 
-// Get returns one message by id; false when it is not held.
-func (s *Store) Get(id string) (Message, bool, error) {
-	row, ok, err := getMessage(s.db, id)
+// Get returns one message of a room by id; false when it is not held.
+func (s *Store) Get(roomID, id string) (Message, bool, error) {
+	row, ok, err := getMessage(s.db, roomID, id)
+	if err != nil || !ok {
+		return Message{}, ok, err
+	}
+	return row.message(), true, nil
+}
+
+// Own returns the account's own message with that id; false when it is not held. Own
+// ids are made by this client (UUIDv4), so one names one message in any room: this is
+// how an `error` frame, which names only an id, finds its message.
+func (s *Store) Own(id string) (Message, bool, error) {
+	row, ok, err := getOwnMessage(s.db, id)
 	if err != nil || !ok {
 		return Message{}, ok, err
 	}
@@ -94,11 +105,11 @@ func (s *Store) CountMessages(roomID string) (int64, error) {
 	return n, nil
 }
 
-// getMessage reads one message row by id.
-func getMessage(db *gorm.DB, id string) (messageRow, bool, error) {
+// getMessage reads one message row by room and id.
+func getMessage(db *gorm.DB, roomID, id string) (messageRow, bool, error) {
 	var rows []messageRow
-	if err := db.Where("id = ?", id).Limit(1).Find(&rows).Error; err != nil {
-		return messageRow{}, false, fmt.Errorf("read message %s: %w", id, err)
+	if err := db.Where("room_id = ? AND id = ?", roomID, id).Limit(1).Find(&rows).Error; err != nil {
+		return messageRow{}, false, fmt.Errorf("read message %s of room %s: %w", id, roomID, err)
 	}
 	if len(rows) == 0 {
 		return messageRow{}, false, nil
@@ -106,19 +117,35 @@ func getMessage(db *gorm.DB, id string) (messageRow, bool, error) {
 	return rows[0], true, nil
 }
 
-// messagesByID reads the rows of the given ids, a chunk at a time.
-func messagesByID(tx *gorm.DB, ids []string) (map[string]messageRow, error) {
-	held := make(map[string]messageRow)
-	for chunk := range slices.Chunk(ids, batchSize) {
-		var rows []messageRow
-		if err := tx.Where("id IN ?", chunk).Find(&rows).Error; err != nil {
-			return nil, fmt.Errorf("read messages by id: %w", err)
-		}
-		for _, r := range rows {
-			held[r.ID] = r
+// msgKey names a message: ids are unique within a room only.
+type msgKey struct{ room, id string }
+
+func (r messageRow) key() msgKey { return msgKey{r.RoomID, r.ID} }
+
+// messagesByKey reads the rows of the given messages, a room and a chunk at a time.
+func messagesByKey(tx *gorm.DB, keys []msgKey) (map[msgKey]messageRow, error) {
+	held := make(map[msgKey]messageRow)
+	for room, ids := range groupByRoom(keys) {
+		for chunk := range slices.Chunk(ids, batchSize) {
+			var rows []messageRow
+			if err := tx.Where("room_id = ? AND id IN ?", room, chunk).Find(&rows).Error; err != nil {
+				return nil, fmt.Errorf("read messages of room %s by id: %w", room, err)
+			}
+			for _, r := range rows {
+				held[r.key()] = r
+			}
 		}
 	}
 	return held, nil
+}
+
+// groupByRoom groups message keys by room, each room's ids in the order given.
+func groupByRoom(keys []msgKey) map[string][]string {
+	out := make(map[string][]string)
+	for _, k := range keys {
+		out[k.room] = append(out[k.room], k.id)
+	}
+	return out
 }
 
 // newRow converts a model message to a row (status, own and order left to the caller).
@@ -126,6 +153,7 @@ func newRow(m model.Message) messageRow {
 	return messageRow{
 		ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, SenderID: m.SenderID, SenderName: m.SenderName,
 		Content: m.Content, TimeMS: toMS(m.Timestamp.Time), Attachment: encodeAttachment(m.Attachment),
+		ReplyTo: m.ReplyTo, EditedMS: toMS(m.EditedAt.Time), Deleted: m.Deleted, Reactions: encodeReactions(m.Reactions),
 	}
 }
 
@@ -135,6 +163,8 @@ func (r messageRow) message() Message {
 		Message: model.Message{
 			ID: r.ID, RoomID: r.RoomID, Seq: r.Seq, SenderID: r.SenderID, SenderName: r.SenderName,
 			Content: r.Content, Timestamp: model.Time{Time: fromMS(r.TimeMS)}, Attachment: decodeAttachment(r.Attachment),
+			ReplyTo: r.ReplyTo, EditedAt: model.Time{Time: fromMS(r.EditedMS)}, Deleted: r.Deleted,
+			Reactions: decodeReactions(r.Reactions),
 		},
 		Status: model.Status(r.Status), Own: r.Own, Error: r.Error, LocalOrder: r.LocalOrder,
 		UploadPath: derefString(r.UploadPath),
@@ -188,4 +218,28 @@ func decodeAttachment(s string) *model.Attachment {
 		return nil
 	}
 	return &a
+}
+
+// encodeReactions stores reactions as JSON; none is "".
+func encodeReactions(r model.Reactions) string {
+	if len(r) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// decodeReactions reads what encodeReactions wrote; anything unreadable is none.
+func decodeReactions(s string) model.Reactions {
+	if s == "" {
+		return nil
+	}
+	var r model.Reactions
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return nil
+	}
+	return r
 }

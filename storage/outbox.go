@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -13,7 +14,8 @@ import (
 // transaction. An empty ID gets a fresh one (model.NewMessageID); empty SenderID and
 // SenderName are the account's; a zero Timestamp is the local time (the ack replaces it
 // with the server's). Seq is ignored. RoomID is required (ErrInvalid); an id already
-// held fails with ErrExists. A room not held yet is added with only its id.
+// held in the room fails with ErrExists. ReplyTo, if set, is kept as is (the server
+// checks it). A room not held yet is added with only its id.
 func (s *Store) Enqueue(m model.Message) (Message, error) { return s.enqueue(m, "") }
 
 // enqueue is Enqueue; a non-empty uploadPath is the file the message waits to upload.
@@ -30,7 +32,7 @@ func (s *Store) enqueue(m model.Message, uploadPath string) (Message, error) {
 	}
 	var row messageRow
 	err := s.write(func(tx *gorm.DB) error {
-		if _, held, err := getMessage(tx, m.ID); err != nil {
+		if _, held, err := getMessage(tx, m.RoomID, m.ID); err != nil {
 			return err
 		} else if held {
 			return ErrExists
@@ -41,6 +43,7 @@ func (s *Store) enqueue(m model.Message, uploadPath string) (Message, error) {
 		if m.SenderName == "" {
 			m.SenderName = s.selfName
 		}
+		m.EditedAt, m.Deleted, m.Reactions = model.Time{}, false, nil
 		row = newRow(m)
 		row.Status, row.Own, row.LocalOrder = string(model.StatusSending), true, s.nextOrder()
 		if uploadPath != "" {
@@ -49,7 +52,7 @@ func (s *Store) enqueue(m model.Message, uploadPath string) (Message, error) {
 		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("insert message: %w", err)
 		}
-		if err := tx.Create(&outboxRow{MessageID: row.ID, RoomID: row.RoomID}).Error; err != nil {
+		if err := tx.Create(&outboxRow{MessageID: row.ID, RoomID: row.RoomID, Kind: kindMessage}).Error; err != nil {
 			return fmt.Errorf("insert outbox row: %w", err)
 		}
 		return tx.Exec("INSERT INTO rooms (id) VALUES (?) ON CONFLICT (id) DO NOTHING", row.RoomID).Error
@@ -60,18 +63,83 @@ func (s *Store) enqueue(m model.Message, uploadPath string) (Message, error) {
 	return row.message(), nil
 }
 
-// Outbox returns every queued message, oldest first (so each room's order is kept).
-func (s *Store) Outbox() ([]Message, error) {
-	var rows []messageRow
-	err := s.db.Raw(`SELECT m.* FROM outbox o JOIN messages m ON m.id = o.message_id ORDER BY o.position`).
-		Scan(&rows).Error
+// Outgoing is one item of the outbox: a message or an update (edit, delete, react).
+// Exactly one of the two is set.
+type Outgoing struct {
+	Message *Message
+	Update  *model.Update // Seq is 0
+}
+
+// ID returns the id of the message or update.
+func (o Outgoing) ID() string {
+	if o.Message != nil {
+		return o.Message.ID
+	}
+	return o.Update.ID
+}
+
+// RoomID returns the room of the message or update.
+func (o Outgoing) RoomID() string {
+	if o.Message != nil {
+		return o.Message.RoomID
+	}
+	return o.Update.RoomID
+}
+
+// Outbox returns every queued message and update, oldest first (so each room's order
+// is kept, updates among messages).
+func (s *Store) Outbox() ([]Outgoing, error) {
+	var queue []outboxRow
+	if err := s.db.Order("position").Find(&queue).Error; err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	var mkeys, ukeys []msgKey
+	for _, q := range queue {
+		if q.Kind == kindUpdate {
+			ukeys = append(ukeys, msgKey{q.RoomID, q.MessageID})
+		} else {
+			mkeys = append(mkeys, msgKey{q.RoomID, q.MessageID})
+		}
+	}
+	msgs, err := messagesByKey(s.db, mkeys)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
-	return toMessages(rows), nil
+	ups, err := updatesByKey(s.db, ukeys)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	out := make([]Outgoing, 0, len(queue))
+	for _, q := range queue {
+		k := msgKey{q.RoomID, q.MessageID}
+		if q.Kind == kindUpdate {
+			if r, ok := ups[k]; ok {
+				u := r.update()
+				out = append(out, Outgoing{Update: &u})
+			}
+		} else if r, ok := msgs[k]; ok {
+			m := r.message()
+			var queued folded
+			if r.Outgoing != "" && json.Unmarshal([]byte(r.Outgoing), &queued) == nil {
+				m.Content, m.Attachment = queued.Content, decodeAttachment(queued.Attachment)
+			}
+			out = append(out, Outgoing{Message: &m})
+		}
+	}
+	return out, nil
 }
 
-// OutboxLen returns how many messages are queued.
+// InOutbox reports whether the message or update id of the room still waits in the
+// outbox (false once acked, failed, or never queued).
+func (s *Store) InOutbox(roomID, id string) (bool, error) {
+	var n int64
+	if err := s.db.Model(&outboxRow{}).Where("room_id = ? AND message_id = ?", roomID, id).Count(&n).Error; err != nil {
+		return false, fmt.Errorf("read outbox: %w", err)
+	}
+	return n > 0, nil
+}
+
+// OutboxLen returns how many messages and updates are queued.
 func (s *Store) OutboxLen() (int, error) {
 	var n int64
 	if err := s.db.Model(&outboxRow{}).Count(&n).Error; err != nil {
@@ -90,29 +158,38 @@ type Ack struct {
 
 // ApplyAcks applies acks in one transaction: each pending message takes its seq and the
 // server's timestamp, becomes sent (or delivered/read when a stored receipt already
-// covers its seq) and leaves the outbox; its room's LastSeq moves forward. It returns the
-// messages that changed; an ack for an unknown or already acked message changes nothing
-// (but takes it out of the outbox if it was still there).
+// covers its seq) and leaves the outbox; its room's LastSeq moves forward. An ack of an
+// own pending update gives it its seq and takes it out of the outbox (its change was
+// applied when it was queued). It returns the messages that changed; an ack for an
+// unknown or already acked message changes nothing (but takes it out of the outbox if
+// it was still there).
 func (s *Store) ApplyAcks(acks []Ack) ([]Message, error) {
-	ids := make([]string, 0, len(acks))
+	keys := make([]msgKey, 0, len(acks))
 	for _, a := range acks {
 		if a.ID != "" && a.Seq > 0 {
-			ids = append(ids, a.ID)
+			keys = append(keys, msgKey{a.RoomID, a.ID})
 		}
 	}
-	if len(ids) == 0 {
+	if len(keys) == 0 {
 		return nil, nil
 	}
 	var changed []messageRow
 	err := s.write(func(tx *gorm.DB) error {
-		held, err := messagesByID(tx, ids)
+		changed = nil
+		held, err := messagesByKey(tx, keys)
 		if err != nil {
 			return err
 		}
+		var others []msgKey
 		marks := receiptMarks{}
 		for _, a := range acks {
-			row, ok := held[a.ID]
-			if !ok || a.Seq <= 0 || row.Seq != 0 || !row.Own {
+			k := msgKey{a.RoomID, a.ID}
+			row, ok := held[k]
+			if !ok {
+				others = append(others, k)
+				continue
+			}
+			if a.Seq <= 0 || row.Seq != 0 || !row.Own {
 				continue
 			}
 			row.Seq = a.Seq
@@ -122,15 +199,52 @@ func (s *Store) ApplyAcks(acks []Ack) ([]Message, error) {
 			if err := s.settle(tx, &row, marks); err != nil {
 				return err
 			}
-			held[a.ID] = row
+			held[k] = row
 			changed = append(changed, row)
 		}
-		return finishAcked(tx, ids, changed)
+		if err := ackUpdates(tx, acks, others); err != nil {
+			return err
+		}
+		return finishAcked(tx, keys, changed)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("apply acks: %w", err)
 	}
 	return toMessages(changed), nil
+}
+
+// ackUpdates applies the acks of own pending updates among keys.
+func ackUpdates(tx *gorm.DB, acks []Ack, keys []msgKey) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	ups, err := updatesByKey(tx, keys)
+	if err != nil {
+		return err
+	}
+	for _, a := range acks {
+		k := msgKey{a.RoomID, a.ID}
+		r, ok := ups[k]
+		if !ok || !r.Own || r.Seq != 0 || a.Seq <= 0 {
+			continue
+		}
+		r.Seq, r.Status = a.Seq, string(model.StatusSent)
+		if !a.Timestamp.IsZero() {
+			r.TimeMS = toMS(a.Timestamp)
+		}
+		if err := confirmUpdate(tx, r); err != nil {
+			return err
+		}
+		if r.Op == model.OpDelete {
+			if err := purgeEdits(tx, r.targetKey()); err != nil {
+				return err
+			}
+		}
+		if err := raiseLastSeq(tx, r.RoomID, r.Seq); err != nil {
+			return fmt.Errorf("raise last seq of room %s: %w", r.RoomID, err)
+		}
+	}
+	return nil
 }
 
 // settle gives a pending own message that just got its seq its status: sent, or
@@ -150,21 +264,24 @@ func (s *Store) settle(tx *gorm.DB, row *messageRow, marks receiptMarks) error {
 
 // finishAcked writes the acked rows, takes every acked id out of the outbox and moves
 // the rooms' LastSeq forward.
-func finishAcked(tx *gorm.DB, ids []string, acked []messageRow) error {
+func finishAcked(tx *gorm.DB, keys []msgKey, acked []messageRow) error {
 	top := make(map[string]int64)
 	for _, r := range acked {
-		err := tx.Model(&messageRow{}).Where("id = ?", r.ID).Updates(map[string]any{
+		err := tx.Model(&messageRow{}).Where("room_id = ? AND id = ?", r.RoomID, r.ID).Updates(map[string]any{
 			"seq": r.Seq, "ts_ms": r.TimeMS, "status": r.Status, "error": r.Error,
 			"sender_id": r.SenderID, "sender_name": r.SenderName, "content": r.Content, "attachment": r.Attachment,
+			"outgoing": "",
 		}).Error
 		if err != nil {
 			return fmt.Errorf("ack message %s: %w", r.ID, err)
 		}
 		top[r.RoomID] = max(top[r.RoomID], r.Seq)
 	}
-	for chunk := range slices.Chunk(ids, batchSize) {
-		if err := tx.Where("message_id IN ?", chunk).Delete(&outboxRow{}).Error; err != nil {
-			return fmt.Errorf("remove acked from outbox: %w", err)
+	for room, ids := range groupByRoom(keys) {
+		for chunk := range slices.Chunk(ids, batchSize) {
+			if err := tx.Where("room_id = ? AND message_id IN ?", room, chunk).Delete(&outboxRow{}).Error; err != nil {
+				return fmt.Errorf("remove acked from outbox: %w", err)
+			}
 		}
 	}
 	for room, seq := range top {
@@ -175,15 +292,17 @@ func finishAcked(tx *gorm.DB, ids []string, acked []messageRow) error {
 	return nil
 }
 
-// MarkFailed moves a sending message to failed with the reason, and takes it out of the
-// outbox. It reports false (and no error) when the message is unknown or not sending.
+// MarkFailed moves a sending own message to failed with the reason, and takes it out
+// of the outbox. It reports false (and no error) when the message is unknown or not
+// sending. The `error` frame names only an id: own ids are made by this client
+// (UUIDv4), so among own messages one id names one message.
 func (s *Store) MarkFailed(id, reason string) (Message, bool, error) {
 	var (
 		row   messageRow
 		moved bool
 	)
 	err := s.write(func(tx *gorm.DB) error {
-		r, held, err := getMessage(tx, id)
+		r, held, err := getOwnMessage(tx, id)
 		if err != nil || !held {
 			return err
 		}
@@ -192,12 +311,12 @@ func (s *Store) MarkFailed(id, reason string) (Message, bool, error) {
 			return nil
 		}
 		row.Status, row.Error = string(model.StatusFailed), reason
-		err = tx.Model(&messageRow{}).Where("id = ?", id).
+		err = tx.Model(&messageRow{}).Where("pk = ?", row.PK).
 			Updates(map[string]any{"status": row.Status, "error": row.Error}).Error
 		if err != nil {
 			return fmt.Errorf("update message: %w", err)
 		}
-		if err := tx.Where("message_id = ?", id).Delete(&outboxRow{}).Error; err != nil {
+		if err := tx.Where("room_id = ? AND message_id = ?", row.RoomID, id).Delete(&outboxRow{}).Error; err != nil {
 			return fmt.Errorf("remove from outbox: %w", err)
 		}
 		moved = true
@@ -212,14 +331,40 @@ func (s *Store) MarkFailed(id, reason string) (Message, bool, error) {
 	return row.message(), moved, nil
 }
 
+// FailUpdate is MarkFailed for an own pending update: the server refused it, so its
+// optimistic change to the target is undone, it is marked failed and leaves the
+// outbox. ok is false when no own sending update has that id.
+func (s *Store) FailUpdate(id, reason string) (f UpdateFailure, ok bool, err error) {
+	err = s.write(func(tx *gorm.DB) error {
+		f, ok, err = failUpdate(tx, id, reason)
+		return err
+	})
+	if err != nil {
+		return UpdateFailure{}, false, fmt.Errorf("mark update %s failed: %w", id, err)
+	}
+	return f, ok, nil
+}
+
+// getOwnMessage reads the own message with that id.
+func getOwnMessage(tx *gorm.DB, id string) (messageRow, bool, error) {
+	var rows []messageRow
+	if err := tx.Where("id = ? AND own", id).Order("seq").Limit(1).Find(&rows).Error; err != nil {
+		return messageRow{}, false, fmt.Errorf("read message %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return messageRow{}, false, nil
+	}
+	return rows[0], true, nil
+}
+
 // Retry moves a failed message back to sending and puts it at the end of the outbox
 // with the same id (and a new LocalOrder, so it shows below the other pending ones).
 // A message already sending is returned as is. Unknown ids fail with ErrNotFound, other
-// statuses with ErrStatus.
+// statuses with ErrStatus. Like MarkFailed it looks among own messages only.
 func (s *Store) Retry(id string) (Message, error) {
 	var row messageRow
 	err := s.write(func(tx *gorm.DB) error {
-		r, held, err := getMessage(tx, id)
+		r, held, err := getOwnMessage(tx, id)
 		if err != nil {
 			return err
 		}
@@ -235,12 +380,12 @@ func (s *Store) Retry(id string) (Message, error) {
 			return fmt.Errorf("%w: message is %s", ErrStatus, row.Status)
 		}
 		row.Status, row.Error, row.LocalOrder = string(model.StatusSending), "", s.nextOrder()
-		err = tx.Model(&messageRow{}).Where("id = ?", id).
+		err = tx.Model(&messageRow{}).Where("pk = ?", row.PK).
 			Updates(map[string]any{"status": row.Status, "error": "", "local_order": row.LocalOrder}).Error
 		if err != nil {
 			return fmt.Errorf("update message: %w", err)
 		}
-		if err := tx.Create(&outboxRow{MessageID: row.ID, RoomID: row.RoomID}).Error; err != nil {
+		if err := tx.Create(&outboxRow{MessageID: row.ID, RoomID: row.RoomID, Kind: kindMessage}).Error; err != nil {
 			return fmt.Errorf("insert outbox row: %w", err)
 		}
 		return nil

@@ -21,7 +21,7 @@ func TestEnqueue(t *testing.T) {
 		m.SenderID != "me" || m.SenderName != "Me" || !m.Timestamp.Equal(baseTime.Add(time.Millisecond)) || !m.Pending() {
 		t.Errorf("Enqueue = %+v; want a fresh id, no seq, sending, own, the account as sender, the local time", m)
 	}
-	if got := mustGet(t, s, m.ID); got.Content != "hi" || got.Status != model.StatusSending || got.LocalOrder != m.LocalOrder {
+	if got := mustGet(t, s, m.RoomID, m.ID); got.Content != "hi" || got.Status != model.StatusSending || got.LocalOrder != m.LocalOrder {
 		t.Errorf("Get = %+v; want what Enqueue returned", got)
 	}
 	if _, ok, _ := s.Room("r"); !ok {
@@ -56,7 +56,7 @@ func TestEnqueueIsAtomic(t *testing.T) {
 	if _, err := s.Enqueue(model.Message{ID: id, RoomID: "r", Content: "lost?"}); err == nil {
 		t.Fatal("Enqueue succeeded though the outbox insert failed")
 	}
-	if _, ok, _ := s.Get(id); ok {
+	if _, ok, _ := s.Get("r", id); ok {
 		t.Errorf("the message is stored though its outbox row is not")
 	}
 	if n, _ := s.CountMessages("r"); n != 0 {
@@ -84,7 +84,7 @@ func TestOutboxOrderSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = append(append(want[:1:1], want[2:]...), want[1])
-	before, err := s.Outbox()
+	before, err := outboxMessages(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestOutboxOrderSurvivesReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	after, err := s.Outbox()
+	after, err := outboxMessages(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,14 +141,14 @@ func TestApplyAcks(t *testing.T) {
 	if fmt.Sprint(ids(changed)) != fmt.Sprint([]string{a.ID, b.ID}) {
 		t.Fatalf("ApplyAcks changed %v; want a and b", ids(changed))
 	}
-	ga, gb := mustGet(t, s, a.ID), mustGet(t, s, b.ID)
+	ga, gb := mustGet(t, s, a.RoomID, a.ID), mustGet(t, s, b.RoomID, b.ID)
 	if ga.Seq != 5 || !ga.Timestamp.Equal(ts) || ga.Status != model.StatusDelivered {
 		t.Errorf("a = %+v; want seq 5, the server's time, delivered (the receipt covers it)", ga)
 	}
 	if gb.Seq != 7 || gb.Status != model.StatusSent {
 		t.Errorf("b = %+v; want seq 7, sent", gb)
 	}
-	out, _ := s.Outbox()
+	out, _ := outboxMessages(s)
 	if fmt.Sprint(ids(out)) != fmt.Sprint([]string{c.ID}) {
 		t.Errorf("Outbox = %v; want only c", ids(out))
 	}
@@ -187,7 +187,7 @@ func TestMarkFailedAndRetry(t *testing.T) {
 	if _, moved, err := s.MarkFailed(m.ID, "again"); moved || err != nil {
 		t.Errorf("MarkFailed of a failed message = %v, %v; want false", moved, err)
 	}
-	if got := mustGet(t, s, m.ID); got.Error != "rate_limited" {
+	if got := mustGet(t, s, m.RoomID, m.ID); got.Error != "rate_limited" {
 		t.Errorf("error text = %q; want the first", got.Error)
 	}
 	if _, moved, err := s.MarkFailed("unknown", "x"); moved || err != nil {

@@ -31,14 +31,14 @@ func TestApplyReceipt(t *testing.T) {
 	if fmt.Sprint(seqs(changed)) != "[1 3]" || changed[0].Status != model.StatusRead || changed[1].Status != model.StatusDelivered {
 		t.Fatalf("ApplyReceipt(3, 1) changed %+v; want 1 read, 3 delivered", changed)
 	}
-	status := func(seq int64) model.Status { return mustGet(t, s, msg("r", seq, "").ID).Status }
+	status := func(seq int64) model.Status { return mustGet(t, s, "r", msg("r", seq, "").ID).Status }
 	if status(1) != model.StatusRead || status(3) != model.StatusDelivered || status(5) != model.StatusSent {
 		t.Errorf("statuses = %s %s %s; want read delivered sent", status(1), status(3), status(5))
 	}
 	if status(2) != "" || status(4) != "" {
 		t.Errorf("bob's messages took a status: %q %q", status(2), status(4))
 	}
-	if got := mustGet(t, s, pending.ID); got.Status != model.StatusSending {
+	if got := mustGet(t, s, pending.RoomID, pending.ID); got.Status != model.StatusSending {
 		t.Errorf("pending message moved to %s", got.Status)
 	}
 

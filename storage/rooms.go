@@ -17,6 +17,9 @@ type Room struct {
 	Direct    bool
 	MemberIDs []string
 	Epoch     string
+	// Topic and MemberCount are protocol 1.1's.
+	Topic       string
+	MemberCount int
 	// LastSeq is the highest seq the server told us exists (the max of the messages
 	// held and of the room info).
 	LastSeq int64
@@ -31,11 +34,16 @@ type Room struct {
 	PreviewSenderID string
 	PreviewOwn      bool
 	PreviewAt       time.Time
+
+	// updatesUnread counts the updates held above ReadSeq: they take seqs but are no
+	// messages, so they never make a room unread.
+	updatesUnread int64
 }
 
-// Unread returns how many messages are not read yet: max(0, LastSeq-ReadSeq).
+// Unread returns how many messages are not read yet: the seqs above ReadSeq up to
+// LastSeq, less those the store holds as updates.
 func (r Room) Unread() int64 {
-	return max(0, r.LastSeq-r.ReadSeq)
+	return max(0, r.LastSeq-r.ReadSeq-r.updatesUnread)
 }
 
 // UpsertRooms inserts or updates rooms in one transaction. LastSeq only moves forward.
@@ -77,7 +85,8 @@ func upsertRoom(tx *gorm.DB, r model.Room) (bool, error) {
 		return false, err
 	}
 	row := roomRow{ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct, MemberIDs: string(members),
-		Epoch: r.Epoch, LastSeq: max(r.LastSeq, 0), ReadSeq: serverRead, Described: true}
+		Epoch: r.Epoch, LastSeq: max(r.LastSeq, 0), ReadSeq: serverRead, Described: true,
+		Topic: r.Topic, MemberCount: r.MemberCount}
 	if len(held) == 0 {
 		return false, tx.Create(&row).Error
 	}
@@ -90,6 +99,9 @@ func upsertRoom(tx *gorm.DB, r model.Room) (bool, error) {
 		}
 		if err := tx.Exec("DELETE FROM receipts WHERE room_id = ?", r.ID).Error; err != nil {
 			return false, fmt.Errorf("clear receipts: %w", err)
+		}
+		if err := tx.Exec("DELETE FROM updates WHERE room_id = ? AND seq > 0", r.ID).Error; err != nil {
+			return false, fmt.Errorf("clear updates: %w", err)
 		}
 	case !h.Described:
 		// Known only from its messages so far: keep what they told, take the server's read mark.
@@ -117,15 +129,17 @@ type roomWithPreview struct {
 	PreviewSenderID   *string `gorm:"column:p_sender_id"`
 	PreviewOwn        *bool   `gorm:"column:p_own"`
 	PreviewMS         *int64  `gorm:"column:p_ts"`
+	UpdatesUnread     int64   `gorm:"column:updates_unread"`
 }
 
 // roomsQuery selects rooms with their newest message: the newest pending one if any,
 // else the one with the highest seq. Each sub-select is one lookup in idx_messages_room_seq.
 const roomsQuery = `SELECT r.*, p.content AS p_content, p.attachment AS p_attachment,
-	p.sender_name AS p_sender, p.sender_id AS p_sender_id, p.own AS p_own, p.ts_ms AS p_ts
-FROM rooms r LEFT JOIN messages p ON p.id = COALESCE(
-	(SELECT id FROM messages WHERE room_id = r.id AND seq = 0 ORDER BY local_order DESC LIMIT 1),
-	(SELECT id FROM messages WHERE room_id = r.id AND seq > 0 ORDER BY seq DESC LIMIT 1))`
+	p.sender_name AS p_sender, p.sender_id AS p_sender_id, p.own AS p_own, p.ts_ms AS p_ts,
+	(SELECT COUNT(*) FROM updates u WHERE u.room_id = r.id AND u.seq > r.read_seq) AS updates_unread
+FROM rooms r LEFT JOIN messages p ON p.pk = COALESCE(
+	(SELECT pk FROM messages WHERE room_id = r.id AND seq = 0 ORDER BY local_order DESC LIMIT 1),
+	(SELECT pk FROM messages WHERE room_id = r.id AND seq > 0 ORDER BY seq DESC LIMIT 1))`
 
 // Rooms returns every room, the room with the latest activity (newest message) first;
 // rooms without messages follow, by name.
@@ -160,7 +174,8 @@ func (r roomWithPreview) room() Room {
 		members = nil
 	}
 	room := Room{ID: r.Row.ID, Name: r.Row.Name, Public: r.Row.Public, Direct: r.Row.Direct, MemberIDs: members,
-		Epoch: r.Row.Epoch, LastSeq: r.Row.LastSeq, ReadSeq: r.Row.ReadSeq}
+		Epoch: r.Row.Epoch, LastSeq: r.Row.LastSeq, ReadSeq: r.Row.ReadSeq, Topic: r.Row.Topic,
+		MemberCount: r.Row.MemberCount, updatesUnread: r.UpdatesUnread}
 	if r.PreviewContent != nil {
 		room.Preview = *r.PreviewContent
 		if room.Preview == "" && r.PreviewAttachment != nil {
@@ -184,11 +199,13 @@ func (r roomWithPreview) room() Room {
 	return room
 }
 
-// SyncCursor returns the highest seq held for the room (0 when none): the afterSeq of
-// the next `sync`.
+// SyncCursor returns the highest seq held for the room, message or update (0 when
+// none): the afterSeq of the next `sync`.
 func (s *Store) SyncCursor(roomID string) (int64, error) {
 	var seq int64
-	if err := s.db.Raw("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?", roomID).Scan(&seq).Error; err != nil {
+	err := s.db.Raw(`SELECT MAX(COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = ?), 0),
+		COALESCE((SELECT MAX(seq) FROM updates WHERE room_id = ?), 0))`, roomID, roomID).Scan(&seq).Error
+	if err != nil {
 		return 0, fmt.Errorf("sync cursor of room %s: %w", roomID, err)
 	}
 	return seq, nil
@@ -229,19 +246,41 @@ func raiseLastSeq(tx *gorm.DB, roomID string, seq int64) error {
 }
 
 // ContiguousSeq returns the highest seq h ≥ afterSeq such that the store holds every
-// message of the room with a seq in (afterSeq, h]: afterSeq itself when afterSeq+1 is
-// missing. After a `synced` frame with more=true, ContiguousSeq(room, lastAfterSeq) is a
-// safe afterSeq for the next `sync` even when live messages with higher seqs arrived
-// during the replay (SyncCursor, the highest seq held, would skip the gap below them).
-// It walks the run of held seqs, so keep afterSeq near the end of the run.
+// event of the room (message or update) with a seq in (afterSeq, h]: afterSeq itself
+// when afterSeq+1 is missing. After a `synced` frame with more=true,
+// ContiguousSeq(room, lastAfterSeq) is a safe afterSeq for the next `sync` even when
+// live messages with higher seqs arrived during the replay (SyncCursor, the highest seq
+// held, would skip the gap below them). It walks the run of held seqs, so keep afterSeq
+// near the end of the run.
 func (s *Store) ContiguousSeq(roomID string, afterSeq int64) (int64, error) {
 	afterSeq = max(afterSeq, 0)
 	var end []int64
-	err := s.db.Raw(`SELECT m.seq FROM messages m
-		WHERE m.room_id = ? AND m.seq > ? AND m.seq >= (
-			SELECT seq FROM messages WHERE room_id = ? AND seq = ? LIMIT 1)
-		AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.room_id = m.room_id AND n.seq = m.seq + 1)
-		ORDER BY m.seq LIMIT 1`, roomID, afterSeq, roomID, afterSeq+1).Scan(&end).Error
+	var updates []int64
+	if err := s.db.Raw("SELECT 1 FROM updates WHERE room_id = ? AND seq > ? LIMIT 1", roomID, afterSeq).Scan(&updates).Error; err != nil {
+		return 0, fmt.Errorf("contiguous seq of room %s after %d: %w", roomID, afterSeq, err)
+	}
+	if len(updates) == 0 {
+		// Messages only (most rooms, most of the time): walk idx_messages_room_seq.
+		err := s.db.Raw(`SELECT m.seq FROM messages m
+			WHERE m.room_id = ? AND m.seq > ? AND m.seq >= (
+				SELECT seq FROM messages WHERE room_id = ? AND seq = ? LIMIT 1)
+			AND NOT EXISTS (SELECT 1 FROM messages n WHERE n.room_id = m.room_id AND n.seq = m.seq + 1)
+			ORDER BY m.seq LIMIT 1`, roomID, afterSeq, roomID, afterSeq+1).Scan(&end).Error
+		if err != nil {
+			return 0, fmt.Errorf("contiguous seq of room %s after %d: %w", roomID, afterSeq, err)
+		}
+		if len(end) == 0 {
+			return afterSeq, nil
+		}
+		return end[0], nil
+	}
+	err := s.db.Raw(`WITH held(seq) AS (
+			SELECT seq FROM messages WHERE room_id = @room AND seq > @after
+			UNION SELECT seq FROM updates WHERE room_id = @room AND seq > @after)
+		SELECT h.seq FROM held h
+		WHERE EXISTS (SELECT 1 FROM held WHERE seq = @after + 1)
+		AND NOT EXISTS (SELECT 1 FROM held n WHERE n.seq = h.seq + 1)
+		ORDER BY h.seq LIMIT 1`, map[string]any{"room": roomID, "after": afterSeq}).Scan(&end).Error
 	if err != nil {
 		return 0, fmt.Errorf("contiguous seq of room %s after %d: %w", roomID, afterSeq, err)
 	}
@@ -249,4 +288,21 @@ func (s *Store) ContiguousSeq(roomID string, afterSeq int64) (int64, error) {
 		return afterSeq, nil
 	}
 	return end[0], nil
+}
+
+// DropRoom forgets a room the user left or was removed from: its messages (own unsent
+// ones too: the server would refuse them), updates, outbox rows, receipts and draft.
+func (s *Store) DropRoom(roomID string) error {
+	err := s.write(func(tx *gorm.DB) error {
+		for _, table := range []string{"outbox", "updates", "messages", "receipts", "drafts"} {
+			if err := tx.Exec("DELETE FROM "+table+" WHERE room_id = ?", roomID).Error; err != nil {
+				return fmt.Errorf("clear %s: %w", table, err)
+			}
+		}
+		return tx.Exec("DELETE FROM rooms WHERE id = ?", roomID).Error
+	})
+	if err != nil {
+		return fmt.Errorf("drop room %s: %w", roomID, err)
+	}
+	return nil
 }

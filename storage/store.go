@@ -44,6 +44,10 @@ var (
 	ErrExists = errors.New("already exists")
 	// ErrInvalid: the input lacks a field the store needs (an id, a room id).
 	ErrInvalid = errors.New("invalid input")
+	// ErrForbidden: only a message's sender may edit or delete it.
+	ErrForbidden = errors.New("not your message")
+	// ErrDeleted: the message is deleted.
+	ErrDeleted = errors.New("message deleted")
 )
 
 // Store is the local store of one profile. Open it with Open; the zero Store is not usable.
@@ -77,10 +81,6 @@ func Open(dir string) (*Store, error) {
 	}
 	s := &Store{db: db, dir: dir, now: time.Now}
 	if err := s.migrate(); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
-	}
-	if err := s.migrateUploads(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

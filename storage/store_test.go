@@ -68,9 +68,9 @@ func mustEnqueue(t testing.TB, s *Store, room, text string) Message {
 	return m
 }
 
-func mustGet(t testing.TB, s *Store, id string) Message {
+func mustGet(t testing.TB, s *Store, room, id string) Message {
 	t.Helper()
-	m, ok, err := s.Get(id)
+	m, ok, err := s.Get(room, id)
 	if err != nil || !ok {
 		t.Fatalf("Get(%s) = %v, %v", id, ok, err)
 	}
@@ -502,4 +502,16 @@ func TestSaveAccountKeepsUnsentMessagesOfTheOldAccount(t *testing.T) {
 	if n, _ := s.UnsentCount(); n != 0 {
 		t.Errorf("unsent after DiscardHistory = %d; want 0", n)
 	}
+}
+
+// outboxMessages returns the messages of the outbox, in order (no updates).
+func outboxMessages(s *Store) ([]Message, error) {
+	out, err := s.Outbox()
+	var ms []Message
+	for _, o := range out {
+		if o.Message != nil {
+			ms = append(ms, *o.Message)
+		}
+	}
+	return ms, err
 }

@@ -40,8 +40,8 @@ func (s *Store) EnqueueUpload(m model.Message, path string) (Message, error) {
 // oldest first.
 func (s *Store) PendingUploads() ([]Message, error) {
 	var rows []messageRow
-	err := s.db.Raw(`SELECT m.* FROM outbox o JOIN messages m ON m.id = o.message_id
-		WHERE m.upload_path IS NOT NULL ORDER BY o.position`).Scan(&rows).Error
+	err := s.db.Raw(`SELECT m.* FROM outbox o JOIN messages m ON m.room_id = o.room_id AND m.id = o.message_id
+		WHERE o.kind = ? AND m.upload_path IS NOT NULL ORDER BY o.position`, kindMessage).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("read pending uploads: %w", err)
 	}
@@ -57,7 +57,7 @@ func (s *Store) Uploaded(id string, a model.Attachment) (Message, bool, error) {
 		moved bool
 	)
 	err := s.write(func(tx *gorm.DB) error {
-		r, held, err := getMessage(tx, id)
+		r, held, err := getOwnMessage(tx, id)
 		if err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (s *Store) Uploaded(id string, a model.Attachment) (Message, bool, error) {
 			return nil
 		}
 		row.Attachment, row.UploadPath = encodeAttachment(&a), nil
-		err = tx.Model(&messageRow{}).Where("id = ?", id).
+		err = tx.Model(&messageRow{}).Where("pk = ?", row.PK).
 			Updates(map[string]any{"attachment": row.Attachment, "upload_path": gorm.Expr("NULL")}).Error
 		if err != nil {
 			return fmt.Errorf("update message: %w", err)

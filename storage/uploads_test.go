@@ -38,7 +38,7 @@ func TestEnqueueUploadWaitsUntilUploaded(t *testing.T) {
 	if err != nil || len(pending) != 1 || pending[0].ID != m.ID || pending[0].UploadPath != "/photos/cat.png" {
 		t.Fatalf("PendingUploads after reopen = %+v, %v", pending, err)
 	}
-	if got := mustGet(t, s, plain.ID); got.UploadPath != "" {
+	if got := mustGet(t, s, plain.RoomID, plain.ID); got.UploadPath != "" {
 		t.Fatalf("plain message has an upload path %q", got.UploadPath)
 	}
 	if _, moved, err := s.MarkFailed(m.ID, "file over the upload limit"); err != nil || !moved {
@@ -65,7 +65,7 @@ func TestEnqueueUploadWaitsUntilUploaded(t *testing.T) {
 		t.Fatalf("uploaded message still pending: %+v", pending)
 	}
 	out, _ := s.Outbox()
-	if len(out) != 2 || out[1].ID != m.ID || out[1].Attachment.URL != att.URL {
+	if len(out) != 2 || out[1].ID() != m.ID || out[1].Message.Attachment.URL != att.URL {
 		t.Fatalf("outbox %+v: want the text and the uploaded message, to send", out)
 	}
 }

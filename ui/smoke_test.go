@@ -111,7 +111,7 @@ func TestSmokeRealWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "ada to read bob's reply", func() bool {
-		got, ok, err := bob.Store().Get(m.ID)
+		got, ok, err := bob.Store().Get(m.RoomID, m.ID)
 		return err == nil && ok && got.Status == model.StatusRead
 	})
 }

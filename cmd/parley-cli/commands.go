@@ -157,9 +157,22 @@ func (s *session) rooms(ctx context.Context, stdout io.Writer) error {
 func (s *session) dm(ctx context.Context, username string, stdout io.Writer) error {
 	cctx, cancel := s.callCtx(ctx)
 	defer cancel()
-	users, err := s.c.SearchUsers(cctx, username)
+	u, err := s.findUser(cctx, username)
 	if err != nil {
-		return fmt.Errorf("find user %s: %w", username, err)
+		return err
+	}
+	r, err := s.c.DM(cctx, u.UserID)
+	if err != nil {
+		return fmt.Errorf("direct room with %s: %w", username, err)
+	}
+	return emit(stdout, roomOf(r))
+}
+
+// findUser finds the one user a name names: by display name, else the only match.
+func (s *session) findUser(ctx context.Context, username string) (model.User, error) {
+	users, err := s.c.SearchUsers(ctx, username)
+	if err != nil {
+		return model.User{}, fmt.Errorf("find user %s: %w", username, err)
 	}
 	var match []model.User
 	for _, u := range users {
@@ -172,15 +185,11 @@ func (s *session) dm(ctx context.Context, username string, stdout io.Writer) err
 	}
 	switch {
 	case len(match) == 0:
-		return fmt.Errorf("no user %q", username)
+		return model.User{}, fmt.Errorf("no user %q", username)
 	case len(match) > 1:
-		return fmt.Errorf("%d users match %q", len(match), username)
+		return model.User{}, fmt.Errorf("%d users match %q", len(match), username)
 	}
-	r, err := s.c.DM(cctx, match[0].UserID)
-	if err != nil {
-		return fmt.Errorf("direct room with %s: %w", username, err)
-	}
-	return emit(stdout, roomOf(r))
+	return match[0], nil
 }
 
 // resolveRoom finds a room by id or name, locally first, then on the server.
@@ -223,15 +232,21 @@ func (s *session) resolveRoom(ctx context.Context, ref string) (string, error) {
 	return "", fmt.Errorf("no room %q", ref)
 }
 
-func (s *session) send(ctx context.Context, ref, text, attach string, stdout io.Writer) error {
+// send sends text (as a reply to replyTo, or with the file attach, when not empty) and
+// waits up to -wait for its ack.
+func (s *session) send(ctx context.Context, ref, replyTo, text, attach string, stdout io.Writer) error {
 	room, err := s.resolveRoom(ctx, ref)
 	if err != nil {
 		return err
 	}
 	var m storage.Message
-	if attach != "" {
+	switch {
+	case attach != "":
 		m, err = s.c.SendFile(room, attach, text)
-	} else {
+	case replyTo != "":
+		s.awaitMessage(ctx, room, replyTo)
+		m, err = s.c.Reply(room, replyTo, text)
+	default:
 		m, err = s.c.Send(room, text)
 	}
 	if err != nil {
@@ -258,7 +273,7 @@ func (s *session) send(ctx context.Context, ref, text, attach string, stdout io.
 				// Another process on this profile (a listen) may have stored the
 				// message's own echo first: the ack then changes nothing here and
 				// reports no message. The store says how it stands.
-				if cur, ok, err := s.st.Get(m.ID); err == nil && ok && cur.Status != model.StatusSending {
+				if cur, ok, err := s.st.Get(m.RoomID, m.ID); err == nil && ok && cur.Status != model.StatusSending {
 					got = &cur
 				}
 			}
@@ -275,7 +290,7 @@ func (s *session) send(ctx context.Context, ref, text, attach string, stdout io.
 				return nil
 			}
 		case <-wctx.Done():
-			if cur, ok, err := s.st.Get(m.ID); err == nil && ok {
+			if cur, ok, err := s.st.Get(m.RoomID, m.ID); err == nil && ok {
 				m = cur
 			}
 			if m.Status != model.StatusSending {
@@ -333,6 +348,29 @@ func emitBatch(w io.Writer, room string, b parleynet.Batch) error {
 	for _, m := range b.Messages {
 		if m.RoomID == room {
 			if err := emit(w, messageOf(m)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, m := range b.Changed {
+		if m.RoomID == room {
+			out := messageOf(m)
+			out.Event = "changed"
+			if err := emit(w, out); err != nil {
+				return err
+			}
+		}
+	}
+	for _, f := range b.Failed {
+		if f.Update.RoomID == room {
+			if err := emit(w, updateFailedOf(f)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, id := range b.Left {
+		if id == room {
+			if err := emit(w, leftOut{Event: "left", RoomID: id}); err != nil {
 				return err
 			}
 		}

@@ -43,6 +43,16 @@ commands:
   listen ROOM           print messages and events until interrupted
   history ROOM          print the latest messages (-n N, at most 200)
   logout                send what is queued, sign out and have the server revoke the login
+  reply ROOM MSGID TEXT...   answer a message; exit 3 when still queued after -wait
+  edit ROOM MSGID TEXT...    change the text of an own message (exit 3 as reply)
+  delete ROOM MSGID          delete an own message for everyone (exit 3 as reply)
+  react ROOM MSGID EMOJI     react to a message (-off takes it back; exit 3 as reply)
+  search QUERY...            search every room (-room ROOM: one room), the server and this profile
+  public [QUERY]             list the public rooms (the directory), whose name contains QUERY
+  join ROOM                  join a public room (its id, or its name in the directory)
+  leave ROOM                 leave a room
+  rename ROOM NAME...        rename a room
+  invite ROOM USERNAME...    add users to a room
 
 ROOM is a room id or a room name. Output: one JSON object per line.`
 
@@ -80,6 +90,8 @@ type options struct {
 	wait     time.Duration
 	limit    int    // history's -n
 	limitSet bool   // -n was given
+	room     string // search's -room
+	off      bool   // react's -off
 	attach   string // send's -attach
 	out      string // download's -o
 }
@@ -115,6 +127,8 @@ func run(ctx context.Context, args []string, e env, stdout, stderr io.Writer) in
 	fs.StringVar(&o.home, "home", "", "profile folder (overrides -profile)")
 	fs.DurationVar(&o.wait, "wait", 5*time.Second, "how long to wait for the server (acks, flushing the outbox)")
 	fs.IntVar(&o.limit, "n", 50, "history: how many messages")
+	fs.StringVar(&o.room, "room", "", "search: one room only")
+	fs.BoolVar(&o.off, "off", false, "react: take the reaction back")
 	fs.StringVar(&o.attach, "attach", "", "send: a file to attach")
 	fs.StringVar(&o.out, "o", "", "download: the file to write")
 	pos, err := parseArgs(fs, args)
@@ -126,9 +140,21 @@ func run(ctx context.Context, args []string, e env, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "parley-cli: %v (a text that starts with - goes after --)\n%s\n", err, usageText)
 		return exitUsage
 	}
-	fs.Visit(func(f *flag.Flag) { o.limitSet = o.limitSet || f.Name == "n" })
+	var roomSet bool
+	fs.Visit(func(f *flag.Flag) {
+		o.limitSet = o.limitSet || f.Name == "n"
+		roomSet = roomSet || f.Name == "room"
+	})
 	if len(pos) == 0 {
 		fmt.Fprintln(stderr, usageText)
+		return exitUsage
+	}
+	switch {
+	case roomSet && pos[0] != "search":
+		fmt.Fprintf(stderr, "parley-cli: -room is for search only\n")
+		return exitUsage
+	case o.off && pos[0] != "react":
+		fmt.Fprintf(stderr, "parley-cli: -off is for react only\n")
 		return exitUsage
 	}
 	err = dispatch(ctx, o, pos, e, stdout, stderr)
@@ -175,16 +201,26 @@ func (o options) profileDir() (string, error) {
 // dispatch runs one command.
 func dispatch(ctx context.Context, o options, args []string, e env, stdout, stderr io.Writer) error {
 	cmd, rest := args[0], args[1:]
-	var want int // positional arguments the command takes; -1: at least one more
+	var want int // positional arguments the command takes; -n: at least n
 	switch cmd {
-	case "register", "login", "dm", "listen", "download":
+	case "register", "login", "dm", "listen", "join", "leave", "download":
 		want = 1
 	case "rooms", "logout":
 		want = 0
-	case "send":
-		want = -1
+	case "send", "rename", "invite":
+		want = -2
 	case "history":
 		want = 1
+	case "reply", "edit":
+		want = -3
+	case "delete":
+		want = 2
+	case "react":
+		want = 3
+	case "search":
+		want = -1
+	case "public":
+		want = -0 // checked below: at most one
 	default:
 		return usageError{fmt.Sprintf("unknown command %q\n%s", cmd, usageText)}
 	}
@@ -202,10 +238,16 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 		return usageError{"download takes -o FILE"}
 	}
 	switch {
+	case cmd == "public":
+		if len(rest) > 1 {
+			return usageError{"public takes at most one QUERY"}
+		}
 	case want >= 0 && len(rest) != want:
 		return usageError{fmt.Sprintf("%s takes %d argument(s)\n%s", cmd, want, usageText)}
-	case want < 0 && len(rest) < 2 && (o.attach == "" || len(rest) < 1):
-		return usageError{"send takes ROOM and TEXT (or -attach PATH)"}
+	case cmd == "send" && o.attach != "" && len(rest) >= 1:
+		// -attach: TEXT may be empty
+	case want < 0 && len(rest) < -want:
+		return usageError{fmt.Sprintf("%s takes at least %d argument(s)\n%s", cmd, -want, usageText)}
 	}
 
 	dir, err := o.profileDir()
@@ -226,7 +268,23 @@ func dispatch(ctx context.Context, o options, args []string, e env, stdout, stde
 	case "dm":
 		err = s.dm(ctx, rest[0], stdout)
 	case "send":
-		return s.send(ctx, rest[0], strings.Join(rest[1:], " "), o.attach, stdout)
+		return s.send(ctx, rest[0], "", strings.Join(rest[1:], " "), o.attach, stdout)
+	case "reply":
+		return s.send(ctx, rest[0], rest[1], strings.Join(rest[2:], " "), "", stdout)
+	case "edit", "delete", "react":
+		return s.change(ctx, cmd, rest, stdout)
+	case "search":
+		err = s.search(ctx, strings.Join(rest, " "), stdout, stderr)
+	case "public":
+		err = s.public(ctx, strings.Join(rest, " "), stdout)
+	case "join":
+		err = s.join(ctx, rest[0], stdout)
+	case "leave":
+		err = s.leave(ctx, rest[0], stdout)
+	case "rename":
+		err = s.rename(ctx, rest[0], strings.Join(rest[1:], " "), stdout)
+	case "invite":
+		err = s.invite(ctx, rest[0], rest[1:], stdout)
 	case "download":
 		err = s.download(ctx, rest[0], o.out, dir, stdout)
 	case "listen":

@@ -206,6 +206,16 @@ func TestErrors(t *testing.T) {
 		{"-home", home, "send", "general"},
 		{"-home", home, "login"},
 		{"-home", home, "history", "-n", "0", "general"},
+		{"-home", home, "react", "general", "m1"},
+		{"-home", home, "edit", "general", "m1"},
+		{"-home", home, "delete", "general"},
+		{"-home", home, "reply", "general", "m1"},
+		{"-home", home, "search"},
+		{"-home", home, "public", "a", "b"},
+		{"-home", home, "rename", "general"},
+		{"-home", home, "invite", "general"},
+		{"-home", home, "rooms", "-room", "general"},
+		{"-home", home, "send", "general", "-off", "x"},
 	} {
 		if code, _, errOut := cli(t, args...); code != exitUsage || errOut == "" {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
@@ -381,5 +391,45 @@ func TestLoginElsewhereKeepsUnsentMessages(t *testing.T) {
 	}
 	if n, _ := st.OutboxLen(); n != 1 {
 		t.Errorf("outbox holds %d; want the 1 unsent message", n)
+	}
+}
+
+// TestConversationsOffline: with the server down, edit and react apply to the profile
+// at once, print the message as changed and exit 3 (still queued); search answers
+// from the profile alone and says so.
+func TestConversationsOffline(t *testing.T) {
+	srv := servertest.Start(t, server.Config{PresenceGrace: -1})
+	home := t.TempDir()
+	mustCLI(t, "-home", home, "-server", srv.URL, "register", "alice")
+	sent := mustCLI(t, "-home", home, "send", "general", "teh", "plan")
+	id := sent[0]["id"].(string)
+	srv.Stop(t)
+
+	code, out, errOut := cli(t, "-home", home, "-wait", "300ms", "edit", "general", id, "the", "plan")
+	got := lines(t, out)
+	if code != exitQueued || len(got) != 1 || got[0]["content"] != "the plan" || got[0]["editedAt"] == nil {
+		t.Fatalf("edit offline: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "-home", home, "-wait", "300ms", "react", "general", id, "👍")
+	got = lines(t, out)
+	if code != exitQueued || len(got) != 1 || got[0]["reactions"] == nil {
+		t.Fatalf("react offline: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = cli(t, "-home", home, "-wait", "300ms", "search", "plan")
+	got = lines(t, out)
+	if code != 0 || len(got) != 1 || got[0]["id"] != id || !strings.Contains(errOut, "could not be asked") {
+		t.Fatalf("search offline: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, out, _ := cli(t, "-home", home, "-wait", "300ms", "search", "teh"); code != 0 || out != "" {
+		t.Errorf("search finds the text before the edit: %s", out)
+	}
+	st, err := storage.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.OutboxLen()
+	st.Close()
+	if err != nil || n != 2 {
+		t.Fatalf("outbox = %d, %v; want the edit and the reaction", n, err)
 	}
 }

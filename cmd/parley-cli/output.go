@@ -36,6 +36,9 @@ type roomOut struct {
 	MemberIDs []string `json:"memberIds"`
 	LastSeq   int64    `json:"lastSeq"`
 	Unread    int64    `json:"unread"`
+	// Protocol 1.1.
+	Topic       string `json:"topic"`
+	MemberCount int    `json:"memberCount"`
 }
 
 type messageOut struct {
@@ -52,6 +55,34 @@ type messageOut struct {
 	Status string `json:"status"`
 	Own    bool   `json:"own"`
 	Error  string `json:"error,omitempty"`
+	// Protocol 1.1: the message answered, and what updates made of it.
+	ReplyTo   string          `json:"replyTo,omitempty"`
+	EditedAt  model.Time      `json:"editedAt,omitzero"`
+	Deleted   bool            `json:"deleted,omitempty"`
+	Reactions model.Reactions `json:"reactions,omitempty"`
+}
+
+type updateFailedOut struct {
+	Event    string `json:"event"` // "update_failed"
+	ID       string `json:"id"`
+	RoomID   string `json:"roomId"`
+	TargetID string `json:"targetId"`
+	Op       string `json:"op"`
+	Error    string `json:"error"`
+}
+
+type leftOut struct {
+	Event  string `json:"event"` // "left"
+	RoomID string `json:"roomId"`
+}
+
+type publicRoomOut struct {
+	Event        string     `json:"event"` // "public_room"
+	ID           string     `json:"id"`
+	Name         string     `json:"name"`
+	Topic        string     `json:"topic"`
+	MemberCount  int        `json:"memberCount"`
+	LastActivity model.Time `json:"lastActivity"`
 }
 
 type downloadOut struct {
@@ -97,7 +128,7 @@ func roomOf(r storage.Room) roomOut {
 		members = []string{}
 	}
 	return roomOut{Event: "room", ID: r.ID, Name: r.Name, Public: r.Public, Direct: r.Direct,
-		MemberIDs: members, LastSeq: r.LastSeq, Unread: r.Unread()}
+		MemberIDs: members, LastSeq: r.LastSeq, Unread: r.Unread(), Topic: r.Topic, MemberCount: r.MemberCount}
 }
 
 func messageOf(m storage.Message) messageOut {
@@ -107,7 +138,13 @@ func messageOf(m storage.Message) messageOut {
 	}
 	return messageOut{Event: "message", ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, SenderID: m.SenderID,
 		SenderName: m.SenderName, Content: m.Content, Timestamp: m.Timestamp, Attachment: m.Attachment,
-		Status: status, Own: m.Own, Error: m.Error}
+		Status: status, Own: m.Own, Error: m.Error, ReplyTo: m.ReplyTo, EditedAt: m.EditedAt, Deleted: m.Deleted,
+		Reactions: m.Reactions}
+}
+
+func updateFailedOf(f storage.UpdateFailure) updateFailedOut {
+	return updateFailedOut{Event: "update_failed", ID: f.Update.ID, RoomID: f.Update.RoomID, TargetID: f.Update.TargetID,
+		Op: f.Update.Op, Error: f.Reason}
 }
 
 // emit prints v as one JSON line (with &, < and > as they are: this is not HTML).
