@@ -36,3 +36,7 @@ func SetCommitTimeout(d time.Duration) (restore func()) {
 
 // SortRoomMessages is sortRoomMessages, for its test.
 var SortRoomMessages = sortRoomMessages
+
+// PeakPending answers the largest pending output (bytes queued or being written) any
+// session of the process has had, and resets it.
+func PeakPending() int64 { return peakPending.Swap(0) }
