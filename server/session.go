@@ -476,10 +476,7 @@ func (s *session) writeLoop() {
 			}
 			return
 		}
-		batch := s.queue
-		s.queue = s.spare[:0]
-		s.spare = nil
-		s.queued = 0
+		batch := s.takeBatchLocked()
 		s.qmu.Unlock()
 		select {
 		case s.drained <- struct{}{}:
@@ -504,6 +501,33 @@ func (s *session) writeLoop() {
 		}
 		s.qmu.Unlock()
 	}
+}
+
+// maxBatchBytes bounds one write's batch: the batch is copied into the socket's
+// buffer (corkConn) for its one system call, and a stalled client's writer keeps that
+// copy until its write ends. A bigger queue goes out in several writes.
+const maxBatchBytes = 256 << 10
+
+// takeBatchLocked takes the frames of the next write from the queue: all of them, or
+// as many as fit in maxBatchBytes (at least one). The caller holds qmu.
+func (s *session) takeBatchLocked() []outFrame {
+	n, k := 0, 0
+	for k < len(s.queue) && (k == 0 || n+len(s.queue[k].data) <= maxBatchBytes) {
+		n += len(s.queue[k].data)
+		k++
+	}
+	s.queued -= n
+	if k < len(s.queue) {
+		// The rest stays queued in the same array; the batch's capacity ends where
+		// the queue begins, so reusing it (spare) cannot overwrite the queue.
+		batch := s.queue[:k:k]
+		s.queue = s.queue[k:]
+		return batch
+	}
+	batch := s.queue
+	s.queue = s.spare[:0]
+	s.spare = nil
+	return batch
 }
 
 // flushPending writes, blocking, what a non-blocking attempt left; the caller holds
