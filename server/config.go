@@ -43,8 +43,15 @@ type Config struct {
 	// SendQueue bounds each connection's outgoing queue, in frames; default 4096.
 	// The frames are shared and the queue grows only as frames wait, so an idle
 	// connection keeps none of it.
-	// A client that lets it fill is closed with 1008 "slow consumer".
+	// A client that lets it fill is closed with 1013 "try again later" (it reconnects
+	// with backoff and syncs).
 	SendQueue int
+	// SendQueueBytes bounds each connection's pending output in bytes (the frames
+	// queued and those being written), like Centrifugo's client_queue_max_size; default
+	// 1 MiB. A client whose socket stops reading is closed with 1013 once it is past,
+	// so thirty stalled members of a busy room hold at most 30 MiB, not every frame
+	// until their writes time out.
+	SendQueueBytes int
 	// WriteTimeout bounds one frame write to a client; default 10s.
 	WriteTimeout time.Duration
 	// ReadHeaderTimeout bounds how long a client may take to send its request headers;
@@ -147,6 +154,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendQueue <= 0 {
 		c.SendQueue = 4096
+	}
+	if c.SendQueueBytes <= 0 {
+		c.SendQueueBytes = 1 << 20
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second

@@ -36,3 +36,14 @@ func SetCommitTimeout(d time.Duration) (restore func()) {
 
 // SortRoomMessages is sortRoomMessages, for its test.
 var SortRoomMessages = sortRoomMessages
+
+// PeakPending answers the largest pending output (bytes queued or being written) any
+// session of the process has had, and resets it.
+func PeakPending() int64 { return peakPending.Swap(0) }
+
+// HubSizes answers how many users and rooms the hub keeps state for.
+func HubSizes(s *Server) (users, rooms int) {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	return len(s.hub.users), len(s.hub.rooms)
+}

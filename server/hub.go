@@ -24,6 +24,10 @@ type roomState struct {
 	epoch   string
 	lastSeq atomic.Int64 // the newest seq this node knows of: stored here or delivered
 	members map[string]struct{}
+	// holders counts the user states whose rooms hold this room (under mu): at 0 no
+	// one here needs it, and it leaves the cache (forgetIfIdleLocked). A room read
+	// again later takes its seqs from the store, the gap-fill's fanSeq included.
+	holders int
 
 	// fanSeq is the seq of the room's last message the fan-out delivered; only the
 	// fan-out goroutine reads and writes it (fanout.go).
@@ -176,10 +180,43 @@ func (h *hub) cacheRoomLocked(r RoomRecord) *roomState {
 	h.rooms[r.ID] = rs
 	for m := range rs.members {
 		if u, ok := h.users[m]; ok {
-			u.rooms[r.ID] = struct{}{}
+			linkLocked(u, rs)
 		}
 	}
 	return rs
+}
+
+// linkLocked records that u is a member of rs; the caller holds mu for writing.
+func linkLocked(u *userState, rs *roomState) {
+	if _, ok := u.rooms[rs.id]; ok {
+		return
+	}
+	u.rooms[rs.id] = struct{}{}
+	rs.holders++
+}
+
+// forgetIfIdleLocked drops u's state when nothing live needs it: no session here or
+// on another node, not online (no grace running), no typing mark to expire. The rooms
+// that no other user state holds leave the cache with it, so that the hub keeps
+// neither every user who ever connected nor every room ever loaded. The caller holds
+// mu for writing.
+func (h *hub) forgetIfIdleLocked(u *userState) {
+	if h.closed || heldLocked(u) || u.online || u.grace != nil || h.users[u.id] != u {
+		return
+	}
+	for _, t := range u.typing {
+		if t.timer != nil {
+			return
+		}
+	}
+	delete(h.users, u.id)
+	for id := range u.rooms {
+		if rs, ok := h.rooms[id]; ok {
+			if rs.holders--; rs.holders <= 0 {
+				delete(h.rooms, id)
+			}
+		}
+	}
 }
 
 // room answers the cached state of a room, loading it on a miss; ErrNotFound if no
@@ -308,7 +345,7 @@ func (h *hub) loadUser(ctx context.Context, userID, name string) error {
 	}
 	for _, id := range ids {
 		if rs, ok := h.rooms[id]; ok {
-			u.rooms[id] = struct{}{}
+			linkLocked(u, rs)
 			// The store is the truth: a membership another node added reaches this
 			// cache here even if its event was lost.
 			rs.members[userID] = struct{}{}
@@ -329,9 +366,9 @@ func (h *hub) userLocked(userID, name string) *userState {
 		return u
 	}
 	u := newUserState(userID, name)
-	for id, rs := range h.rooms {
+	for _, rs := range h.rooms {
 		if _, ok := rs.members[userID]; ok {
-			u.rooms[id] = struct{}{}
+			linkLocked(u, rs)
 		}
 	}
 	h.users[userID] = u
@@ -387,7 +424,7 @@ func (h *hub) joined(ctx context.Context, roomID string, userIDs []string) {
 	for _, id := range userIDs {
 		rs.members[id] = struct{}{}
 		if u, ok := h.users[id]; ok {
-			u.rooms[roomID] = struct{}{}
+			linkLocked(u, rs)
 		}
 	}
 }
@@ -550,6 +587,7 @@ func (h *hub) typingExpired(userID, name, roomID string, gen int) {
 		return
 	}
 	t.timer = nil
+	h.forgetIfIdleLocked(u)
 	h.mu.Unlock()
 	h.publish(Event{RoomID: roomID, Except: userID, Type: model.TypeStopTyping,
 		Data: encode(model.TypingFrame{Type: model.TypeStopTyping, RoomID: roomID, UserID: userID, DisplayName: name})})

@@ -48,15 +48,24 @@ func (h *hub) nodeTimeout() time.Duration { return 3 * h.cfg.NodeBeat }
 // the user's first session here is published (EventPresence), and the fan-out tells
 // those who share a room when the user was not online before.
 func (h *hub) connect(ctx context.Context, s *session) error {
-	if err := h.loadUser(ctx, s.userID, s.displayName); err != nil {
-		return fmt.Errorf("load rooms of %s: %w", s.userID, err)
+	var u *userState
+	for u == nil {
+		if err := h.loadUser(ctx, s.userID, s.displayName); err != nil {
+			return fmt.Errorf("load rooms of %s: %w", s.userID, err)
+		}
+		h.mu.Lock()
+		if h.closed {
+			h.mu.Unlock()
+			return errStopped
+		}
+		if lu, ok := h.users[s.userID]; ok && lu.loaded {
+			u = lu
+		} else {
+			// The user's last leave was settled meanwhile and its state forgotten.
+			h.mu.Unlock()
+		}
 	}
-	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return errStopped
-	}
-	u := h.users[s.userID]
 	u.name = s.displayName
 	online := make([]string, 0)
 	h.eachSharerLocked(u, func(o *userState) {
@@ -102,6 +111,9 @@ func (h *hub) disconnect(s *session) {
 		return
 	}
 	h.publish(Event{Kind: EventPresence, UserIDs: []string{u.id}, Name: u.name})
+	// A user gone before the fan-out made it online has no leave to settle (both
+	// events change nothing): forget it now.
+	h.forgetIfIdleLocked(u)
 }
 
 // heldLocked reports whether a node holds a session of u; the caller holds mu.
@@ -183,6 +195,7 @@ func (h *hub) presenceLocked(ev *Event, add func(*session, outFrame)) {
 		}
 		u.grace = nil
 		h.leaveLocked(u, add)
+		h.forgetIfIdleLocked(u)
 	case kindNodeCheck:
 		for node, n := range h.nodes {
 			silent := now.Sub(n.last)
@@ -240,10 +253,12 @@ func (h *hub) settleLocked(u *userState, grace time.Duration, add func(*session,
 		return
 	}
 	if !u.online || u.grace != nil {
+		h.forgetIfIdleLocked(u)
 		return
 	}
 	if grace <= 0 {
 		h.leaveLocked(u, add)
+		h.forgetIfIdleLocked(u)
 		return
 	}
 	h.startGraceLocked(u, grace)

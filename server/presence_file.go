@@ -77,7 +77,7 @@ func (h *hub) restorePresence(ctx context.Context, dir string) (int, error) {
 			return n, err
 		}
 		h.mu.Lock()
-		u := h.users[e.ID]
+		u := h.userLocked(e.ID, e.Name) // loaded just now; nothing forgets it before the fan-out runs
 		if !u.online && !heldLocked(u) {
 			u.online = true
 			h.startGraceLocked(u, h.cfg.PresenceGrace)

@@ -68,6 +68,10 @@ type session struct {
 	lazy      *time.Timer // flushes presence frames that wait alone
 	lazyArmed bool
 	wg        sync.WaitGroup // the writer and ping goroutines
+	// queued is the bytes of the frames in queue, which SendQueueBytes bounds; the
+	// write under way (one batch of the queue, or what one fan-out attempt left) is
+	// not counted, as Centrifugo counts only what waits. Guarded by qmu.
+	queued int
 
 	writeMu sync.Mutex // held while frames are written to conn
 
@@ -113,6 +117,7 @@ func newSession(srv *Server, conn *websocket.Conn, wire *corkConn) *session {
 // frame takes them along at once.
 func (s *session) enqueueLocked(f outFrame) {
 	s.queue = append(s.queue, f)
+	s.queued += len(f.data)
 	if s.flushing {
 		return
 	}
@@ -150,8 +155,9 @@ func (s *session) flushLazy() {
 }
 
 // push queues a frame without waiting. A full queue means the client cannot keep up:
-// it is closed (1008 "slow consumer") so it does not slow anyone else; it recovers
-// by reconnecting and syncing.
+// it is closed (1013 "try again later") so it does not slow anyone else, and its
+// frames do not pile up in the server's memory; it recovers by reconnecting and
+// syncing.
 func (s *session) push(typ string, data []byte) {
 	s.qmu.Lock()
 	full := s.pushLocked(outFrame{typ, data})
@@ -173,7 +179,14 @@ func (s *session) pushFrames(frames []outFrame) {
 
 // pushLocked queues frames for push; the caller holds qmu. It answers true when the
 // queue is full: the caller then calls closeSlow, without qmu.
+//
+// The bytes are checked once for all of frames: a fan-out pass's frames go together
+// (under load a pass holds many events, more than the bound), and a client is too
+// slow when what it was given before is still queued past the bound.
 func (s *session) pushLocked(frames ...outFrame) (full bool) {
+	if !s.roomLocked() {
+		return !s.ended
+	}
 	for _, f := range frames {
 		if s.ended {
 			return false
@@ -186,9 +199,26 @@ func (s *session) pushLocked(frames ...outFrame) (full bool) {
 	return false
 }
 
-// closeSlow closes a session that cannot keep up with its frames.
+// roomLocked answers whether the session's queue takes more: it holds fewer than
+// SendQueue frames and at most SendQueueBytes bytes. The caller holds qmu.
+func (s *session) roomLocked() bool {
+	for {
+		p := peakPending.Load()
+		if int64(s.queued) <= p || peakPending.CompareAndSwap(p, int64(s.queued)) {
+			break
+		}
+	}
+	return len(s.queue) < s.srv.cfg.SendQueue && s.queued <= s.srv.cfg.SendQueueBytes
+}
+
+// peakPending is the most bytes any session had queued when frames came; tests read
+// it to check the bound.
+var peakPending atomic.Int64
+
+// closeSlow closes a session that cannot keep up with its frames: 1013, for the
+// client reconnects (with backoff) and syncs what it missed.
 func (s *session) closeSlow() {
-	if s.close(websocket.StatusPolicyViolation, "slow consumer", false) {
+	if s.close(websocket.StatusTryAgainLater, "slow consumer", false) {
 		s.srv.metrics.slowClosed.Inc()
 		// Let a write that is stuck on a full socket give up now; a writer that
 		// is not stuck still sends the close frame.
@@ -220,7 +250,7 @@ func (s *session) replyEncoded(typ string, data []byte) bool {
 			s.qmu.Unlock()
 			return false
 		}
-		if len(s.queue) < s.srv.cfg.SendQueue {
+		if s.roomLocked() {
 			s.enqueueLocked(f)
 			s.qmu.Unlock()
 			return true
@@ -259,7 +289,7 @@ func (s *session) finish() {
 	s.writeMu.Lock()
 	s.qmu.Lock()
 	batch, flush := s.queue, s.flush
-	s.queue = nil
+	s.queue, s.queued = nil, 0
 	s.qmu.Unlock()
 	if flush && len(batch) > 0 {
 		_ = s.writeBatch(batch)
@@ -430,7 +460,7 @@ func (s *session) writeLoop() {
 			s.flushing = false
 			// An idle connection keeps no arrays: most connections are idle most of
 			// the time, and a busy one keeps its writer (and its arrays) running.
-			s.queue, s.spare = nil, nil
+			s.queue, s.spare, s.queued = nil, nil, 0
 			ended := s.ended
 			s.qmu.Unlock()
 			var err error
@@ -446,9 +476,7 @@ func (s *session) writeLoop() {
 			}
 			return
 		}
-		batch := s.queue
-		s.queue = s.spare[:0]
-		s.spare = nil
+		batch := s.takeBatchLocked()
 		s.qmu.Unlock()
 		select {
 		case s.drained <- struct{}{}:
@@ -473,6 +501,33 @@ func (s *session) writeLoop() {
 		}
 		s.qmu.Unlock()
 	}
+}
+
+// maxBatchBytes bounds one write's batch: the batch is copied into the socket's
+// buffer (corkConn) for its one system call, and a stalled client's writer keeps that
+// copy until its write ends. A bigger queue goes out in several writes.
+const maxBatchBytes = 256 << 10
+
+// takeBatchLocked takes the frames of the next write from the queue: all of them, or
+// as many as fit in maxBatchBytes (at least one). The caller holds qmu.
+func (s *session) takeBatchLocked() []outFrame {
+	n, k := 0, 0
+	for k < len(s.queue) && (k == 0 || n+len(s.queue[k].data) <= maxBatchBytes) {
+		n += len(s.queue[k].data)
+		k++
+	}
+	s.queued -= n
+	if k < len(s.queue) {
+		// The rest stays queued in the same array; the batch's capacity ends where
+		// the queue begins, so reusing it (spare) cannot overwrite the queue.
+		batch := s.queue[:k:k]
+		s.queue = s.queue[k:]
+		return batch
+	}
+	batch := s.queue
+	s.queue = s.spare[:0]
+	s.spare = nil
+	return batch
 }
 
 // flushPending writes, blocking, what a non-blocking attempt left; the caller holds

@@ -71,6 +71,7 @@ func parse(args []string, getenv func(string) string) (options, error) {
 	fs.StringVar(&o.proxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client, for the limits and logs")
 	fs.Int64Var(&o.cfg.UploadMax, "upload-max", 25<<20, "largest upload in bytes; larger ones are refused with 413 and not read on")
 	fs.Int64Var(&o.cfg.UploadQuota, "upload-quota", 1<<30, "bytes one user may upload in 24 hours")
+	fs.IntVar(&o.cfg.SendQueueBytes, "send-queue-bytes", 1<<20, "bytes of frames a connection may have waiting to be written; past it the connection is closed 1013 (it reconnects and syncs)")
 	fs.IntVar(&o.cfg.BcryptCost, "bcrypt-cost", 0, "password hashing cost, for load tests only (4 registers thousands of users quickly); 0 means the safe default")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -116,6 +117,8 @@ func (o *options) check() error {
 		return errors.New("-mem-trim must not be negative")
 	case o.drain < 0:
 		return errors.New("-drain must not be negative")
+	case c.SendQueueBytes < 0:
+		return errors.New("-send-queue-bytes must not be negative")
 	case c.NATSURL != "" && !strings.HasPrefix(c.NATSURL, "nats://") && !strings.HasPrefix(c.NATSURL, "tls://"):
 		return fmt.Errorf("-nats %q: want nats://host:port", c.NATSURL)
 	case c.DataDir == "":
