@@ -2,17 +2,23 @@
 # Fan-out against one node and against three nodes behind nginx, in the same run
 # (docs/benchmarks.md, "Several nodes"). The three nodes share one database and one
 # NATS server (Debian's nats-server); nginx (Debian's) balances them with
-# deploy/nginx.conf. DB names the shared database: empty, one SQLite file (this
-# machine has no PostgreSQL running); a postgres:// DSN once the store speaks it.
-# SCENARIO names the parley-bench scenario (default fanout; rooms works too).
+# deploy/nginx.conf. DB names the shared database: empty, one SQLite file; a
+# postgres:// DSN for PostgreSQL (give each run a fresh database).
+# SCENARIO names the parley-bench scenario (default fanout; rooms works too). With
+# SCENARIO=storm the one node is killed and restarted, and of the three node 1 is
+# SIGKILLed (-kill-pid) and not restarted: its clients come back through nginx to
+# nodes 2 and 3.
 # Usage: [SCENARIO=rooms] scripts/cluster-bench.sh [parley-bench flags...]; not run by CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Thousands of connections: nginx holds two for each, a node a thousand or more.
+ulimit -n "$(ulimit -Hn)"
 ARGS=("$@")
 SCENARIO=${SCENARIO:-fanout}
 if [ ${#ARGS[@]} -eq 0 ]; then
 	case $SCENARIO in
 	fanout) ARGS=(-members 1000 -senders 10 -rate 50 -duration 20s) ;;
+	storm) ARGS=(-conns 2000) ;;
 	*) ARGS=(-duration 20s) ;;
 	esac
 fi
@@ -70,8 +76,14 @@ http {
 CONF
 nginx -c "$work/nginx/nginx.conf" -p "$work/nginx"
 for _ in $(seq 100); do curl -sf 127.0.0.1:$((port + 80))/healthz >/dev/null && break; sleep 0.1; done
-bin/parley-bench -url http://127.0.0.1:$((port + 80)) "${ARGS[@]}" "$SCENARIO"
-for i in 1 2 3; do
+nodes=(1 2 3)
+kill=()
+if [ "$SCENARIO" = storm ]; then
+	kill=(-kill-pid "${pids[1]}")
+	nodes=(2 3)
+fi
+bin/parley-bench -url http://127.0.0.1:$((port + 80)) "${kill[@]}" "${ARGS[@]}" "$SCENARIO"
+for i in "${nodes[@]}"; do
 	m=$(curl -sf 127.0.0.1:$((port + 100 + i))/metrics) || { echo "node $i is gone:" >&2; cat "$work/node$i.log" >&2; exit 1; }
 	echo "node $i: $(grep -E '^parley_(gap_filled_total|duplicate_events_total) ' <<<"$m" | tr '\n' ' ')"
 done

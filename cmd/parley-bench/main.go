@@ -27,6 +27,7 @@ type options struct {
 	serverCmd  string
 	url        string
 	pid        int
+	killPID    int
 	metricsURL string
 	jsonOut    string
 	workDir    string
@@ -49,10 +50,13 @@ const usage = `usage: parley-bench [flags] SCENARIO...
        parley-bench plot -out FILE.png REPORT.json...
        parley-bench summary REPORT.json... GOBENCH.txt...
 
-Scenarios: fanout, rooms, acks, idle, storm (storm needs -server-cmd).
+Scenarios: fanout, rooms, acks, idle, storm (storm needs -server-cmd, or -url with
+-kill-pid).
 Give -server-cmd (the bench starts a fresh server per scenario, on a free loopback port
 with a temporary -data and load-test limits) or -url (a running server; -pid names its
 process for CPU and RSS, -metrics-url its metrics listener; it needs -register-limit 0).
+With -url, storm SIGKILLs the process -kill-pid names (one node behind a load balancer)
+and does not restart it: the clients must come back through -url to the others.
 The table goes to stdout, the reports as JSON to -json.`
 
 func parse(args []string) (options, []string, error) {
@@ -62,6 +66,7 @@ func parse(args []string) (options, []string, error) {
 	fs.StringVar(&o.serverCmd, "server-cmd", "", "server binary and its extra flags, e.g. ./bin/parley-server")
 	fs.StringVar(&o.url, "url", "", "URL of a running server (http://127.0.0.1:8787); loopback only")
 	fs.IntVar(&o.pid, "pid", 0, "with -url: the server's pid, for CPU and RSS")
+	fs.IntVar(&o.killPID, "kill-pid", 0, "with -url: storm SIGKILLs this process (one node of several behind -url) instead of restarting a server of its own")
 	fs.StringVar(&o.metricsURL, "metrics-url", "", "with -url: the server's metrics listener (http://127.0.0.1:9787), for its Go heap figures")
 	fs.StringVar(&o.jsonOut, "json", "", "write the reports as a JSON array to this file (- for stdout)")
 	fs.StringVar(&o.workDir, "workdir", "", "folder for the servers' temporary data (default: the system's temp folder)")
@@ -99,9 +104,17 @@ func parse(args []string) (options, []string, error) {
 		if _, ok := scenarios[s]; !ok {
 			return o, nil, fmt.Errorf("unknown scenario %q", s)
 		}
-		if s == "storm" && o.serverCmd == "" {
-			return o, nil, errors.New("storm restarts the server: it needs -server-cmd")
+		if s == "storm" && o.serverCmd == "" && o.killPID <= 0 {
+			return o, nil, errors.New("storm kills a server: it needs -server-cmd, or -url with -kill-pid")
 		}
+	}
+	switch {
+	case o.killPID < 0:
+		return o, nil, errors.New("-kill-pid must be a pid")
+	case o.killPID > 0 && o.url == "":
+		return o, nil, errors.New("-kill-pid goes with -url (with -server-cmd storm kills the server it started)")
+	case o.killPID > 0 && o.killPID == os.Getpid():
+		return o, nil, errors.New("-kill-pid names the bench itself")
 	}
 	return o, fs.Args(), nil
 }

@@ -17,6 +17,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if target := os.Getenv(proxyEnv); target != "" {
+		runTestProxy(target)
+	}
 	goleak.VerifyTestMain(m,
 		// gorm's prepared-statement janitor of the in-process server's store.
 		goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"),

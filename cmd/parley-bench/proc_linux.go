@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"syscall"
 )
@@ -26,3 +28,15 @@ func raiseFileLimit() uint64 {
 
 // signalHeapProfile asks a server started with -memprofile for a heap profile.
 func signalHeapProfile(p *os.Process) { _ = p.Signal(syscall.SIGUSR1) }
+
+// processGone reports whether pid has died: no such process, or a zombie that its
+// parent has not reaped yet (a SIGKILLed node of scripts/cluster-bench.sh is one
+// until the shell gets to it; its sockets are closed all the same).
+func processGone(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i >= 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X')
+}

@@ -73,8 +73,9 @@ type Report struct {
 	SteadyWaitSecs    float64 `json:"steadyWaitSeconds,omitempty"`               // how long that collection took to come
 	StackPerConn      float64 `json:"serverStackPerConnection,omitempty"`        // goroutine stacks
 	GoroutinesPerConn float64 `json:"serverGoroutinesPerConnection,omitempty"`
-	RecoverySecs      float64 `json:"recoverySeconds,omitempty"` // storm: restart → every client synced
+	RecoverySecs      float64 `json:"recoverySeconds,omitempty"` // storm: restart (with -kill-pid: the kill) → every client synced
 	Reconnected       int     `json:"reconnected,omitempty"`
+	Dropped           int     `json:"dropped,omitempty"` // storm: clients whose connection the kill ended
 	Note              string  `json:"note,omitempty"`
 	SetupSeconds      float64 `json:"setupSeconds"`
 	LatencySample     int     `json:"-"`
@@ -102,6 +103,9 @@ func writeTable(w io.Writer, reports []Report) {
 			}
 		case r.Scenario == "storm":
 			extra = fmt.Sprintf("%d back in %.1f s", r.Reconnected, r.RecoverySecs)
+			if r.Dropped != r.Reconnected {
+				extra += fmt.Sprintf(" (%d dropped)", r.Dropped)
+			}
 		}
 		if r.Server.Errors > 0 {
 			extra += fmt.Sprintf(" %d server errors", r.Server.Errors)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,8 +31,9 @@ func backoff(n int) time.Duration {
 }
 
 // stayConnected reconnects c whenever its connection ends and syncs general after
-// each hello, reporting each time it is back and synced, until ctx ends.
-func stayConnected(ctx context.Context, c *client, back func(*client, time.Time), reconnects *atomic.Int64) {
+// each hello, reporting each drop and each time it is back and synced, until ctx
+// ends.
+func stayConnected(ctx context.Context, c *client, dropped func(*client), back func(*client, time.Time), reconnects *atomic.Int64) {
 	for {
 		c.mu.Lock()
 		ended := c.ended
@@ -41,6 +43,7 @@ func stayConnected(ctx context.Context, c *client, back func(*client, time.Time)
 		case <-ctx.Done():
 			return
 		}
+		dropped(c)
 		for attempt := 0; ; attempt++ {
 			t := time.NewTimer(backoff(attempt))
 			select {
@@ -120,9 +123,11 @@ func isClosed(ch chan struct{}) bool {
 	}
 }
 
-// runStorm: C connected clients; the server is killed (SIGKILL) and started again.
-// It answers the time from the restart until every client is back, has synced and
-// holds every message acked before the kill; then it checks the live path.
+// runStorm: C connected clients; the server is killed (SIGKILL) and started again,
+// or, with -url, the process -kill-pid names (one node of several behind a load
+// balancer) is killed and not restarted. It answers the time from the restart (the
+// kill, with -kill-pid) until every client is back, has synced and holds every
+// message acked before the kill; then it checks the live path.
 func runStorm(ctx context.Context, e *env) (Report, error) {
 	o := e.opts
 	r := newReport(map[string]string{"conns": itoa(o.conns)})
@@ -158,15 +163,30 @@ func runStorm(ctx context.Context, e *env) (Report, error) {
 
 	var mu sync.Mutex
 	backAt := map[*client]time.Time{}
-	allBack := make(chan struct{})
-	var once sync.Once
+	down := map[*client]bool{} // dropped and not back yet
+	var lastDrop time.Time
+	dropped := func(c *client) {
+		mu.Lock()
+		defer mu.Unlock()
+		down[c], lastDrop = true, time.Now()
+	}
 	back := func(c *client, at time.Time) {
 		mu.Lock()
 		defer mu.Unlock()
 		backAt[c] = at
-		if len(backAt) == len(cs) {
-			once.Do(func() { close(allBack) })
+		delete(down, c)
+	}
+	// A restarted server dropped everyone: all are back when each has reconnected.
+	// A killed node dropped only its own clients, and which those are shows as they
+	// drop: all are back when some dropped, each of them has reconnected and no
+	// other has dropped for a second (the kill's drops come within milliseconds).
+	allBack := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.proc != nil {
+			return len(backAt) == len(cs)
 		}
+		return len(backAt) > 0 && len(down) == 0 && time.Since(lastDrop) >= time.Second
 	}
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -174,23 +194,35 @@ func runStorm(ctx context.Context, e *env) (Report, error) {
 	var wg sync.WaitGroup
 	for _, c := range cs {
 		wg.Add(1)
-		go func() { defer wg.Done(); stayConnected(sctx, c, back, &reconnects) }()
+		go func() { defer wg.Done(); stayConnected(sctx, c, dropped, back, &reconnects) }()
 	}
 	defer func() { stop(); wg.Wait() }()
 
 	killed := time.Now()
-	e.proc.kill()
-	restart := time.Now()
-	if err := e.proc.start(ctx); err != nil {
+	restart, err := e.killServer(ctx)
+	if err != nil {
 		stop()
-		return r, fmt.Errorf("restart: %w", err)
+		return r, err
 	}
 	w := openWindow(e.serverPID())
-	e.logf("storm: killed, restarted in %.2fs", time.Since(restart).Seconds())
-	select {
-	case <-allBack:
-	case <-time.After(stormLimit):
-	case <-ctx.Done():
+	if e.proc != nil {
+		e.logf("storm: killed, restarted in %.2fs", time.Since(restart).Seconds())
+	} else {
+		e.logf("storm: killed pid %d; its clients come back through %s", e.opts.killPID, e.base)
+	}
+	limit := time.NewTimer(stormLimit)
+	defer limit.Stop()
+	poll := time.NewTicker(50 * time.Millisecond)
+	defer poll.Stop()
+wait:
+	for !allBack() {
+		select {
+		case <-poll.C:
+		case <-limit.C:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	mu.Lock()
 	var last time.Time
@@ -200,11 +232,18 @@ func runStorm(ctx context.Context, e *env) (Report, error) {
 		}
 	}
 	r.Reconnected = len(backAt)
+	r.Dropped = len(backAt) + len(down)
+	if e.proc == nil && len(down) == 0 && len(backAt) > 0 {
+		// The clients the kill did not drop are still connected: the tally below
+		// checks that they, too, hold every message.
+		r.Reconnected = len(cs)
+	}
 	mu.Unlock()
 	if !last.IsZero() {
 		r.RecoverySecs = last.Sub(restart).Seconds()
 	}
-	e.logf("storm: %d of %d back %.1fs after the restart (%.1fs after the kill), %d reconnects", r.Reconnected, len(cs), r.RecoverySecs, last.Sub(killed).Seconds(), reconnects.Load())
+	e.logf("storm: %d dropped, %d of %d back %.1fs after the restart (%.1fs after the kill; with -kill-pid the two are one), %d reconnects",
+		r.Dropped, r.Reconnected, len(cs), r.RecoverySecs, last.Sub(killed).Seconds(), reconnects.Load())
 	w.close(&r)
 
 	setRecord(cs, true)
@@ -218,8 +257,53 @@ func runStorm(ctx context.Context, e *env) (Report, error) {
 	stop()
 	e.logf("storm: %d reconnects in all", reconnects.Load())
 	tally(&r, rooms, cs, sent.Load(), nil)
+	if r.Dropped == 0 {
+		return r, errors.Join(ctx.Err(), fmt.Errorf("the kill dropped no client within %s", stormLimit))
+	}
 	if r.Reconnected < len(cs) {
 		return r, errors.Join(ctx.Err(), fmt.Errorf("only %d of %d clients came back within %s", r.Reconnected, len(cs), stormLimit))
 	}
 	return r, ctx.Err()
+}
+
+// killServer SIGKILLs the server and answers when the clients may come back: a
+// server the bench started is restarted; the process -kill-pid names is not (the
+// load balancer in front of -url sends the clients to the nodes left).
+func (e *env) killServer(ctx context.Context) (time.Time, error) {
+	if e.proc != nil {
+		e.proc.kill()
+		restart := time.Now()
+		if err := e.proc.start(ctx); err != nil {
+			return restart, fmt.Errorf("restart: %w", err)
+		}
+		return restart, nil
+	}
+	killed := time.Now()
+	if err := killPID(ctx, e.opts.killPID); err != nil {
+		return killed, err
+	}
+	return killed, nil
+}
+
+// killPID sends SIGKILL to pid and waits (at most 10 s) until it has died.
+func killPID(ctx context.Context, pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return fmt.Errorf("-kill-pid %d: %w", pid, err)
+	}
+	if err := p.Kill(); err != nil {
+		return fmt.Errorf("-kill-pid %d: %w", pid, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !processGone(pid) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("-kill-pid %d still alive after SIGKILL: %w", pid, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
 }
