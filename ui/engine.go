@@ -21,9 +21,10 @@ type clientEngine struct {
 	c     *pnet.Client
 	store *storage.Store
 
-	mu     sync.Mutex
-	selfID string   // the account the names below are of
-	names  []string // the signed-in user's display name and username, to name direct rooms after the other member
+	mu        sync.Mutex
+	selfID    string             // the account the names below are of
+	names     []string           // the signed-in user's display name and username, to name direct rooms after the other member
+	downloads *storage.Downloads // opened on first use (attach.go)
 }
 
 func newClientEngine(c *pnet.Client) *clientEngine {
@@ -152,12 +153,9 @@ func (e *clientEngine) SearchUsers(query string) ([]model.User, error) {
 
 // rowOf is the list's view of a stored message.
 func rowOf(m storage.Message) Row {
-	text := m.Content
-	if text == "" && m.Attachment != nil {
-		text = "📎 " + m.Attachment.Name
-	}
 	return Row{ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, LocalOrder: m.LocalOrder, SenderID: m.SenderID,
-		SenderName: m.SenderName, Text: text, Time: m.Timestamp.Time, Own: m.Own, Status: m.Status, Err: m.Error}
+		SenderName: m.SenderName, Text: m.Content, Time: m.Timestamp.Time, Own: m.Own, Status: m.Status, Err: m.Error,
+		Att: attachmentOf(m)}
 }
 
 func rowsOf(ms []storage.Message) []Row {
@@ -230,6 +228,7 @@ func (e *clientEngine) updateOf(b pnet.Batch) Update {
 		u.Conn = &st
 	}
 	u.Reset = b.Reset
+	u.Uploads = uploadsOf(b.Uploads)
 	return u
 }
 
