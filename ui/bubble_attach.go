@@ -179,7 +179,7 @@ func (e *attachEnv) picture(a Attachment, done func()) image.Image {
 			done()
 		})
 	})
-	return nil
+	return e.images[key] // loaded already when the runner ran it in place
 }
 
 // load reads a picture's thumbnail, or a small preview of the local file: off the UI
