@@ -375,3 +375,15 @@ func TestSendPictureShowsProgressThenImage(t *testing.T) {
 		return r.Preview == "You: 📷 Photo"
 	})
 }
+
+// TestPictureLoadedInPlaceShows: when the thumbnail is at hand at once (the runner does
+// the work in place, as a warm cache nearly does), the first bind shows it.
+func TestPictureLoadedInPlaceShows(t *testing.T) {
+	test.NewTempApp(t)
+	eng := newAttachFake()
+	eng.files[pictureRow.Att.ThumbURL] = writePNG(t, t.TempDir(), 320, 180, color.White)
+	c, _ := chatWith(t, eng, inlineRunner(), nil, pictureRow)
+	if p := c.list.rowWidgetFor(pictureRow.ID).att; p.img.Image == nil || p.img.Hidden {
+		t.Errorf("picture not shown: image %v hidden=%v", p.img.Image != nil, p.img.Hidden)
+	}
+}
