@@ -21,6 +21,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
@@ -233,6 +234,13 @@ func TestFileChip(t *testing.T) {
 	}
 	if p.Size().Height != chipHeight() || w.textBox.Visible() {
 		t.Errorf("chip %v (want height %v); text box visible=%v for a file-only message", p.Size(), chipHeight(), w.textBox.Visible())
+	}
+	// Save and Open sit side by side inside the chip, apart, right of the name.
+	sv, op := p.save, p.open
+	if sv.Position().X+sv.Size().Width > op.Position().X || op.Position().X+op.Size().Width > p.Size().Width ||
+		p.name.Position().X+p.name.Size().Width > sv.Position().X || sv.Size().Width < theme.IconInlineSize()+2*theme.Padding() {
+		t.Errorf("chip layout: name %v+%v, save %v+%v, open %v+%v, chip %v", p.name.Position(), p.name.Size(),
+			sv.Position(), sv.Size(), op.Position(), op.Size(), p.Size())
 	}
 	var opened []Attachment
 	c.attach.opened = func(a Attachment) { opened = append(opened, a) }

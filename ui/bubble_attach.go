@@ -406,7 +406,9 @@ func (r *attachRenderer) Layout(size fyne.Size) {
 	p.placeholder.Resize(size)
 	p.img.Move(fyne.Position{})
 	p.img.Resize(size)
-	btn := p.cancel.MinSize().Width
+	// An icon button's own minimum leaves neighbouring icons touching: give each a
+	// finger's worth of room and a gap.
+	btn := fyne.Max(p.cancel.MinSize().Width, theme.IconInlineSize()+4*pad)
 	if p.a.Image {
 		p.icon.Hide()
 		p.name.Hide()
@@ -426,7 +428,7 @@ func (r *attachRenderer) Layout(size fyne.Size) {
 			}
 		}
 		textX := 2*pad + is.Width
-		textW := size.Width - textX - float32(buttons)*btn - pad
+		textW := size.Width - textX - float32(buttons)*(btn+pad) - pad
 		half := size.Height / 2
 		p.name.Move(fyne.NewPos(textX, 0))
 		p.name.Resize(fyne.NewSize(textW, half))
@@ -437,6 +439,7 @@ func (r *attachRenderer) Layout(size fyne.Size) {
 			if !b.Hidden {
 				x -= btn
 				b.Move(fyne.NewPos(x, (size.Height-btn)/2))
+				x -= pad
 			}
 		}
 	}
