@@ -8,7 +8,7 @@
 # refreshed too: docs/screenshots/desktop.png from the real window, mobile.png from the
 # Fyne test driver (a -tags mobile build renders black under Xvfb).
 #
-# Needs xvfb, xdotool, imagemagick, sqlite3, curl and ss (make deps-e2e installs them).
+# Needs xvfb, xdotool, imagemagick, xclip, sqlite3, curl and ss (make deps-e2e installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
