@@ -15,7 +15,7 @@ func TestAttachmentPreview(t *testing.T) {
 		{model.Attachment{URL: "/api/uploads/u1", ThumbURL: "/api/uploads/u1/thumb", Name: "IMG_1.jpg", MIME: "image/jpeg"}, "📷 Photo"},
 		{model.Attachment{URL: "/api/uploads/u2", Name: "report.pdf", MIME: "application/pdf"}, "📎 report.pdf"},
 		{model.Attachment{URL: "/api/uploads/u3", Name: "logo.svg", MIME: "image/svg+xml"}, "📎 logo.svg"}, // no thumbnail: not shown inline
-		{model.Attachment{Name: "cat.png"}, "📎 cat.png"}, // still uploading
+		{model.Attachment{Name: "cat.png"}, "📎 cat.png"},                                                  // still uploading
 	} {
 		if got := attachmentPreview(&c.a); got != c.want {
 			t.Errorf("attachmentPreview(%s) = %q; want %q", c.a.Name, got, c.want)

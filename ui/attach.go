@@ -306,3 +306,14 @@ func (c *chatScreen) setProgress(ps map[string]Progress) {
 		clear(c.attach.progress) // finished uploads; the ones under way report again within 250 ms
 	}
 }
+
+// notifyRow is r as a notification says it: a file-only message by what it carries.
+func notifyRow(r Row) Row {
+	if r.Text == "" && r.Att.present() {
+		r.Text = "📎 " + r.Att.Name
+		if r.Att.Image {
+			r.Text = "📷 Photo"
+		}
+	}
+	return r
+}

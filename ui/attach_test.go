@@ -395,3 +395,18 @@ func TestPictureLoadedInPlaceShows(t *testing.T) {
 		t.Errorf("picture not shown: image %v hidden=%v", p.img.Image != nil, p.img.Hidden)
 	}
 }
+
+// TestNotifyRowNamesTheFile: a notification of a file-only message says what came.
+func TestNotifyRowNamesTheFile(t *testing.T) {
+	if got := notifyRow(pictureRow).Text; got != "📷 Photo" {
+		t.Errorf("picture: %q", got)
+	}
+	if got := notifyRow(fileRow).Text; got != "📎 report.pdf" {
+		t.Errorf("file: %q", got)
+	}
+	withText := fileRow
+	withText.Text = "numbers"
+	if got := notifyRow(withText).Text; got != "numbers" {
+		t.Errorf("with text: %q", got)
+	}
+}

@@ -206,7 +206,7 @@ func (e *clientEngine) updateOf(b pnet.Batch) Update {
 			}
 			u.Rows = append(u.Rows, r)
 			if !m.Own && m.Status == "" {
-				u.Notify = append(u.Notify, r)
+				u.Notify = append(u.Notify, notifyRow(r))
 			}
 		}
 	}
