@@ -37,11 +37,13 @@ const (
 // for a long text: value is what the user typed.
 type composerEntry struct {
 	widget.Entry
-	onSend    func(text string)      // called with the text on Enter; the field is then cleared
-	onPaste   func(text string) bool // a paste: true when it was taken (files attached), not typed
-	onTyping  func()                 // called on every edit
-	onLength  func(runes int)        // called on every edit with the text's length in code points
-	onTooLong func()                 // called on Enter when the text is over model.MaxContentRunes
+	onSend    func(text string) // called with the text on Enter; the field is then cleared
+	onTyping  func()            // called on every edit
+	onLength  func(runes int)   // called on every edit with the text's length in code points
+	onTooLong func()            // called on Enter when the text is over model.MaxContentRunes
+
+	onPaste func(text string) bool // a paste: true when it was taken (files attached), not typed
+
 	shift     bool
 	rows      int
 	runes     int  // the typed text's length in code points

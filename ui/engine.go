@@ -21,9 +21,10 @@ type clientEngine struct {
 	c     *pnet.Client
 	store *storage.Store
 
-	mu        sync.Mutex
-	selfID    string             // the account the names below are of
-	names     []string           // the signed-in user's display name and username, to name direct rooms after the other member
+	mu     sync.Mutex
+	selfID string   // the account the names below are of
+	names  []string // the signed-in user's display name and username, to name direct rooms after the other member
+
 	downloads *storage.Downloads // opened on first use (attach.go)
 }
 
