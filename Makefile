@@ -9,7 +9,7 @@ GO ?= go
 # end-to-end window test, ImageMagick for its screenshots, e2fsprogs (chattr) for the
 # unwritable-disk test.
 APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
-APT_E2E := xvfb xdotool imagemagick sqlite3 curl e2fsprogs iproute2
+APT_E2E := xvfb xdotool imagemagick xclip sqlite3 curl e2fsprogs iproute2
 # PostgreSQL for the Store's tests on it (server/internal/pgtest starts a throwaway
 # cluster unless PARLEY_TEST_PG names a server).
 APT_TEST := postgresql

@@ -8,7 +8,7 @@
 # refreshed too: docs/screenshots/desktop.png from the real window, mobile.png from the
 # Fyne test driver (a -tags mobile build renders black under Xvfb).
 #
-# Needs xvfb, xdotool, imagemagick, sqlite3, curl and ss (make deps-e2e installs them).
+# Needs xvfb, xdotool, imagemagick, xclip, sqlite3, curl and ss (make deps-e2e installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -128,6 +128,51 @@ import -window "$ada_win" "$out/ada.png"
 import -window "$bob_win" "$out/bob.png"
 echo "e2e: screenshots in $out (ada.png, bob.png)"
 
+# --- A picture between the two windows (issue 15) ---------------------------------------
+# Bob pastes a picture's path into his composer (the app attaches a pasted file path);
+# it uploads, and Ada's window must show it inline: the picture is one colour that
+# nothing else on screen has, and the screenshot must hold a picture's worth of it.
+pic_colour='#FF00CC'
+convert -size 400x300 "xc:$pic_colour" "$work/pink.png"
+printf '%s' "$work/pink.png" | xclip -selection clipboard -loops 1 &
+clip_pid=$!
+eval "$(xdotool getwindowgeometry --shell "$bob_win" | sed -n 's/^\(X\|Y\|WIDTH\|HEIGHT\)=/&/p')"
+xdotool windowfocus "$bob_win" 2>/dev/null || true
+xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT - 22)) click 1
+sleep 0.3
+xdotool key ctrl+v
+wait "$clip_pid" 2>/dev/null || true
+has_picture() { # has_picture PROFILE: general holds the stored message with pink.png
+	[ "$(sqlite3 -cmd '.timeout 2000' "$(db "$1")" "select count(*) from messages where room_id='general' and seq>0 and attachment like '%pink.png%'" 2>/dev/null)" = 1 ]
+}
+wait_until 60 "ada's store to hold bob's picture" has_picture ada
+pink_pixels() { # pink_pixels FILE: how many pixels of about the picture's colour FILE holds (the thumbnail is a JPEG)
+	convert "$1" -alpha off -fuzz 5% -fill black +opaque "$pic_colour" -fill white -opaque "$pic_colour" -format '%[fx:round(mean*w*h)]' info:
+}
+shows_picture() {
+	import -window "$ada_win" "$out/ada-picture.png" 2>/dev/null && [ "$(pink_pixels "$out/ada-picture.png")" -ge 20000 ]
+}
+[ "$(pink_pixels "$out/ada.png")" = 0 ] || fail "ada's window showed the picture's colour before it was sent"
+wait_until 30 "ada's window to show bob's picture" shows_picture
+echo "e2e: ada's window shows bob's picture ($(pink_pixels "$out/ada-picture.png") px of it; screenshot ada-picture.png)"
+passed=$((passed + 1))
+# A file that is not a picture comes as a chip (name, size, Save, Open): pasted the same
+# way; attachments.png shows both (the README's picture, with --screenshots).
+printf '%%PDF-1.4\n%% Parley e2e\n' >"$work/quarterly-report.pdf"
+printf '%s' "$work/quarterly-report.pdf" | xclip -selection clipboard -loops 1 &
+clip_pid=$!
+xdotool windowfocus "$bob_win" 2>/dev/null || true
+xdotool mousemove $((X + WIDTH / 2)) $((Y + HEIGHT - 22)) click 1
+sleep 0.3
+xdotool key ctrl+v
+wait "$clip_pid" 2>/dev/null || true
+has_file() {
+	[ "$(sqlite3 -cmd '.timeout 2000' "$(db ada)" "select count(*) from messages where room_id='general' and seq>0 and attachment like '%quarterly-report.pdf%'" 2>/dev/null)" = 1 ]
+}
+wait_until 60 "ada's store to hold bob's file" has_file
+sleep 1.5 # the chip's frame is painted
+import -window "$ada_win" "$out/attachments.png"
+
 echo "e2e: stopping both apps"
 for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -231,6 +276,7 @@ passed=$((passed + 1))
 
 if [ $update_docs = 1 ]; then
 	cp "$out/ada.png" docs/screenshots/desktop.png
+	cp "$out/attachments.png" docs/screenshots/attachments.png
 	PARLEY_SCREENSHOTS=1 go test -tags mobile -count=1 -run TestMobileLayout ./ui >/dev/null
 	echo "e2e: refreshed docs/screenshots/desktop.png and mobile.png"
 fi

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley/model"
@@ -180,7 +181,7 @@ func (r roomWithPreview) room() Room {
 		room.Preview = *r.PreviewContent
 		if room.Preview == "" && r.PreviewAttachment != nil {
 			if a := decodeAttachment(*r.PreviewAttachment); a != nil {
-				room.Preview = "📎 " + a.Name
+				room.Preview = attachmentPreview(a)
 			}
 		}
 	}
@@ -305,4 +306,13 @@ func (s *Store) DropRoom(roomID string) error {
 		return fmt.Errorf("drop room %s: %w", roomID, err)
 	}
 	return nil
+}
+
+// attachmentPreview is the rooms list's line for a message that is only a file: a
+// picture (one the server made a thumbnail of) is a photo, anything else is named.
+func attachmentPreview(a *model.Attachment) string {
+	if a.ThumbURL != "" && strings.HasPrefix(a.MIME, "image/") {
+		return "📷 Photo"
+	}
+	return "📎 " + a.Name
 }

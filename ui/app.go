@@ -100,7 +100,7 @@ type parley struct {
 	// the server is not the embedded one: a remote server never gets the local account
 	// signed in on it.
 	remote bool
-	notes *notifier
+	notes  *notifier
 
 	hostMu sync.Mutex
 	host   *embeddedServer // the server we run, if we host

@@ -50,6 +50,8 @@ type rowWidget struct {
 	clock    *canvas.Text
 	status   *statusMark
 	retry    *widget.Button
+	att      *attachPart // the message's picture or file chip (bubble_attach.go)
+	env      *attachEnv
 	onRetry  func(id string)
 	height   float32
 	bound    bool
@@ -68,6 +70,7 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 		clock:    canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder)),
 		status:   newStatusMark(),
 		onRetry:  onRetry,
+		att:      newAttachPart(),
 	}
 	w.daySep.TextSize = theme.CaptionTextSize()
 	w.daySep.Alignment = fyne.TextAlignCenter
@@ -112,6 +115,7 @@ func (w *rowWidget) bind(v rowView) {
 	if v.Own {
 		w.status.setStatus(v.Status)
 	}
+	w.att.bind(w.env, v)
 	if !textChanged {
 		w.Refresh()
 		return
@@ -213,6 +217,8 @@ type rowGeom struct {
 	nameY      float32
 	bubblePos  fyne.Position
 	bubbleSize fyne.Size
+	attBox     fyne.Size // the picture or file chip at the bubble's top (zero: none)
+	attH       float32   // the height it takes there
 	metaY      float32
 	retryY     float32
 	height     float32
@@ -244,6 +250,13 @@ func geometry(v rowView, width float32, wrapped func(text string, w float32) flo
 	}
 	if n := len(findLinks(v.Text)); n > 0 {
 		bh += float32(n) * linkHeight()
+	}
+	if g.attBox, g.attH = attachArea(v.Att, maxW); g.attH > 0 {
+		bw = fyne.Max(bw, g.attBox.Width+2*attachPad)
+		if v.Text == "" {
+			bh = 0
+		}
+		bh += g.attH
 	}
 	x := sidePad + col
 	if v.Own {
@@ -375,8 +388,11 @@ func (w *rowWidget) layoutRow(width float32) float32 {
 	}
 	w.bubble.Move(g.bubblePos)
 	w.bubble.Resize(g.bubbleSize)
-	w.textBox.Move(g.bubblePos)
-	w.textBox.Resize(g.bubbleSize)
+	w.textBox.Move(g.bubblePos.AddXY(0, g.attH))
+	w.textBox.Resize(g.bubbleSize.SubtractWidthHeight(0, g.attH))
+	w.textBox.Hidden = v.Text == "" && g.attH > 0
+	w.att.Move(g.bubblePos.AddXY(attachPad, attachPad))
+	w.att.Resize(g.attBox)
 	w.styleBubble()
 
 	w.clock.Hidden = !v.lastRun
@@ -439,7 +455,7 @@ func (w *rowWidget) MinSize() fyne.Size { return fyne.NewSize(0, w.height) }
 
 func (w *rowWidget) CreateRenderer() fyne.WidgetRenderer {
 	return &rowRenderer{w: w, objects: []fyne.CanvasObject{w.dayBack, w.daySep, w.avatar, w.avatarTx, w.name,
-		w.bubble, w.textBox, w.clock, w.status, w.retry}}
+		w.bubble, w.att, w.textBox, w.clock, w.status, w.retry}}
 }
 
 type rowRenderer struct {

@@ -37,6 +37,7 @@ type chatScreen struct {
 	back     *widget.Button
 	header   *fyne.Container // the back button and the title, when there is a back button
 	list     *messageList
+	attach   *attachEnv // attach.go: pictures, file chips, uploads
 	typing   *widget.Label
 	composer *composerEntry
 	sendBtn  *widget.Button
@@ -57,7 +58,7 @@ type chatScreen struct {
 // newChatScreen builds the chat of room; onBack, when set, is the back button's action
 // (shown by showBack: on mobile and in a narrow window).
 func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatScreen {
-	c := &chatScreen{eng: eng, run: run, room: room}
+	c := &chatScreen{eng: eng, run: run, room: room, attach: newAttachEnv(eng, run)}
 	c.title = &widget.Label{Text: roomTitle(room), TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
 	c.list = newMessageList(listCallbacks{
 		older:  c.loadOlder,
@@ -65,6 +66,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		latest: c.loadLatest,
 		read:   c.markRead,
 		retry:  c.retry,
+		att:    c.attach,
 	}, !room.Direct)
 	c.typing = &widget.Label{TextStyle: fyne.TextStyle{Italic: true}, Importance: widget.LowImportance,
 		SizeName: theme.SizeNameCaptionText}
@@ -75,6 +77,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 	c.slow.Hide()
 	c.composer = newComposerEntry()
 	c.composer.onSend = c.send
+	c.composer.onPaste = c.pasted
 	c.composer.onTyping = func() { c.eng.Typing(c.room.ID) }
 	c.composer.onLength = c.lengthChanged
 	c.composer.onTooLong = c.pointAtLimit
@@ -92,7 +95,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		header = c.header
 	}
 	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox,
-		container.NewBorder(nil, nil, nil, container.NewVBox(c.sendBtn), c.composer))
+		container.NewBorder(nil, nil, container.NewVBox(c.newAttachButton()), container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
 	c.loadLatest()
 	return c

@@ -41,6 +41,9 @@ type composerEntry struct {
 	onTyping  func()            // called on every edit
 	onLength  func(runes int)   // called on every edit with the text's length in code points
 	onTooLong func()            // called on Enter when the text is over model.MaxContentRunes
+
+	onPaste func(text string) bool // a paste: true when it was taken (files attached), not typed
+
 	shift     bool
 	rows      int
 	runes     int  // the typed text's length in code points
@@ -184,6 +187,9 @@ func (c *composerEntry) TypedShortcut(s fyne.Shortcut) {
 	case *fyne.ShortcutPaste:
 		if sc.Clipboard != nil {
 			text := sc.Clipboard.Content()
+			if c.onPaste != nil && c.onPaste(text) {
+				return // files, attached
+			}
 			c.beforeGrowth(utf8.RuneCountInString(text), longestParagraph(text))
 		}
 	case *fyne.ShortcutCopy:

@@ -24,6 +24,8 @@ type clientEngine struct {
 	mu     sync.Mutex
 	selfID string   // the account the names below are of
 	names  []string // the signed-in user's display name and username, to name direct rooms after the other member
+
+	downloads *storage.Downloads // opened on first use (attach.go)
 }
 
 func newClientEngine(c *pnet.Client) *clientEngine {
@@ -152,12 +154,9 @@ func (e *clientEngine) SearchUsers(query string) ([]model.User, error) {
 
 // rowOf is the list's view of a stored message.
 func rowOf(m storage.Message) Row {
-	text := m.Content
-	if text == "" && m.Attachment != nil {
-		text = "📎 " + m.Attachment.Name
-	}
 	return Row{ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, LocalOrder: m.LocalOrder, SenderID: m.SenderID,
-		SenderName: m.SenderName, Text: text, Time: m.Timestamp.Time, Own: m.Own, Status: m.Status, Err: m.Error}
+		SenderName: m.SenderName, Text: m.Content, Time: m.Timestamp.Time, Own: m.Own, Status: m.Status, Err: m.Error,
+		Att: attachmentOf(m)}
 }
 
 func rowsOf(ms []storage.Message) []Row {
@@ -208,7 +207,7 @@ func (e *clientEngine) updateOf(b pnet.Batch) Update {
 			}
 			u.Rows = append(u.Rows, r)
 			if !m.Own && m.Status == "" {
-				u.Notify = append(u.Notify, r)
+				u.Notify = append(u.Notify, notifyRow(r))
 			}
 		}
 	}
@@ -230,6 +229,7 @@ func (e *clientEngine) updateOf(b pnet.Batch) Update {
 		u.Conn = &st
 	}
 	u.Reset = b.Reset
+	u.Uploads = uploadsOf(b.Uploads)
 	return u
 }
 

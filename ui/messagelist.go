@@ -31,6 +31,7 @@ type heightKey struct {
 	flags  uint8
 	failed bool
 	day    string
+	att    attachKey
 }
 
 // listCallbacks is how the list asks its owner for data and reports what was seen.
@@ -40,6 +41,7 @@ type listCallbacks struct {
 	latest func()                // jump to the newest rows; answer with setRows
 	read   func(seq int64)       // rows up to seq have been on screen
 	retry  func(id string)
+	att    *attachEnv // what the rows' pictures and file chips share
 }
 
 // messageList is the chat's list: a bounded window of rows over the room's history,
@@ -247,7 +249,7 @@ func (l *messageList) measure(v rowView) float32 {
 	if l.width <= 0 {
 		return 0
 	}
-	k := heightKey{id: v.ID, width: l.width, day: v.day, failed: v.Own && v.Status == "failed"}
+	k := heightKey{id: v.ID, width: l.width, day: v.day, failed: v.Own && v.Status == "failed", att: attachKeyOf(v.Att)}
 	if v.firstRun {
 		k.flags |= 1
 	}
@@ -389,6 +391,7 @@ func (l *messageList) bindVisible() {
 				w, l.free = l.free[n-1], l.free[:n-1]
 			} else {
 				w = newRowWidget(l.cb.retry)
+				w.env = l.cb.att
 			}
 			w.Move(fyne.NewPos(0, l.tops[i]))
 			w.Resize(fyne.NewSize(l.width, l.heights[i])) // first, so the text wraps once, at this width

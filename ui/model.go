@@ -19,6 +19,7 @@ type Row struct {
 	Own        bool
 	Status     model.Status // own messages only
 	Err        string       // why it failed, when Status is failed
+	Att        Attachment   // the message's file, if any (bubble_attach.go)
 }
 
 // before reports whether r sorts above o in the list: stored messages by seq, then the
@@ -85,6 +86,7 @@ type Update struct {
 	Presence map[string]bool     // user id → online (absent: unchanged)
 	Reset    []string            // rooms whose history was dropped: reload them
 	Notify   []Row               // messages from others worth a notification
+	Uploads  map[string]Progress // message id → how far its file's upload has come
 }
 
 // Engine is what the screens need of the client engine and its local store.

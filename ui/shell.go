@@ -66,6 +66,9 @@ func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
 		s.content = container.NewBorder(s.banner, nil, nil, nil, s.body)
 	} else {
 		s.roomsPane = newSizeWatch(s.rooms.content, func(fyne.Size) { s.keepSplit() })
+		if win != nil {
+			win.SetOnDropped(s.dropped) // files dropped onto the window (desktop only; attach.go)
+		}
 		s.split = container.NewHSplit(s.roomsPane, s.chatHolder)
 		s.split.Offset = defaultRoomsSplit
 		if s.prefs != nil {
@@ -187,6 +190,7 @@ func (s *shell) open(r RoomItem) {
 		return
 	}
 	s.chat = newChatScreen(s.eng, s.run, r, s.back)
+	s.chat.attach.win, s.chat.attach.mobile = s.window, s.mobile
 	s.chat.showBack(s.compact())
 	s.chat.active = func() bool { return s.focused }
 	s.chat.setTyping(s.typing[r.ID])
@@ -259,6 +263,9 @@ func (s *shell) apply(u Update) {
 			}
 		}
 		s.chat.list.upsert(mine)
+	}
+	if s.chat != nil && len(u.Uploads) > 0 {
+		s.chat.setProgress(u.Uploads)
 	}
 	if !s.focused && s.notify != nil {
 		s.notifyAbout(u.Notify)
