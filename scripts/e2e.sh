@@ -58,6 +58,8 @@ go build -o "$work/parley-cli" ./cmd/parley-cli
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo "$1"; }
 port=$(free_port 18787)
 addr=127.0.0.1:$port
+# The Go caches stay where they are: HOME moves to a folder of this run (the apps' profiles).
+export GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" GOPATH="$(go env GOPATH)"
 export HOME=$work/home LANG=en_US.UTF-8
 mkdir -p "$HOME"
 appdir=$HOME/.config/fyne/chat.parley.app

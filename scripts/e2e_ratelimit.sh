@@ -56,6 +56,8 @@ password='correct horse'
 curl -fsS -X POST -d "{\"username\":\"rita\",\"password\":\"$password\"}" "$url/api/register" >/dev/null ||
 	fail "register rita"
 
+# The Go caches stay where they are: HOME moves to a folder of this run (the apps' profiles).
+export GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" GOPATH="$(go env GOPATH)"
 export HOME=$work/home LANG=en_US.UTF-8
 mkdir -p "$HOME"
 "$work/parley" -profile rita -server "$url" >"$work/app.log" 2>&1 &
