@@ -460,7 +460,12 @@ func (s *session) writeLoop() {
 			s.flushing = false
 			// An idle connection keeps no arrays: most connections are idle most of
 			// the time, and a busy one keeps its writer (and its arrays) running.
-			s.queue, s.spare, s.queued = nil, nil, 0
+			// What an ended session still has queued is finish's to write (a close
+			// that flushes: an error frame before its close code).
+			if !s.ended {
+				s.queue, s.queued = nil, 0
+			}
+			s.spare = nil
 			ended := s.ended
 			s.qmu.Unlock()
 			var err error
