@@ -399,6 +399,15 @@ func TestSearch(t *testing.T) {
 	if got, _ := s.Search("database", "", 10); !slices.Equal(ids(got), []string{"r1-000002"}) {
 		t.Errorf("Search misses the edited text: %v", ids(got))
 	}
+	// A delete takes the text out of the index itself, not only out of the answers.
+	mustApply(t, s, upd("r1", 6, "bob", "r1-000003", model.OpDelete))
+	if got, _ := s.Search("servers", "", 10); len(got) != 0 {
+		t.Errorf("Search finds a deleted message: %v", ids(got))
+	}
+	var indexed int64
+	if err := s.db.Raw(`SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH '"servers"'`).Scan(&indexed).Error; err != nil || indexed != 0 {
+		t.Errorf("the index still holds a deleted message's text: %d rows, %v", indexed, err)
+	}
 	// History paged in later is older: it sorts below what came before it.
 	old := msg("r1", 0, "bob")
 	old.ID, old.Seq, old.Content, old.Timestamp = "r1-old", 1, "noon long ago", model.NewTime(baseTime.Add(-time.Hour))
@@ -412,10 +421,10 @@ func TestSearch(t *testing.T) {
 	if got, _ := s.Search("plan", "", 10); len(got) != 1 || !got[0].Pending() {
 		t.Errorf("Search misses a pending message: %+v", got)
 	}
-	if _, err := s.ApplyAcks([]Ack{{ID: p.ID, RoomID: "r1", Seq: 6, Timestamp: baseTime.Add(time.Minute)}}); err != nil {
+	if _, err := s.ApplyAcks([]Ack{{ID: p.ID, RoomID: "r1", Seq: 7, Timestamp: baseTime.Add(time.Minute)}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Search("plan", "", 10); len(got) != 1 || got[0].Seq != 6 {
+	if got, _ := s.Search("plan", "", 10); len(got) != 1 || got[0].Seq != 7 {
 		t.Errorf("Search after the ack = %+v; want the message once, with its seq", got)
 	}
 }

@@ -111,6 +111,12 @@ func (s *session) search(ctx context.Context, query string, stdout, stderr io.Wr
 			return err
 		}
 	}
+	// The profile's matches win the merge, so let the first sync fold in what changed
+	// since the last run (another device's edit or delete) before reading them; offline,
+	// the wait ends after -wait and the profile answers as it is.
+	wctx, wcancel := context.WithTimeout(ctx, s.o.wait)
+	s.c.WaitSynced(wctx)
+	wcancel()
 	cctx, cancel := s.callCtx(ctx)
 	defer cancel()
 	found, serverErr, err := s.c.Search(cctx, query, room, 0)

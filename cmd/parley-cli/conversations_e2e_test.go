@@ -1,8 +1,3 @@
-//go:build server11
-
-// These tests need the server side of issue 14 (protocol 1.1 frames and calls); run
-// them with -tags server11 until it is on main, then drop the tag.
-
 package main
 
 import (
