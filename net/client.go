@@ -777,12 +777,14 @@ func (c *Client) throttleOver() {
 	}
 }
 
-// outboxShrank wakes Flush callers.
+// outboxShrank wakes Flush callers, and ends the throttled state once the outbox is
+// empty, whichever answer emptied it (an ack, a refusal, the echo of an own message).
 func (c *Client) outboxShrank() {
 	c.mu.Lock()
 	close(c.outboxChanged)
 	c.outboxChanged = make(chan struct{})
 	c.mu.Unlock()
+	c.throttleOver()
 }
 
 // setPresence applies presence changes and reports those that changed.

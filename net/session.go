@@ -564,7 +564,6 @@ func (s *session) handle(frames []model.Frame) error {
 			}
 			c.events.addMessages(changed)
 			c.outboxShrank() // after the read marks: Flush's callers see them
-			c.throttleOver()
 			acks = acks[:0]
 		}
 		me := c.UserID()
@@ -756,7 +755,6 @@ func (s *session) handleError(f *model.Frame) error {
 	if ok {
 		c.events.addMessages([]storage.Message{m})
 		c.outboxShrank()
-		c.throttleOver()
 		return nil
 	}
 	if m.ID != "" {
@@ -772,7 +770,6 @@ func (s *session) handleError(f *model.Frame) error {
 		}
 		c.events.addFailed(uf)
 		c.outboxShrank()
-		c.throttleOver()
 	}
 	return nil
 }
