@@ -51,6 +51,7 @@ type rowWidget struct {
 	status   *statusMark
 	retry    *widget.Button
 	onRetry  func(id string)
+	x        *bubbleExtras // protocol 1.1's parts: quote, chips, "edited", the menu
 	height   float32
 	bound    bool
 }
@@ -87,6 +88,7 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 	// override is needed: Fyne parses every font again for each override scope (and each
 	// Refresh of one makes a new scope), which held ~15 MB a row widget.
 	w.textBox = container.NewBorder(nil, w.linkBox, nil, nil, w.label)
+	w.x = newBubbleExtras(w)
 	w.ExtendBaseWidget(w)
 	return w
 }
@@ -102,8 +104,9 @@ func (w *rowWidget) bind(v rowView) {
 	if w.bound && w.view == v {
 		return
 	}
-	textChanged := !w.bound || w.view.Text != v.Text || w.view.Own != v.Own
+	textChanged := !w.bound || w.view.Text != v.Text || w.view.Own != v.Own || w.view.Deleted != v.Deleted
 	w.view, w.bound = v, true
+	w.x.bind(v)
 	w.daySep.Text = v.day
 	w.avatarTx.Text = initials(v.SenderName)
 	w.avatar.FillColor = avatarColor(v.SenderID)
@@ -119,6 +122,7 @@ func (w *rowWidget) bind(v rowView) {
 	// Wrapping text is the expensive part: empty the label, lay the row out for the new
 	// message, then set the text once, at its final width.
 	w.label.SetText("")
+	w.label.TextStyle.Italic = v.Deleted
 	w.setLinks(findLinks(v.Text))
 	w.Refresh()
 	w.label.SetText(v.Text)
@@ -215,6 +219,8 @@ type rowGeom struct {
 	bubbleSize fyne.Size
 	metaY      float32
 	retryY     float32
+	quoteH     float32 // the quote of the message answered, at the bubble's top
+	extrasY    float32 // the line of chips and "edited" under the bubble, when shown
 	height     float32
 }
 
@@ -235,6 +241,7 @@ func geometry(v rowView, width float32, wrapped func(text string, w float32) flo
 	maxW := fyne.Max((width-col-2*sidePad)*bubbleShare, 80)
 	natural := naturalWidth(v.Text) + 2*theme.InnerPadding() + 2
 	bw := fyne.Min(natural, maxW)
+	g.quoteH, bw = quoteGeometry(v, bw, maxW)
 	var bh float32
 	if natural <= maxW {
 		base, perLine := textMetrics()
@@ -249,8 +256,13 @@ func geometry(v rowView, width float32, wrapped func(text string, w float32) flo
 	if v.Own {
 		x = width - sidePad - bw
 	}
+	bh += g.quoteH
 	g.bubblePos, g.bubbleSize = fyne.NewPos(x, y), fyne.NewSize(bw, bh)
 	y += bh
+	if hasExtrasLine(v) {
+		g.extrasY = y
+		y += extrasHeight()
+	}
 	if v.lastRun {
 		g.metaY = y
 		y += metaHeight
@@ -375,8 +387,9 @@ func (w *rowWidget) layoutRow(width float32) float32 {
 	}
 	w.bubble.Move(g.bubblePos)
 	w.bubble.Resize(g.bubbleSize)
-	w.textBox.Move(g.bubblePos)
-	w.textBox.Resize(g.bubbleSize)
+	w.textBox.Move(g.bubblePos.AddXY(0, g.quoteH))
+	w.textBox.Resize(g.bubbleSize.SubtractWidthHeight(0, g.quoteH))
+	w.x.layout(g, width)
 	w.styleBubble()
 
 	w.clock.Hidden = !v.lastRun
@@ -439,7 +452,7 @@ func (w *rowWidget) MinSize() fyne.Size { return fyne.NewSize(0, w.height) }
 
 func (w *rowWidget) CreateRenderer() fyne.WidgetRenderer {
 	return &rowRenderer{w: w, objects: []fyne.CanvasObject{w.dayBack, w.daySep, w.avatar, w.avatarTx, w.name,
-		w.bubble, w.textBox, w.clock, w.status, w.retry}}
+		w.bubble, w.textBox, w.clock, w.status, w.retry, w.x.quote, w.x.chips, w.x.edited, w.x.more}}
 }
 
 type rowRenderer struct {

@@ -47,7 +47,8 @@ type chatScreen struct {
 	limitLine *widget.Label
 	splitBtn  *widget.Button
 	limitBox  *fyne.Container
-	parts     []string // the text cut into messages, while it is too long
+	parts     []string      // the text cut into messages, while it is too long
+	conv      *conversation // the reply or edit under way, and the bubbles' actions
 
 	active    func() bool // whether the window has the focus (nil: always)
 	unreadSeq int64       // the newest seq shown
@@ -58,6 +59,7 @@ type chatScreen struct {
 // (shown by showBack: on mobile and in a narrow window).
 func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatScreen {
 	c := &chatScreen{eng: eng, run: run, room: room}
+	c.conv = newConversation(c)
 	c.title = &widget.Label{Text: roomTitle(room), TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
 	c.list = newMessageList(listCallbacks{
 		older:  c.loadOlder,
@@ -65,6 +67,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		latest: c.loadLatest,
 		read:   c.markRead,
 		retry:  c.retry,
+		acts:   c.conv.actions(),
 	}, !room.Direct)
 	c.typing = &widget.Label{TextStyle: fyne.TextStyle{Italic: true}, Importance: widget.LowImportance,
 		SizeName: theme.SizeNameCaptionText}
@@ -75,6 +78,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 	c.slow.Hide()
 	c.composer = newComposerEntry()
 	c.composer.onSend = c.send
+	c.composer.onEscape = c.conv.cancel
 	c.composer.onTyping = func() { c.eng.Typing(c.room.ID) }
 	c.composer.onLength = c.lengthChanged
 	c.composer.onTooLong = c.pointAtLimit
@@ -91,7 +95,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		c.header = container.NewBorder(nil, nil, c.back, nil, c.title)
 		header = c.header
 	}
-	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox,
+	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox, c.conv.bar,
 		container.NewBorder(nil, nil, nil, container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
 	c.loadLatest()
@@ -194,6 +198,9 @@ func (c *chatScreen) retry(id string) {
 func (c *chatScreen) send(text string) {
 	room := c.room.ID
 	c.hideError()
+	if c.conv.send(text) {
+		return
+	}
 	c.run.bg(func() {
 		if err := c.eng.Send(room, text); err != nil {
 			c.run.ui(func() { c.showError(err.Error()) })

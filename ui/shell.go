@@ -260,6 +260,7 @@ func (s *shell) apply(u Update) {
 		}
 		s.chat.list.upsert(mine)
 	}
+	s.applyConversation(u)
 	if !s.focused && s.notify != nil {
 		s.notifyAbout(u.Notify)
 	}

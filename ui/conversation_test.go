@@ -1,0 +1,334 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	pnet "github.com/parleychat/parley/net"
+	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/servertest"
+)
+
+// convFixture is alice's app (a real engine and store) and bob's engine, on a real server.
+type convFixture struct {
+	t          *testing.T
+	alice, bob *pnet.Client
+	eng        *clientEngine
+	s          *shell
+	win        fyne.Window
+}
+
+func newConvFixture(t *testing.T) *convFixture {
+	srv := servertest.Start(t, server.Config{})
+	f := &convFixture{t: t, alice: startClient(t, srv.URL, "alice"), bob: startClient(t, srv.URL, "bob")}
+	drain(t, f.bob)
+	test.NewTempApp(t)
+	f.eng = newClientEngine(f.alice)
+	f.win = test.NewTempWindow(t, nil)
+	f.s = newShell(f.win, f.eng, inlineRunner(), false)
+	f.win.SetContent(f.s.content)
+	f.win.Resize(fyne.NewSize(900, 600))
+	f.s.loadRooms(server.GeneralRoomID)
+	if f.s.chat == nil {
+		t.Fatal("general is not open")
+	}
+	return f
+}
+
+func (f *convFixture) pump(what string, cond func() bool) {
+	f.t.Helper()
+	pump(f.t, f.alice, f.eng, f.s, what, cond)
+}
+
+// row returns the list's row with id.
+func (f *convFixture) row(id string) (Row, bool) {
+	for _, r := range f.s.chat.list.rows {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return Row{}, false
+}
+
+// bobSays has bob write text and waits for alice's bubble of it.
+func (f *convFixture) bobSays(text string) string {
+	f.t.Helper()
+	m, err := f.bob.Send(server.GeneralRoomID, text)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.pump("bob's "+text, func() bool { return f.s.chat.list.rowWidgetFor(m.ID) != nil })
+	return m.ID
+}
+
+// menu right-clicks the bubble of id and returns the chat's conversation with its menu.
+func (f *convFixture) menu(id string) *conversation {
+	f.t.Helper()
+	w := f.s.chat.list.rowWidgetFor(id)
+	if w == nil {
+		f.t.Fatalf("no bubble for %s", id)
+	}
+	test.TapSecondary(w)
+	cv := f.s.chat.conv
+	if cv.menu == nil || f.win.Canvas().Overlays().Top() == nil {
+		f.t.Fatal("right-click opened no menu")
+	}
+	f.win.Canvas().Overlays().Top().Hide()
+	f.win.Canvas().Overlays().Remove(f.win.Canvas().Overlays().Top())
+	return cv
+}
+
+// needsUpdates skips the rest of a test when the server does not relay protocol 1.1's
+// updates and replies to other members yet (issue 14's server work is on its own branch;
+// the merged tree runs these parts): it asks for the public rooms, a 1.1 call.
+func needsUpdates(t *testing.T, c *pnet.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.PublicRooms(ctx, "", 1); err != nil {
+		t.Skipf("the server has no protocol 1.1 (public rooms: %v): the other member's side is not checked", err)
+	}
+}
+
+func labels(m *fyne.Menu) string {
+	var out []string
+	for _, it := range m.Items {
+		out = append(out, it.Label)
+	}
+	return strings.Join(out, ",")
+}
+
+// ownSent waits for alice's own message with text to be stored by the server.
+func (f *convFixture) ownSent(text string) string {
+	f.t.Helper()
+	var id string
+	f.pump("own "+text+" stored", func() bool {
+		for _, r := range f.s.chat.list.rows {
+			if r.Own && r.Text == text && r.Seq > 0 {
+				id = r.ID
+				return f.s.chat.list.rowWidgetFor(id) != nil
+			}
+		}
+		return false
+	})
+	return id
+}
+
+func (f *convFixture) typeEnter(text string) {
+	e := f.s.chat.composer
+	e.newlineOnEnter = false
+	f.win.Canvas().Focus(e)
+	test.Type(e, text)
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+}
+
+func TestBubbleMenuReplyQuoteAndJump(t *testing.T) {
+	f := newConvFixture(t)
+	bobID := f.bobSays("lunch at noon?")
+	cv := f.menu(bobID)
+	if got := labels(cv.menu); got != "Reply,React,Copy text" {
+		t.Errorf("menu of another's message: %s", got)
+	}
+	cv.menuItem("Copy text").Action()
+	if got := fyne.CurrentApp().Clipboard().Content(); got != "lunch at noon?" {
+		t.Errorf("clipboard %q", got)
+	}
+
+	cv.menuItem("Reply").Action()
+	if !cv.bar.Visible() || !strings.Contains(cv.barText.Text, "bob: lunch at noon?") {
+		t.Fatalf("reply bar visible=%v %q", cv.bar.Visible(), cv.barText.Text)
+	}
+	// Escape cancels the reply, and the composer keeps what was typed.
+	test.Type(f.s.chat.composer, "x")
+	f.s.chat.composer.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if cv.bar.Visible() || f.s.chat.composer.Text != "x" {
+		t.Errorf("after Escape: bar %v composer %q", cv.bar.Visible(), f.s.chat.composer.Text)
+	}
+	f.s.chat.composer.setText("")
+	cancelBarTap(t, f, cv, bobID)
+
+	f.typeEnter("yes, see you")
+	mine := f.ownSent("yes, see you")
+	r, _ := f.row(mine)
+	if r.ReplyTo != bobID || r.Quote != "bob: lunch at noon?" {
+		t.Fatalf("reply row: replyTo %q quote %q", r.ReplyTo, r.Quote)
+	}
+	w := f.s.chat.list.rowWidgetFor(mine)
+	if w.x.quote.Hidden || w.x.quote.full != "bob: lunch at noon?" {
+		t.Errorf("quote hidden=%v %q", w.x.quote.Hidden, w.x.quote.full)
+	}
+	// Tapping the quote when the target is outside the window pages it in and shows it.
+	l := f.s.chat.list
+	var rest []Row
+	for _, r := range l.rows {
+		if r.ID != bobID {
+			rest = append(rest, r)
+		}
+	}
+	l.setRows(rest, true)
+	if _, ok := f.row(bobID); ok {
+		t.Fatal("target still in the window")
+	}
+	test.Tap(l.rowWidgetFor(mine).x.quote)
+	if _, ok := f.row(bobID); !ok || l.rowWidgetFor(bobID) == nil {
+		t.Fatalf("tapping the quote did not bring the target in: %v", l.visibleIDs())
+	}
+	// Bob's engine holds the reply's target too.
+	needsUpdates(t, f.bob)
+	m, ok, err := f.bob.Store().Get(server.GeneralRoomID, mine)
+	for deadline := time.Now().Add(30 * time.Second); (!ok || err != nil) && time.Now().Before(deadline); {
+		<-time.After(20 * time.Millisecond) // polling bob's store: his events are drained
+		m, ok, err = f.bob.Store().Get(server.GeneralRoomID, mine)
+	}
+	if m.ReplyTo != bobID {
+		t.Errorf("bob's copy of the reply: replyTo %q", m.ReplyTo)
+	}
+
+}
+
+// cancelBarTap checks the bar's cancel button ends a reply.
+func cancelBarTap(t *testing.T, f *convFixture, cv *conversation, id string) {
+	t.Helper()
+	r, _ := f.row(id)
+	cv.startReply(r)
+	test.Tap(cv.barClose)
+	if cv.bar.Visible() || cv.mode != composeNew {
+		t.Errorf("cancel left the reply: bar %v mode %v", cv.bar.Visible(), cv.mode)
+	}
+	cv.startReply(r)
+}
+
+func TestBubbleMenuEditAndDelete(t *testing.T) {
+	f := newConvFixture(t)
+	f.typeEnter("teh plan")
+	mine := f.ownSent("teh plan")
+	cv := f.menu(mine)
+	if got := labels(cv.menu); got != "Reply,React,Copy text,Edit,Delete" {
+		t.Errorf("menu of an own message: %s", got)
+	}
+	before := f.s.chat.list.heights[len(f.s.chat.list.heights)-1]
+	cv.menuItem("Edit").Action()
+	e := f.s.chat.composer
+	if e.Text != "teh plan" || !cv.bar.Visible() {
+		t.Fatalf("edit: composer %q bar %v", e.Text, cv.bar.Visible())
+	}
+	e.setText("the plan")
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	f.pump("edited", func() bool {
+		r, _ := f.row(mine)
+		w := f.s.chat.list.rowWidgetFor(mine)
+		return r.Text == "the plan" && r.Edited && w != nil && w.label.Text == "the plan" && !w.x.edited.Hidden
+	})
+	if after := f.s.chat.list.heights[len(f.s.chat.list.heights)-1]; after <= before {
+		t.Errorf("the edited row was not measured again: %v then %v", before, after)
+	}
+	if e.Text != "" || cv.bar.Visible() {
+		t.Errorf("after saving: composer %q bar %v", e.Text, cv.bar.Visible())
+	}
+	// Escape cancels an edit and empties the composer.
+	r, _ := f.row(mine)
+	cv.startEdit(r)
+	e.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if e.Text != "" || cv.bar.Visible() {
+		t.Errorf("after Escape: composer %q bar %v", e.Text, cv.bar.Visible())
+	}
+
+	cv = f.menu(mine)
+	cv.menuItem("Delete").Action()
+	if cv.confirm == nil {
+		t.Fatal("delete did not ask")
+	}
+	cv.confirm.Confirm()
+	f.pump("tombstone", func() bool {
+		w := f.s.chat.list.rowWidgetFor(mine)
+		return w != nil && w.label.Text == deletedText && w.label.TextStyle.Italic
+	})
+	// Deleted for everyone: bob's store has the tombstone.
+	needsUpdates(t, f.bob)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		m, ok, err := f.bob.Store().Get(server.GeneralRoomID, mine)
+		if err == nil && ok && m.Deleted && m.Content == "" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("bob never saw the delete: %+v", m)
+		case <-time.After(20 * time.Millisecond): // polling bob's store: his events are drained
+		}
+	}
+	if w := f.s.chat.list.rowWidgetFor(mine); w != nil {
+		test.TapSecondary(w)
+		if f.win.Canvas().Overlays().Top() != nil {
+			t.Error("a deleted message still opens the menu")
+		}
+	}
+}
+
+func TestReactionChipsToggle(t *testing.T) {
+	f := newConvFixture(t)
+	bobID := f.bobSays("shipped it")
+	l := f.s.chat.list
+	plain := l.heights[len(l.heights)-1]
+	cv := f.menu(bobID)
+	cv.menuItem("React").Action()
+	if cv.picker == nil || len(cv.pickBtn) < 6 || cv.pickBtn[0].Text != "👍" {
+		t.Fatal("React showed no picker of common emoji")
+	}
+	test.Tap(cv.pickBtn[0])
+	f.pump("own 👍 chip", func() bool {
+		w := l.rowWidgetFor(bobID)
+		return w != nil && len(w.x.chips.Objects) == 1 && w.x.chips.Objects[0].(*chip).r == reaction{"👍", 1, true} && !w.x.chips.Hidden
+	})
+	if h := l.heights[len(l.heights)-1]; h <= plain {
+		t.Errorf("the row with a chip was not measured again: %v then %v", plain, h)
+	}
+	// Tapping the chip takes alice's back: no chips, and the row is as tall as before.
+	tapChip := func() { test.Tap(l.rowWidgetFor(bobID).x.chips.Objects[0].(*chip)) }
+	tapChip()
+	f.pump("no chips", func() bool {
+		w := l.rowWidgetFor(bobID)
+		return w != nil && len(w.x.chips.Objects) == 0 && w.x.chips.Hidden
+	})
+	if h := l.heights[len(l.heights)-1]; h != plain {
+		t.Errorf("row height %v, want %v again", h, plain)
+	}
+
+	// Bob reacts: alice sees his chip, not highlighted; tapping it adds hers.
+	needsUpdates(t, f.bob)
+	if _, err := f.bob.React(server.GeneralRoomID, bobID, "🎉", true); err != nil {
+		t.Fatal(err)
+	}
+	chipIs := func(want reaction) func() bool {
+		return func() bool {
+			w := l.rowWidgetFor(bobID)
+			return w != nil && len(w.x.chips.Objects) == 1 && w.x.chips.Objects[0].(*chip).r == want
+		}
+	}
+	f.pump("bob's 🎉", chipIs(reaction{"🎉", 1, false}))
+	tapChip()
+	f.pump("🎉 2, own", chipIs(reaction{"🎉", 2, true}))
+	if _, err := f.bob.React(server.GeneralRoomID, bobID, "🎉", false); err != nil {
+		t.Fatal(err)
+	}
+	f.pump("🎉 1, own", chipIs(reaction{"🎉", 1, true}))
+}
+
+func TestReactionsEncodeOrder(t *testing.T) {
+	got := decodeReactions(encodeReactions(map[string][]string{"🎉": {"b"}, "👍": {"a", "b"}, "😂": {"c"}}, "b"))
+	want := []reaction{{"👍", 2, true}, {"🎉", 1, true}, {"😂", 1, false}}
+	if len(got) != len(want) {
+		t.Fatalf("%v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("chip %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+}
