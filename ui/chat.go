@@ -120,13 +120,16 @@ func roomTitle(r RoomItem) string {
 
 // loadLatest fills the list with the room's newest messages.
 func (c *chatScreen) loadLatest() {
-	room := c.room.ID
+	room, jumps := c.room.ID, c.conv.jumps
 	c.run.bg(func() {
 		rows, err := c.eng.Latest(room, pageSize)
 		c.run.ui(func() {
 			if err != nil {
 				c.showError("Could not load messages: " + err.Error())
 				return
+			}
+			if c.conv.jumps != jumps {
+				return // a search result or a quote is shown instead
 			}
 			hasOlder := len(rows) > 0 && rows[0].Seq > 1
 			c.list.setRows(rows, hasOlder)

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	pnet "github.com/parleychat/parley/net"
 	"github.com/parleychat/parley/server"
@@ -331,4 +332,121 @@ func TestReactionsEncodeOrder(t *testing.T) {
 			t.Errorf("chip %d: %v, want %v", i, got[i], want[i])
 		}
 	}
+}
+
+func TestDirectoryBrowseSearchAndJoin(t *testing.T) {
+	f := newConvFixture(t)
+	needsUpdates(t, f.bob)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	club, err := f.bob.CreateRoom(ctx, "Book club", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := "one novel a month"
+	if _, err := f.bob.SetRoom(ctx, club.ID, nil, &topic); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.bob.CreateRoom(ctx, "Chess", nil, true); err != nil {
+		t.Fatal(err)
+	}
+	test.Tap(f.s.rooms.join)
+	d := f.s.dir
+	if d == nil || len(d.rooms) < 2 {
+		t.Fatalf("directory shows %v", d)
+	}
+	test.Type(d.query, "book")
+	if len(d.rooms) != 1 || d.rooms[0].Name != "Book club" || d.rooms[0].MemberCount != 1 {
+		t.Fatalf("search for book: %+v", d.rooms)
+	}
+	item := test.WidgetRenderer(d.list).Objects()[0]
+	var texts []string
+	for _, l := range findAll[*widget.Label](item) {
+		texts = append(texts, l.Text)
+	}
+	if got := strings.Join(texts, "|"); got != "Book club|one novel a month|1 member" {
+		t.Errorf("directory row %q", got)
+	}
+	join := findAll[*widget.Button](item)[0]
+	if join.Text != "Join" {
+		t.Errorf("button %q", join.Text)
+	}
+	test.Tap(join)
+	f.pump("book club open", func() bool { return f.s.chat != nil && f.s.chat.room.ID == club.ID })
+	if _, ok := f.s.rooms.room(club.ID); !ok {
+		t.Error("the joined room is not in the rooms list")
+	}
+	// The id still works, as a fallback.
+	test.Tap(f.s.rooms.join)
+	test.Type(f.s.dir.idEntry, server.GeneralRoomID)
+	test.Tap(f.s.dir.idJoin)
+	if f.s.chat.room.ID != server.GeneralRoomID {
+		t.Errorf("join by id opened %s", f.s.chat.room.ID)
+	}
+}
+
+func TestSearchOpensTheRoomAtTheMessage(t *testing.T) {
+	f := newConvFixture(t)
+	target := f.bobSays("the Quarterly report is ready")
+	f.bobSays("unrelated")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	side, err := f.alice.CreateRoom(ctx, "side", nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s.loadRooms(side.ID)
+	if f.s.chat.room.ID != side.ID {
+		t.Fatal("side is not open")
+	}
+	test.Tap(f.s.rooms.search)
+	ss := f.s.search
+	if ss == nil || !ss.scope.Checked || ss.scope.Text != "Only in side" {
+		t.Fatalf("search scope: %+v", ss)
+	}
+	test.Type(ss.query, "quarterly")
+	if len(ss.results) != 0 || ss.status.Text != "Nothing found" {
+		t.Fatalf("within side: %d results, %q", len(ss.results), ss.status.Text)
+	}
+	test.Tap(ss.scope) // every room
+	if len(ss.results) != 1 || ss.results[0].ID != target {
+		t.Fatalf("in every room: %+v", ss.results)
+	}
+	if m := ss.metaOf(ss.results[0]); !strings.HasPrefix(m, "general · bob · ") {
+		t.Errorf("result meta %q", m)
+	}
+	var bold []string
+	for _, s := range highlight(ss.results[0].Text, "quarterly") {
+		if ts := s.(*widget.TextSegment); ts.Style.TextStyle.Bold {
+			bold = append(bold, ts.Text)
+		}
+	}
+	if strings.Join(bold, ",") != "Quarterly" {
+		t.Errorf("highlighted %v", bold)
+	}
+	ss.list.Select(0)
+	if f.s.chat.room.ID != server.GeneralRoomID || f.s.chat.list.rowWidgetFor(target) == nil {
+		t.Fatalf("choosing the result: room %s, visible %v", f.s.chat.room.ID, f.s.chat.list.visibleIDs())
+	}
+}
+
+// findAll returns the widgets of type T under o, in tree order.
+func findAll[T fyne.CanvasObject](o fyne.CanvasObject) []T {
+	var out []T
+	if w, ok := o.(T); ok {
+		out = append(out, w)
+	}
+	switch c := o.(type) {
+	case *fyne.Container:
+		for _, x := range c.Objects {
+			out = append(out, findAll[T](x)...)
+		}
+	case fyne.Widget:
+		if _, ok := o.(T); !ok {
+			for _, x := range test.WidgetRenderer(c).Objects() {
+				out = append(out, findAll[T](x)...)
+			}
+		}
+	}
+	return out
 }

@@ -35,6 +35,7 @@ type conversation struct {
 	picker  *widget.PopUp
 	pickBtn []*widget.Button
 	confirm *dialog.ConfirmDialog
+	jumps int // counts jumps to a message: the newest page asked for before one is not shown over it
 }
 
 func newConversation(c *chatScreen) *conversation {
@@ -235,8 +236,10 @@ func (cv *conversation) showPicker(r Row) {
 }
 
 // jumpTo scrolls to the message a reply answers, paging it in when it is not in the window.
-func (cv *conversation) jumpTo(v rowView) {
-	id := v.ReplyTo
+func (cv *conversation) jumpTo(v rowView) { cv.jumpToID(v.ReplyTo) }
+
+// jumpToID scrolls to message id, paging it in when it is not in the window.
+func (cv *conversation) jumpToID(id string) {
 	if id == "" || cv.c.list.scrollTo(id) {
 		return
 	}
@@ -245,6 +248,7 @@ func (cv *conversation) jumpTo(v rowView) {
 		return
 	}
 	room := cv.c.room.ID
+	cv.jumps++
 	cv.c.run.bg(func() {
 		rows, older, err := ce.Around(room, id, pageSize/2)
 		cv.c.run.ui(func() {

@@ -39,7 +39,9 @@ type shell struct {
 	onSignOut   func()
 	onUnread    func(total int64) // the unread total changed (the tray shows it)
 	unread      int64
-	throttled   bool // the engine holds the outbox back for the server's rate limit
+	throttled   bool             // the engine holds the outbox back for the server's rate limit
+	dir         *directoryScreen // the public rooms directory shown last
+	search      *searchScreen    // the search shown last
 }
 
 func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
@@ -49,7 +51,8 @@ func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
 	s.rooms = newRoomsScreen(s.open)
 	s.rooms.newRoom.OnTapped = s.askNewRoom
 	s.rooms.newDM.OnTapped = s.askDirect
-	s.rooms.join.OnTapped = s.askJoin
+	s.rooms.join.OnTapped = s.askDirectory
+	s.rooms.search.OnTapped = s.askSearch
 	s.rooms.signOut.OnTapped = func() {
 		if s.onSignOut != nil {
 			s.onSignOut()
