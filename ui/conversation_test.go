@@ -365,7 +365,7 @@ func TestDirectoryBrowseSearchAndJoin(t *testing.T) {
 	for _, l := range findAll[*widget.Label](item) {
 		texts = append(texts, l.Text)
 	}
-	if got := strings.Join(texts, "|"); got != "Book club|one novel a month|1 member" {
+	if got := strings.Join(texts, "|"); got != "Book club|1 member · one novel a month" {
 		t.Errorf("directory row %q", got)
 	}
 	join := findAll[*widget.Button](item)[0]

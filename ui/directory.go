@@ -56,10 +56,8 @@ func newDirectoryScreen(s *shell, ce ConversationEngine) *directoryScreen {
 			name := &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
 			topic := &widget.Label{Truncation: fyne.TextTruncateEllipsis, Importance: widget.LowImportance,
 				SizeName: theme.SizeNameCaptionText}
-			count := &widget.Label{SizeName: theme.SizeNameCaptionText, Importance: widget.LowImportance}
 			join := &widget.Button{Text: "Join", Importance: widget.HighImportance}
-			return container.NewBorder(nil, nil, nil, container.NewHBox(count, container.NewCenter(join)),
-				container.NewVBox(name, topic))
+			return container.NewBorder(nil, nil, nil, container.NewCenter(join), container.NewVBox(name, topic))
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			if i >= len(d.rooms) {
@@ -69,14 +67,12 @@ func newDirectoryScreen(s *shell, ce ConversationEngine) *directoryScreen {
 			c := o.(*fyne.Container)
 			texts := c.Objects[0].(*fyne.Container).Objects
 			texts[0].(*widget.Label).SetText(r.Name)
-			topic := r.Topic
-			if topic == "" {
-				topic = "No topic"
+			line := members(r.MemberCount)
+			if r.Topic != "" {
+				line += " · " + r.Topic
 			}
-			texts[1].(*widget.Label).SetText(topic)
-			side := c.Objects[1].(*fyne.Container).Objects
-			side[0].(*widget.Label).SetText(members(r.MemberCount))
-			join := side[1].(*fyne.Container).Objects[0].(*widget.Button)
+			texts[1].(*widget.Label).SetText(line)
+			join := c.Objects[1].(*fyne.Container).Objects[0].(*widget.Button)
 			if _, member := d.s.rooms.room(r.ID); member {
 				join.SetText("Open")
 			} else {

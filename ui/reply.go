@@ -115,14 +115,14 @@ func (cv *conversation) startReply(r Row) {
 		cv.c.composer.setText("")
 	}
 	cv.mode, cv.target = composeReply, r
-	cv.showBar("↪ Replying to " + quoteOf(r))
+	cv.showBar("Replying to " + quoteOf(r))
 }
 
 // startEdit fills the composer with the message's text; Enter saves, Escape cancels.
 func (cv *conversation) startEdit(r Row) {
 	cv.mode, cv.target = composeEdit, r
 	cv.c.composer.setText(r.Text)
-	cv.showBar("✎ Editing your message — Enter saves, Escape cancels")
+	cv.showBar("Editing your message — Enter saves, Escape cancels")
 }
 
 // cancel ends a reply or an edit; it reports whether one was under way.
