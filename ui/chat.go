@@ -95,6 +95,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		c.header = container.NewBorder(nil, nil, c.back, nil, c.title)
 		header = c.header
 	}
+	header = container.NewBorder(nil, nil, nil, c.conv.settingsBtn, header)
 	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox, c.conv.bar,
 		container.NewBorder(nil, nil, nil, container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)

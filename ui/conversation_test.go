@@ -509,3 +509,46 @@ func TestConversationScreenshots(t *testing.T) {
 	test.Tap(f.s.rooms.join)
 	saveScreenshot(t, f.win, "directory.png")
 }
+
+func TestRoomSettingsRenameAddAndLeave(t *testing.T) {
+	f := newConvFixture(t)
+	needsUpdates(t, f.bob)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	team, err := f.alice.CreateRoom(ctx, "team", nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s.loadRooms(team.ID)
+	if f.s.chat.room.ID != team.ID || !f.s.chat.conv.settingsBtn.Visible() {
+		t.Fatal("team is not open with its settings button")
+	}
+	test.Tap(f.s.chat.conv.settingsBtn)
+	rs := f.s.settings
+	if rs == nil || len(rs.details.Members) != 1 || rs.details.Members[0].Name != "alice" || !rs.details.Members[0].Online {
+		t.Fatalf("members %+v", rs.details.Members)
+	}
+	rs.name.SetText("Team A")
+	rs.topic.SetText("weekly sync")
+	test.Tap(rs.save)
+	if rs.status.Text != "Saved" || f.s.chat.title.Text != "Team A" {
+		t.Fatalf("save: %q, title %q", rs.status.Text, f.s.chat.title.Text)
+	}
+	if r, _ := f.s.rooms.room(team.ID); r.Name != "Team A" {
+		t.Errorf("rooms list name %q", r.Name)
+	}
+	test.Type(rs.add, "bob")
+	if len(rs.results.Objects) != 1 {
+		t.Fatalf("%d people found for bob", len(rs.results.Objects))
+	}
+	test.Tap(findAll[*widget.Button](rs.results.Objects[0])[0])
+	if len(rs.details.Members) != 2 || rs.status.Text != "bob added" {
+		t.Fatalf("after adding bob: %+v %q", rs.details.Members, rs.status.Text)
+	}
+	test.Tap(rs.leave)
+	rs.confirm.Confirm()
+	f.pump("team left", func() bool {
+		_, listed := f.s.rooms.room(team.ID)
+		return f.s.chat == nil && !listed
+	})
+}

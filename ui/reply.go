@@ -30,12 +30,13 @@ type conversation struct {
 	barText  *widget.Label
 	barClose *widget.Button
 
-	menu    *fyne.Menu // the menu shown last (tests pick from it)
-	popup   *widget.PopUpMenu
-	picker  *widget.PopUp
-	pickBtn []*widget.Button
-	confirm *dialog.ConfirmDialog
-	jumps int // counts jumps to a message: the newest page asked for before one is not shown over it
+	menu        *fyne.Menu // the menu shown last (tests pick from it)
+	popup       *widget.PopUpMenu
+	picker      *widget.PopUp
+	pickBtn     []*widget.Button
+	confirm     *dialog.ConfirmDialog
+	settingsBtn *widget.Button // opens the room settings (group rooms)
+	jumps       int            // counts jumps to a message: the newest page asked for before one is not shown over it
 }
 
 func newConversation(c *chatScreen) *conversation {
@@ -45,6 +46,10 @@ func newConversation(c *chatScreen) *conversation {
 		OnTapped: func() { cv.cancel() }}
 	cv.bar = container.NewBorder(nil, nil, nil, cv.barClose, cv.barText)
 	cv.bar.Hide()
+	cv.settingsBtn = &widget.Button{Icon: theme.SettingsIcon(), Importance: widget.LowImportance}
+	if _, ok := c.eng.(RoomSettingsEngine); !ok || c.room.Direct {
+		cv.settingsBtn.Hide()
+	}
 	return cv
 }
 

@@ -42,6 +42,7 @@ type shell struct {
 	throttled   bool             // the engine holds the outbox back for the server's rate limit
 	dir         *directoryScreen // the public rooms directory shown last
 	search      *searchScreen    // the search shown last
+	settings    *roomSettings    // the room settings shown last
 }
 
 func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
@@ -192,6 +193,7 @@ func (s *shell) open(r RoomItem) {
 	s.chat = newChatScreen(s.eng, s.run, r, s.back)
 	s.chat.showBack(s.compact())
 	s.chat.active = func() bool { return s.focused }
+	s.chat.conv.settingsBtn.OnTapped = s.askRoomSettings
 	s.chat.setTyping(s.typing[r.ID])
 	s.chat.setThrottled(s.throttled)
 	if s.compact() {
