@@ -106,11 +106,14 @@ func userErr(err error) error {
 // decorate fills the rows' reactions (the user's own marked) and the quotes of the
 // messages they answer, read from the store.
 func (e *clientEngine) decorate(rows []Row, ms []storage.Message) []Row {
-	me := e.c.UserID()
+	me := ""
+	if e.c != nil {
+		me = e.c.UserID()
+	}
 	for i := range rows {
 		m := ms[i]
 		rows[i].Reactions = encodeReactions(m.Reactions, me)
-		if m.ReplyTo == "" {
+		if m.ReplyTo == "" || e.store == nil {
 			continue
 		}
 		if t, ok, err := e.store.Get(m.RoomID, m.ReplyTo); err == nil && ok {
