@@ -427,6 +427,9 @@ func (w *rowWidget) styleBubble() {
 		b.BottomRightCornerRadius = 0 // falls back to CornerRadius: a sharp tail
 	} else {
 		b.FillColor = neutralBubble()
+		if w.view.MentionsMe {
+			b.FillColor = mentionBubble()
+		}
 		b.BottomLeftCornerRadius = 0
 	}
 	bg := theme.Color(theme.ColorNameBackground)

@@ -79,7 +79,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 	c.composer = newComposerEntry()
 	c.composer.onSend = c.send
 	c.composer.onEscape = c.conv.cancel
-	c.composer.onTyping = func() { c.eng.Typing(c.room.ID) }
+	c.composer.onTyping = func() { c.eng.Typing(c.room.ID); c.conv.mention.typed() }
 	c.composer.onLength = c.lengthChanged
 	c.composer.onTooLong = c.pointAtLimit
 	c.limitLine = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}

@@ -107,12 +107,14 @@ func userErr(err error) error {
 // messages they answer, read from the store.
 func (e *clientEngine) decorate(rows []Row, ms []storage.Message) []Row {
 	me := ""
+	var names []string
 	if e.c != nil {
-		me = e.c.UserID()
+		me, names = e.c.UserID(), e.selfNames()
 	}
 	for i := range rows {
 		m := ms[i]
 		rows[i].Reactions = encodeReactions(m.Reactions, me)
+		rows[i].MentionsMe = !m.Own && !m.Deleted && mentionsOf(m.Content, names...)
 		if m.ReplyTo == "" || e.store == nil {
 			continue
 		}

@@ -552,3 +552,68 @@ func TestRoomSettingsRenameAddAndLeave(t *testing.T) {
 		return f.s.chat == nil && !listed
 	})
 }
+
+func TestMentionsCompleteHighlightAndNotify(t *testing.T) {
+	f := newConvFixture(t)
+	var notes []string
+	f.s.notify = func(title, body string) { notes = append(notes, title+": "+body) }
+	// @b offers bob; choosing him completes the name.
+	e := f.s.chat.composer
+	f.win.Canvas().Focus(e)
+	test.Type(e, "thanks @b")
+	mn := f.s.chat.conv.mention
+	if len(mn.choices) != 1 || mn.choices[0].Text != "@bob" {
+		t.Fatalf("choices for @b: %d of members %+v", len(mn.choices), mn.members)
+	}
+	test.Tap(mn.choices[0])
+	if e.Text != "thanks @bob " || mn.popup != nil {
+		t.Fatalf("after choosing: %q popup %v", e.Text, mn.popup != nil)
+	}
+	e.setText("")
+
+	// Bob's message that mentions alice is highlighted; one that does not is not.
+	plain := f.bobSays("hello everyone")
+	named := f.bobSays("@Alice can you look?")
+	l := f.s.chat.list
+	if l.rowWidgetFor(named).bubble.FillColor != mentionBubble() || l.rowWidgetFor(plain).bubble.FillColor == mentionBubble() {
+		t.Error("the mention is not the only highlighted bubble")
+	}
+	if len(notes) != 0 {
+		t.Errorf("notified while the room is open and focused: %v", notes)
+	}
+	// With another room open, a mention notifies although the window has the focus.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	side, err := f.alice.CreateRoom(ctx, "side", nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s.loadRooms(side.ID)
+	if _, err := f.bob.Send(server.GeneralRoomID, "no mention here"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.bob.Send(server.GeneralRoomID, "ping @alice"); err != nil {
+		t.Fatal(err)
+	}
+	f.pump("the mention's notification", func() bool { return len(notes) > 0 })
+	if len(notes) != 1 || notes[0] != "bob mentioned you in general: ping @alice" {
+		t.Errorf("notifications %q", notes)
+	}
+}
+
+func TestMentionParsing(t *testing.T) {
+	for text, want := range map[string]bool{"@alice hi": true, "hi @ALICE.": true, "@alicex": false, "mail alice@x": false, "@al": false} {
+		if got := mentionsOf(text, "alice"); got != want {
+			t.Errorf("mentionsOf(%q) = %v", text, got)
+		}
+	}
+	for text, want := range map[string]string{"@": "", "hi @bo": "bo", "a@b": "-", "@bob ": "-"} {
+		got, ok := mentionPrefix(text)
+		if !ok {
+			got = "-"
+		}
+		if got != want {
+			t.Errorf("mentionPrefix(%q) = %q", text, got)
+		}
+	}
+}

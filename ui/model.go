@@ -27,6 +27,8 @@ type Row struct {
 	Edited    bool
 	Deleted   bool
 	Reactions string
+	// MentionsMe: another's message that names the user as @name.
+	MentionsMe bool
 }
 
 // before reports whether r sorts above o in the list: stored messages by seq, then the

@@ -36,11 +36,13 @@ type conversation struct {
 	pickBtn     []*widget.Button
 	confirm     *dialog.ConfirmDialog
 	settingsBtn *widget.Button // opens the room settings (group rooms)
+	mention     *mentions      // @name completion
 	jumps       int            // counts jumps to a message: the newest page asked for before one is not shown over it
 }
 
 func newConversation(c *chatScreen) *conversation {
 	cv := &conversation{c: c}
+	cv.mention = &mentions{c: c}
 	cv.barText = &widget.Label{Truncation: fyne.TextTruncateEllipsis, SizeName: theme.SizeNameCaptionText}
 	cv.barClose = &widget.Button{Icon: theme.CancelIcon(), Importance: widget.LowImportance,
 		OnTapped: func() { cv.cancel() }}
@@ -362,6 +364,18 @@ func (s *shell) applyConversation(u Update) {
 			}
 		}
 		s.chat.list.change(mine)
+	}
+	// A mention notifies even while the window has the focus, when its room is not open.
+	if s.focused && s.notify != nil {
+		for _, r := range u.Notify {
+			if r.MentionsMe && (s.chat == nil || s.chat.room.ID != r.RoomID) {
+				title := r.SenderName + " mentioned you"
+				if room, ok := s.rooms.room(r.RoomID); ok {
+					title += " in " + roomTitle(room)
+				}
+				s.notify(title, r.Text)
+			}
+		}
 	}
 	if s.chat != nil && len(u.Failed) > 0 {
 		s.chat.showError("Not done: " + u.Failed[len(u.Failed)-1])

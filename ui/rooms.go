@@ -71,8 +71,8 @@ func newRoomsScreen(onOpen func(RoomItem)) *roomsScreen {
 	s.search = &widget.Button{Icon: theme.SearchIcon(), Importance: widget.LowImportance}
 	title := &widget.Label{Text: "Parley", TextStyle: fyne.TextStyle{Bold: true}}
 	s.signOut = &widget.Button{Icon: theme.LogoutIcon(), Importance: widget.LowImportance}
-	top := container.NewVBox(container.NewHBox(title, layout.NewSpacer(), s.newRoom, s.newDM, s.join, s.search),
-		container.NewBorder(nil, nil, nil, s.signOut, s.server), widget.NewSeparator())
+	top := container.NewVBox(container.NewHBox(title, layout.NewSpacer(), s.newRoom, s.newDM, s.join),
+		container.NewBorder(nil, nil, nil, container.NewHBox(s.search, s.signOut), s.server), widget.NewSeparator())
 	s.content = container.NewBorder(top, nil, nil, nil, s.list)
 	return s
 }

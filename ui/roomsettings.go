@@ -41,9 +41,14 @@ type RoomSettingsEngine interface {
 }
 
 func (e *clientEngine) RoomDetails(roomID string) (RoomDetails, error) {
-	r, err := e.c.Rooms()
+	// The server's rooms (members change without a frame this client sees), or the store's.
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	r, err := e.c.FetchRooms(ctx)
 	if err != nil {
-		return RoomDetails{}, fmt.Errorf("rooms: %w", err)
+		if r, err = e.c.Rooms(); err != nil {
+			return RoomDetails{}, fmt.Errorf("rooms: %w", err)
+		}
 	}
 	var d RoomDetails
 	var ids []string
@@ -52,11 +57,8 @@ func (e *clientEngine) RoomDetails(roomID string) (RoomDetails, error) {
 			d.Name, d.Topic, ids = x.Name, x.Topic, x.MemberIDs
 		}
 	}
-	// Names of the members: the server's user list (GET /api/users), then the senders the
-	// store knows, then a short id.
+	// Names of the members: the server's user list (GET /api/users), else a short id.
 	names := map[string]model.User{}
-	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
-	defer cancel()
 	if us, err := e.c.SearchUsers(ctx, ""); err == nil {
 		for _, u := range us {
 			names[u.UserID] = u
