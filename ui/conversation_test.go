@@ -617,3 +617,20 @@ func TestMentionParsing(t *testing.T) {
 		}
 	}
 }
+
+// The bridge merges updates while messages flood in; edits, reactions, refusals and
+// rooms left must survive the merge (they were dropped: a reaction never reached the
+// window in scripts/e2e.sh).
+func TestMergeUpdatesKeepsConversationParts(t *testing.T) {
+	a := Update{Changed: []Row{{ID: "1"}}, Failed: []string{"x"}, Left: []string{"r1"}}
+	b := Update{Changed: []Row{{ID: "2"}}, Failed: []string{"y"}, Left: []string{"r2"}}
+	u := mergeUpdates(a, b)
+	if len(u.Changed) != 2 || u.Changed[1].ID != "2" || len(u.Failed) != 2 || len(u.Left) != 2 {
+		t.Errorf("merged %+v", u)
+	}
+	var g updateGate
+	g.add(Update{Changed: []Row{{ID: "3"}}}, time.Now())
+	if u := g.take(time.Now()); len(u.Changed) != 1 {
+		t.Errorf("the gate lost a change: %+v", u)
+	}
+}

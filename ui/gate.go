@@ -61,6 +61,9 @@ func mergeUpdates(a, b Update) Update {
 	a.Rooms = append(a.Rooms, b.Rooms...)
 	a.Reset = append(a.Reset, b.Reset...)
 	a.Notify = append(a.Notify, b.Notify...)
+	a.Changed = append(a.Changed, b.Changed...)
+	a.Failed = append(a.Failed, b.Failed...)
+	a.Left = append(a.Left, b.Left...)
 	if b.Conn != nil {
 		a.Conn = b.Conn
 	}
