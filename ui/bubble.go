@@ -53,6 +53,7 @@ type rowWidget struct {
 	att      *attachPart // the message's picture or file chip (bubble_attach.go)
 	env      *attachEnv
 	onRetry  func(id string)
+	x        *bubbleExtras // protocol 1.1's parts: quote, chips, "edited", the menu
 	height   float32
 	bound    bool
 }
@@ -90,6 +91,7 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 	// override is needed: Fyne parses every font again for each override scope (and each
 	// Refresh of one makes a new scope), which held ~15 MB a row widget.
 	w.textBox = container.NewBorder(nil, w.linkBox, nil, nil, w.label)
+	w.x = newBubbleExtras(w)
 	w.ExtendBaseWidget(w)
 	return w
 }
@@ -105,8 +107,9 @@ func (w *rowWidget) bind(v rowView) {
 	if w.bound && w.view == v {
 		return
 	}
-	textChanged := !w.bound || w.view.Text != v.Text || w.view.Own != v.Own
+	textChanged := !w.bound || w.view.Text != v.Text || w.view.Own != v.Own || w.view.Deleted != v.Deleted
 	w.view, w.bound = v, true
+	w.x.bind(v)
 	w.daySep.Text = v.day
 	w.avatarTx.Text = initials(v.SenderName)
 	w.avatar.FillColor = avatarColor(v.SenderID)
@@ -123,6 +126,7 @@ func (w *rowWidget) bind(v rowView) {
 	// Wrapping text is the expensive part: empty the label, lay the row out for the new
 	// message, then set the text once, at its final width.
 	w.label.SetText("")
+	w.label.TextStyle.Italic = v.Deleted
 	w.setLinks(findLinks(v.Text))
 	w.Refresh()
 	w.label.SetText(v.Text)
@@ -221,6 +225,8 @@ type rowGeom struct {
 	attH       float32   // the height it takes there
 	metaY      float32
 	retryY     float32
+	quoteH     float32 // the quote of the message answered, at the bubble's top
+	extrasY    float32 // the line of chips and "edited" under the bubble, when shown
 	height     float32
 }
 
@@ -241,6 +247,7 @@ func geometry(v rowView, width float32, wrapped func(text string, w float32) flo
 	maxW := fyne.Max((width-col-2*sidePad)*bubbleShare, 80)
 	natural := naturalWidth(v.Text) + 2*theme.InnerPadding() + 2
 	bw := fyne.Min(natural, maxW)
+	g.quoteH, bw = quoteGeometry(v, bw, maxW)
 	var bh float32
 	if natural <= maxW {
 		base, perLine := textMetrics()
@@ -262,8 +269,13 @@ func geometry(v rowView, width float32, wrapped func(text string, w float32) flo
 	if v.Own {
 		x = width - sidePad - bw
 	}
+	bh += g.quoteH
 	g.bubblePos, g.bubbleSize = fyne.NewPos(x, y), fyne.NewSize(bw, bh)
 	y += bh
+	if hasExtrasLine(v) {
+		g.extrasY = y
+		y += extrasHeight()
+	}
 	if v.lastRun {
 		g.metaY = y
 		y += metaHeight
@@ -388,11 +400,13 @@ func (w *rowWidget) layoutRow(width float32) float32 {
 	}
 	w.bubble.Move(g.bubblePos)
 	w.bubble.Resize(g.bubbleSize)
-	w.textBox.Move(g.bubblePos.AddXY(0, g.attH))
-	w.textBox.Resize(g.bubbleSize.SubtractWidthHeight(0, g.attH))
+	top := g.quoteH + g.attH // the quote, then the picture or file chip, then the text
+	w.textBox.Move(g.bubblePos.AddXY(0, top))
+	w.textBox.Resize(g.bubbleSize.SubtractWidthHeight(0, top))
 	w.textBox.Hidden = v.Text == "" && g.attH > 0
-	w.att.Move(g.bubblePos.AddXY(attachPad, attachPad))
+	w.att.Move(g.bubblePos.AddXY(attachPad, g.quoteH+attachPad))
 	w.att.Resize(g.attBox)
+	w.x.layout(g, width)
 	w.styleBubble()
 
 	w.clock.Hidden = !v.lastRun
@@ -430,6 +444,9 @@ func (w *rowWidget) styleBubble() {
 		b.BottomRightCornerRadius = 0 // falls back to CornerRadius: a sharp tail
 	} else {
 		b.FillColor = neutralBubble()
+		if w.view.MentionsMe {
+			b.FillColor = mentionBubble()
+		}
 		b.BottomLeftCornerRadius = 0
 	}
 	bg := theme.Color(theme.ColorNameBackground)
@@ -455,7 +472,7 @@ func (w *rowWidget) MinSize() fyne.Size { return fyne.NewSize(0, w.height) }
 
 func (w *rowWidget) CreateRenderer() fyne.WidgetRenderer {
 	return &rowRenderer{w: w, objects: []fyne.CanvasObject{w.dayBack, w.daySep, w.avatar, w.avatarTx, w.name,
-		w.bubble, w.att, w.textBox, w.clock, w.status, w.retry}}
+		w.bubble, w.att, w.textBox, w.clock, w.status, w.retry, w.x.quote, w.x.chips, w.x.edited, w.x.more}}
 }
 
 type rowRenderer struct {

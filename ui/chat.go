@@ -48,7 +48,8 @@ type chatScreen struct {
 	limitLine *widget.Label
 	splitBtn  *widget.Button
 	limitBox  *fyne.Container
-	parts     []string // the text cut into messages, while it is too long
+	parts     []string      // the text cut into messages, while it is too long
+	conv      *conversation // the reply or edit under way, and the bubbles' actions
 
 	active    func() bool // whether the window has the focus (nil: always)
 	unreadSeq int64       // the newest seq shown
@@ -59,6 +60,7 @@ type chatScreen struct {
 // (shown by showBack: on mobile and in a narrow window).
 func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatScreen {
 	c := &chatScreen{eng: eng, run: run, room: room, attach: newAttachEnv(eng, run)}
+	c.conv = newConversation(c)
 	c.title = &widget.Label{Text: roomTitle(room), TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
 	c.list = newMessageList(listCallbacks{
 		older:  c.loadOlder,
@@ -67,6 +69,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		read:   c.markRead,
 		retry:  c.retry,
 		att:    c.attach,
+		acts:   c.conv.actions(),
 	}, !room.Direct)
 	c.typing = &widget.Label{TextStyle: fyne.TextStyle{Italic: true}, Importance: widget.LowImportance,
 		SizeName: theme.SizeNameCaptionText}
@@ -78,7 +81,8 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 	c.composer = newComposerEntry()
 	c.composer.onSend = c.send
 	c.composer.onPaste = c.pasted
-	c.composer.onTyping = func() { c.eng.Typing(c.room.ID) }
+	c.composer.onEscape = c.conv.cancel
+	c.composer.onTyping = func() { c.eng.Typing(c.room.ID); c.conv.mention.typed() }
 	c.composer.onLength = c.lengthChanged
 	c.composer.onTooLong = c.pointAtLimit
 	c.limitLine = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
@@ -94,7 +98,8 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		c.header = container.NewBorder(nil, nil, c.back, nil, c.title)
 		header = c.header
 	}
-	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox,
+	header = container.NewBorder(nil, nil, nil, c.conv.settingsBtn, header)
+	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox, c.conv.bar,
 		container.NewBorder(nil, nil, container.NewVBox(c.newAttachButton()), container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
 	c.loadLatest()
@@ -119,13 +124,16 @@ func roomTitle(r RoomItem) string {
 
 // loadLatest fills the list with the room's newest messages.
 func (c *chatScreen) loadLatest() {
-	room := c.room.ID
+	room, jumps := c.room.ID, c.conv.jumps
 	c.run.bg(func() {
 		rows, err := c.eng.Latest(room, pageSize)
 		c.run.ui(func() {
 			if err != nil {
 				c.showError("Could not load messages: " + err.Error())
 				return
+			}
+			if c.conv.jumps != jumps {
+				return // a search result or a quote is shown instead
 			}
 			hasOlder := len(rows) > 0 && rows[0].Seq > 1
 			c.list.setRows(rows, hasOlder)
@@ -197,6 +205,9 @@ func (c *chatScreen) retry(id string) {
 func (c *chatScreen) send(text string) {
 	room := c.room.ID
 	c.hideError()
+	if c.conv.send(text) {
+		return
+	}
 	c.run.bg(func() {
 		if err := c.eng.Send(room, text); err != nil {
 			c.run.ui(func() { c.showError(err.Error()) })

@@ -38,6 +38,7 @@ const (
 type composerEntry struct {
 	widget.Entry
 	onSend    func(text string) // called with the text on Enter; the field is then cleared
+	onEscape  func() bool       // called on Escape; true: it was used (a reply or an edit cancelled)
 	onTyping  func()            // called on every edit
 	onLength  func(runes int)   // called on every edit with the text's length in code points
 	onTooLong func()            // called on Enter when the text is over model.MaxContentRunes
@@ -105,6 +106,9 @@ func (c *composerEntry) TypedKey(ev *fyne.KeyEvent) {
 		c.send()
 		return
 	case ev.Name == fyne.KeyEscape:
+		if c.onEscape != nil && c.onEscape() {
+			return
+		}
 		if cv := fyne.CurrentApp().Driver().CanvasForObject(c); cv != nil {
 			cv.Unfocus()
 		}

@@ -75,7 +75,7 @@ func (e *clientEngine) Latest(roomID string, n int) ([]Row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("latest of %s: %w", roomID, err)
 	}
-	return rowsOf(ms), nil
+	return e.decorate(rowsOf(ms), ms), nil
 }
 
 // Before reads the page above seq from the store and, when the store has less than a
@@ -93,7 +93,7 @@ func (e *clientEngine) Before(roomID string, seq int64, n int) ([]Row, error) {
 			ms = hs
 		}
 	}
-	return rowsOf(ms), nil
+	return e.decorate(rowsOf(ms), ms), nil
 }
 
 func (e *clientEngine) After(roomID string, seq int64, n int) ([]Row, error) {
@@ -101,7 +101,7 @@ func (e *clientEngine) After(roomID string, seq int64, n int) ([]Row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("messages of %s after %d: %w", roomID, seq, err)
 	}
-	return rowsOf(ms), nil
+	return e.decorate(rowsOf(ms), ms), nil
 }
 
 func (e *clientEngine) Rooms() ([]RoomItem, error) {
@@ -154,9 +154,13 @@ func (e *clientEngine) SearchUsers(query string) ([]model.User, error) {
 
 // rowOf is the list's view of a stored message.
 func rowOf(m storage.Message) Row {
+	text := m.Content
+	if m.Deleted {
+		text = deletedText
+	}
 	return Row{ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, LocalOrder: m.LocalOrder, SenderID: m.SenderID,
-		SenderName: m.SenderName, Text: m.Content, Time: m.Timestamp.Time, Own: m.Own, Status: m.Status, Err: m.Error,
-		Att: attachmentOf(m)}
+		SenderName: m.SenderName, Text: text, Time: m.Timestamp.Time, Own: m.Own, Status: m.Status, Err: m.Error,
+		Att: attachmentOf(m), ReplyTo: m.ReplyTo, Edited: !m.EditedAt.IsZero() && !m.Deleted, Deleted: m.Deleted}
 }
 
 func rowsOf(ms []storage.Message) []Row {
@@ -206,11 +210,15 @@ func (e *clientEngine) updateOf(b pnet.Batch) Update {
 				r.Time = time.Now()
 			}
 			u.Rows = append(u.Rows, r)
+		}
+		u.Rows = e.decorate(u.Rows, b.Messages)
+		for i, m := range b.Messages {
 			if !m.Own && m.Status == "" {
-				u.Notify = append(u.Notify, notifyRow(r))
+				u.Notify = append(u.Notify, notifyRow(u.Rows[i]))
 			}
 		}
 	}
+	e.conversationUpdate(&u, b)
 	if len(b.Rooms) > 0 {
 		u.Rooms = e.roomItems(b.Rooms)
 	}

@@ -61,8 +61,19 @@ func mergeUpdates(a, b Update) Update {
 	a.Rooms = append(a.Rooms, b.Rooms...)
 	a.Reset = append(a.Reset, b.Reset...)
 	a.Notify = append(a.Notify, b.Notify...)
+	a.Changed = append(a.Changed, b.Changed...)
+	a.Failed = append(a.Failed, b.Failed...)
+	a.Left = append(a.Left, b.Left...)
 	if b.Conn != nil {
 		a.Conn = b.Conn
+	}
+	if len(b.Uploads) > 0 {
+		if a.Uploads == nil {
+			a.Uploads = map[string]Progress{}
+		}
+		for k, v := range b.Uploads {
+			a.Uploads[k] = v // the later progress of a file wins
+		}
 	}
 	if len(b.Typing) > 0 {
 		if a.Typing == nil {

@@ -32,6 +32,7 @@ type heightKey struct {
 	failed bool
 	day    string
 	att    attachKey
+	shape  uint64 // the text and 1.1's parts: an edit or a reaction measures the row again
 }
 
 // listCallbacks is how the list asks its owner for data and reports what was seen.
@@ -41,7 +42,8 @@ type listCallbacks struct {
 	latest func()                // jump to the newest rows; answer with setRows
 	read   func(seq int64)       // rows up to seq have been on screen
 	retry  func(id string)
-	att    *attachEnv // what the rows' pictures and file chips share
+	att    *attachEnv     // what the rows' pictures and file chips share
+	acts   *bubbleActions // the bubble's menu, quote and chips; nil: none
 }
 
 // messageList is the chat's list: a bounded window of rows over the room's history,
@@ -249,7 +251,7 @@ func (l *messageList) measure(v rowView) float32 {
 	if l.width <= 0 {
 		return 0
 	}
-	k := heightKey{id: v.ID, width: l.width, day: v.day, failed: v.Own && v.Status == "failed", att: attachKeyOf(v.Att)}
+	k := heightKey{id: v.ID, width: l.width, day: v.day, failed: v.Own && v.Status == "failed", att: attachKeyOf(v.Att), shape: shapeOf(v)}
 	if v.firstRun {
 		k.flags |= 1
 	}
@@ -393,6 +395,7 @@ func (l *messageList) bindVisible() {
 				w = newRowWidget(l.cb.retry)
 				w.env = l.cb.att
 			}
+			w.x.acts = l.cb.acts
 			w.Move(fyne.NewPos(0, l.tops[i]))
 			w.Resize(fyne.NewSize(l.width, l.heights[i])) // first, so the text wraps once, at this width
 			w.bind(l.views[i])

@@ -20,6 +20,16 @@ type Row struct {
 	Status     model.Status // own messages only
 	Err        string       // why it failed, when Status is failed
 	Att        Attachment   // the message's file, if any (bubble_attach.go)
+	// Protocol 1.1's folded state (see conversation.go): the message answered, a short
+	// "Name: text" of it when held, whether it was edited or deleted, and its reactions
+	// in chip form (encoded so that a Row stays comparable).
+	ReplyTo   string
+	Quote     string
+	Edited    bool
+	Deleted   bool
+	Reactions string
+	// MentionsMe: another's message that names the user as @name.
+	MentionsMe bool
 }
 
 // before reports whether r sorts above o in the list: stored messages by seq, then the
@@ -87,6 +97,9 @@ type Update struct {
 	Reset    []string            // rooms whose history was dropped: reload them
 	Notify   []Row               // messages from others worth a notification
 	Uploads  map[string]Progress // message id → how far its file's upload has come
+	Changed  []Row               // messages shown already that were edited, deleted or reacted to
+	Failed   []string            // why own edits, deletes or reactions were refused (undone already)
+	Left     []string            // rooms the user is no longer a member of
 }
 
 // Engine is what the screens need of the client engine and its local store.

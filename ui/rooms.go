@@ -29,6 +29,7 @@ type roomsScreen struct {
 	newRoom *widget.Button
 	newDM   *widget.Button
 	join    *widget.Button
+	search  *widget.Button
 	signOut *widget.Button
 	content fyne.CanvasObject
 }
@@ -67,10 +68,11 @@ func newRoomsScreen(onOpen func(RoomItem)) *roomsScreen {
 	s.newRoom = &widget.Button{Text: "Room", Icon: theme.ContentAddIcon(), Importance: widget.LowImportance}
 	s.newDM = &widget.Button{Text: "Direct", Icon: theme.AccountIcon(), Importance: widget.LowImportance}
 	s.join = &widget.Button{Text: "Join", Icon: theme.LoginIcon(), Importance: widget.LowImportance}
+	s.search = &widget.Button{Icon: theme.SearchIcon(), Importance: widget.LowImportance}
 	title := &widget.Label{Text: "Parley", TextStyle: fyne.TextStyle{Bold: true}}
 	s.signOut = &widget.Button{Icon: theme.LogoutIcon(), Importance: widget.LowImportance}
 	top := container.NewVBox(container.NewHBox(title, layout.NewSpacer(), s.newRoom, s.newDM, s.join),
-		container.NewBorder(nil, nil, nil, s.signOut, s.server), widget.NewSeparator())
+		container.NewBorder(nil, nil, nil, container.NewHBox(s.search, s.signOut), s.server), widget.NewSeparator())
 	s.content = container.NewBorder(top, nil, nil, nil, s.list)
 	return s
 }

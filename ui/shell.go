@@ -39,7 +39,10 @@ type shell struct {
 	onSignOut   func()
 	onUnread    func(total int64) // the unread total changed (the tray shows it)
 	unread      int64
-	throttled   bool // the engine holds the outbox back for the server's rate limit
+	throttled   bool             // the engine holds the outbox back for the server's rate limit
+	dir         *directoryScreen // the public rooms directory shown last
+	search      *searchScreen    // the search shown last
+	settings    *roomSettings    // the room settings shown last
 }
 
 func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
@@ -49,7 +52,8 @@ func newShell(win fyne.Window, eng Engine, run runner, mobile bool) *shell {
 	s.rooms = newRoomsScreen(s.open)
 	s.rooms.newRoom.OnTapped = s.askNewRoom
 	s.rooms.newDM.OnTapped = s.askDirect
-	s.rooms.join.OnTapped = s.askJoin
+	s.rooms.join.OnTapped = s.askDirectory
+	s.rooms.search.OnTapped = s.askSearch
 	s.rooms.signOut.OnTapped = func() {
 		if s.onSignOut != nil {
 			s.onSignOut()
@@ -193,6 +197,7 @@ func (s *shell) open(r RoomItem) {
 	s.chat.attach.win, s.chat.attach.mobile = s.window, s.mobile
 	s.chat.showBack(s.compact())
 	s.chat.active = func() bool { return s.focused }
+	s.chat.conv.settingsBtn.OnTapped = s.askRoomSettings
 	s.chat.setTyping(s.typing[r.ID])
 	s.chat.setThrottled(s.throttled)
 	if s.compact() {
@@ -267,6 +272,7 @@ func (s *shell) apply(u Update) {
 	if s.chat != nil && len(u.Uploads) > 0 {
 		s.chat.setProgress(u.Uploads)
 	}
+	s.applyConversation(u)
 	if !s.focused && s.notify != nil {
 		s.notifyAbout(u.Notify)
 	}
