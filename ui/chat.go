@@ -51,9 +51,10 @@ type chatScreen struct {
 	parts     []string      // the text cut into messages, while it is too long
 	conv      *conversation // the reply or edit under way, and the bubbles' actions
 
-	active    func() bool // whether the window has the focus (nil: always)
-	unreadSeq int64       // the newest seq shown
-	readSent  int64       // the newest seq marked read
+	active    func() bool  // whether the window has the focus (nil: always)
+	drafts    *draftKeeper // the composer's text kept as the room's draft; nil: none
+	unreadSeq int64        // the newest seq shown
+	readSent  int64        // the newest seq marked read
 }
 
 // newChatScreen builds the chat of room; onBack, when set, is the back button's action
@@ -83,7 +84,10 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 	c.composer.onPaste = c.pasted
 	c.composer.onEscape = c.conv.cancel
 	c.composer.onTyping = func() { c.eng.Typing(c.room.ID); c.conv.mention.typed() }
-	c.composer.onLength = c.lengthChanged
+	c.composer.onLength = func(runes int) {
+		c.lengthChanged(runes)
+		c.drafts.changed(c.composer.value())
+	}
 	c.composer.onTooLong = c.pointAtLimit
 	c.limitLine = &widget.Label{Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord}
 	c.splitBtn = &widget.Button{Text: "Send as 2 messages", OnTapped: c.sendParts}
@@ -102,6 +106,10 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox, c.conv.bar,
 		container.NewBorder(nil, nil, container.NewVBox(c.newAttachButton()), container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
+	c.drafts = newDraftKeeper(eng, room.ID)
+	if text := c.drafts.load(); text != "" {
+		c.composer.SetText(text)
+	}
 	c.loadLatest()
 	return c
 }

@@ -193,6 +193,9 @@ func (s *shell) open(r RoomItem) {
 		}
 		return
 	}
+	if s.chat != nil {
+		s.chat.drafts.leave()
+	}
 	s.chat = newChatScreen(s.eng, s.run, r, s.back)
 	s.chat.attach.win, s.chat.attach.mobile = s.window, s.mobile
 	s.chat.showBack(s.compact())
