@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
@@ -81,4 +83,43 @@ func testDeleteMessageDeletesUpload(t *testing.T, in *servertest.Instance, files
 	m := model.NewMessageID()
 	ann.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: m, RoomID: server.GeneralRoomID, Attachment: &model.Attachment{URL: up.URL}})
 	ann.wantError(t, m, model.CodeInvalid)
+}
+
+// failingDeletes is a folder Blob whose deletes fail while fail is set.
+type failingDeletes struct {
+	server.Blob
+	fail atomic.Bool
+}
+
+func (b *failingDeletes) Delete(ctx context.Context, key string) error {
+	if b.fail.Load() {
+		return errors.New("delete refused for the test")
+	}
+	return b.Blob.Delete(ctx, key)
+}
+
+// TestDeleteMessageUploadLeftToSweep: when deleting the blob fails the upload is
+// served to no one at once, and the next sweep deletes its files whatever their age.
+func TestDeleteMessageUploadLeftToSweep(t *testing.T) {
+	cfg := withDirBlob(t, testConfig())
+	cfg.PurgeInterval = 20 * time.Millisecond
+	blob := &failingDeletes{Blob: cfg.Blob}
+	blob.fail.Store(true)
+	cfg.Blob = blob
+	in := servertest.Start(t, cfg)
+	ann := connect(t, in, "ann")
+	_, up, _ := upload(t, in, ann.auth.AccessToken, "cat.png", pngOf(t, 600, 400))
+	m := model.NewMessageID()
+	ann.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: m, RoomID: server.GeneralRoomID, Attachment: &model.Attachment{URL: up.URL}})
+	ann.wantAck(t, m)
+	ann.wantAck(t, ann.sendUpdate(t, model.Frame{Type: model.TypeDelete, RoomID: server.GeneralRoomID, TargetID: m}))
+	waitFor(t, "the upload gone", func() bool {
+		resp, _ := get(t, in, up.URL, ann.auth.AccessToken, "")
+		return resp.StatusCode == http.StatusNotFound
+	})
+	if f := blobFiles(t, in); len(f) != 2 {
+		t.Fatalf("files while deletes fail: %v, want the file and its thumbnail", f)
+	}
+	blob.fail.Store(false)
+	waitFor(t, "the sweep to delete the files", func() bool { return len(blobFiles(t, in)) == 0 })
 }
