@@ -1,6 +1,9 @@
 package server
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // FrameAttempts answers how many fan-out frames were written whole by one
 // non-blocking attempt, and how many only in part.
@@ -46,4 +49,12 @@ func HubSizes(s *Server) (users, rooms int) {
 	s.hub.mu.RLock()
 	defer s.hub.mu.RUnlock()
 	return len(s.hub.users), len(s.hub.rooms)
+}
+
+// UploadBlob answers the Blob the server keeps uploads in.
+func UploadBlob(s *Server) Blob { return s.blob }
+
+// UploadOf answers the server's record of the upload id.
+func UploadOf(s *Server, id string) (UploadRecord, error) {
+	return s.store.Upload(context.Background(), id)
 }

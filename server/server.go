@@ -65,6 +65,8 @@ type Server struct {
 	uploads     uploadsUnderWay
 	decodeSlots chan struct{} // bounds the images decoded at once
 
+	releases sync.WaitGroup // deletions of the uploads of deleted messages
+
 	stopPurge context.CancelFunc // ends the purge loop (at shutdown)
 	purgeDone chan struct{}
 }
@@ -303,6 +305,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	s.stopPurge()
 	<-s.purgeDone
 	s.committer.close()
+	s.releases.Wait()
 	if s.ownBroker {
 		if err := s.broker.Close(); err != nil {
 			errs = append(errs, err)
@@ -374,6 +377,14 @@ func (s *Server) updateStored(ss *session, r StoredUpdate, start time.Time) {
 	s.metrics.ackLatency.Observe(time.Since(start).Seconds())
 	if r.New {
 		s.hub.publish(Event{RoomID: u.RoomID, Seq: u.Seq, Type: model.TypeUpdate, Data: encode(u.Frame())})
+	}
+	if r.New && r.Released != "" {
+		// Off the committer: a blob in the database can take a while to delete.
+		s.releases.Add(1)
+		go func() {
+			defer s.releases.Done()
+			s.releaseUpload(r.Released)
+		}()
 	}
 }
 

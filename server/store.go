@@ -194,6 +194,12 @@ type Store interface {
 	// SweepUploads deletes at most limit uploads no message carried that were made
 	// before beforeMs, and answers them (their blobs are the caller's to delete).
 	SweepUploads(ctx context.Context, beforeMs int64, limit int) ([]UploadRecord, error)
+	// ReleaseUpload answers whether the upload is left to no undeleted message: then
+	// it is marked gone (served to no one, refused as an attachment, and swept by the
+	// next SweepUploads whatever its age) and its rooms are forgotten.
+	ReleaseUpload(ctx context.Context, uploadID string) (bool, error)
+	// DeleteUpload deletes the record of an upload and its rooms; none is not an error.
+	DeleteUpload(ctx context.Context, uploadID string) error
 
 	Close() error
 }

@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -71,6 +73,9 @@ type StoredUpdate struct {
 	Update model.Update
 	New    bool
 	Err    error
+	// Released is the upload the message a new delete dropped carried; the server
+	// deletes it after the commit unless another message still carries it.
+	Released string
 }
 
 func toUpdate(r updateRow) model.Update {
@@ -167,7 +172,16 @@ func appendUpdate(tx *gorm.DB, u NewUpdate) (StoredUpdate, error) {
 	if err := applyUpdate(tx, row); err != nil {
 		return StoredUpdate{}, err
 	}
-	return StoredUpdate{Update: toUpdate(row), New: true}, nil
+	out := StoredUpdate{Update: toUpdate(row), New: true}
+	if u.Op == model.OpDelete && t.Attachment != "" {
+		var a model.Attachment
+		if json.Unmarshal([]byte(t.Attachment), &a) == nil {
+			if id, ok := strings.CutPrefix(a.URL, uploadPrefix); ok {
+				out.Released = id
+			}
+		}
+	}
+	return out, nil
 }
 
 // applyUpdate changes the target's stored state by the update r.

@@ -20,6 +20,7 @@ type UploadRecord struct {
 	HasThumb    bool
 	CreatedAtMs int64
 	Sent        bool // a message carried it: the sweep keeps it
+	Gone        bool // its last message was deleted: served to no one, swept at once
 }
 
 type uploadRow struct {
@@ -33,6 +34,7 @@ type uploadRow struct {
 	HasThumb    bool   `gorm:"not null"`
 	CreatedAtMs int64  `gorm:"not null;index:idx_uploads_user_at,priority:2;index"`
 	Sent        bool   `gorm:"not null"`
+	Gone        bool   `gorm:"not null;default:false"`
 }
 
 func (uploadRow) TableName() string { return "uploads" }
@@ -78,8 +80,12 @@ func (s *gormStore) UploadBytesSince(ctx context.Context, userID string, sinceMs
 
 func (s *gormStore) UploadSent(ctx context.Context, uploadID, roomID string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Model(&uploadRow{}).Where("id = ?", uploadID).Update("sent", true).Error; err != nil {
-			return fmt.Errorf("mark upload %s sent: %w", uploadID, err)
+		res := tx.Model(&uploadRow{}).Where("id = ? AND gone = ?", uploadID, false).Update("sent", true)
+		if res.Error != nil {
+			return fmt.Errorf("mark upload %s sent: %w", uploadID, res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("mark upload %s sent: %w", uploadID, ErrNotFound)
 		}
 		err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&uploadRoomRow{UploadID: uploadID, RoomID: roomID}).Error
 		if err != nil {
@@ -103,7 +109,7 @@ func (s *gormStore) CanReadUpload(ctx context.Context, uploadID, userID string) 
 
 func (s *gormStore) SweepUploads(ctx context.Context, beforeMs int64, limit int) ([]UploadRecord, error) {
 	var rows []uploadRow
-	err := s.db.WithContext(ctx).Where("sent = ? AND created_at_ms < ?", false, beforeMs).
+	err := s.db.WithContext(ctx).Where("sent = ? AND (created_at_ms < ? OR gone = ?)", false, beforeMs, true).
 		Order("created_at_ms").Limit(limit).Find(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("find unsent uploads: %w", err)
@@ -120,4 +126,43 @@ func (s *gormStore) SweepUploads(ctx context.Context, beforeMs int64, limit int)
 		}
 	}
 	return gone, nil
+}
+
+func (s *gormStore) ReleaseUpload(ctx context.Context, uploadID string) (bool, error) {
+	released := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Only rooms it was sent in can hold a message that carries it.
+		var n int64
+		err := tx.Raw(`SELECT COUNT(*) FROM messages WHERE deleted = ? AND attachment LIKE ?
+			AND room_id IN (SELECT room_id FROM upload_rooms WHERE upload_id = ?)`,
+			false, `%"url":"`+uploadPrefix+uploadID+`"%`, uploadID).Scan(&n).Error
+		if err != nil {
+			return fmt.Errorf("messages carrying upload %s: %w", uploadID, err)
+		}
+		if n > 0 {
+			return nil
+		}
+		res := tx.Model(&uploadRow{}).Where("id = ?", uploadID).UpdateColumns(map[string]any{"sent": false, "gone": true})
+		if res.Error != nil {
+			return fmt.Errorf("release upload %s: %w", uploadID, res.Error)
+		}
+		if err := tx.Where("upload_id = ?", uploadID).Delete(&uploadRoomRow{}).Error; err != nil {
+			return fmt.Errorf("rooms of upload %s: %w", uploadID, err)
+		}
+		released = res.RowsAffected == 1
+		return nil
+	})
+	return released, err
+}
+
+func (s *gormStore) DeleteUpload(ctx context.Context, uploadID string) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("upload_id = ?", uploadID).Delete(&uploadRoomRow{}).Error; err != nil {
+			return fmt.Errorf("rooms of upload %s: %w", uploadID, err)
+		}
+		if err := tx.Where("id = ?", uploadID).Delete(&uploadRow{}).Error; err != nil {
+			return fmt.Errorf("delete upload %s: %w", uploadID, err)
+		}
+		return nil
+	})
 }

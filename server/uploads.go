@@ -413,7 +413,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request, uid string,
 		s.internalError(w, r, err)
 		return
 	}
-	if !ok || (thumb && !rec.HasThumb) {
+	if !ok || rec.Gone || (thumb && !rec.HasThumb) {
 		writeError(w, http.StatusNotFound, model.CodeNotFound, "no such upload")
 		return
 	}
@@ -463,14 +463,18 @@ func (s *session) attachmentOf(a *model.Attachment, roomID string) (*model.Attac
 		return nil, fmt.Errorf("attachment url is not an upload of this server: %w", errBadAttachment)
 	}
 	rec, err := s.srv.store.Upload(s.ctx, id)
-	if errors.Is(err, ErrNotFound) || (err == nil && rec.UserID != s.userID) {
+	if errors.Is(err, ErrNotFound) || (err == nil && (rec.UserID != s.userID || rec.Gone)) {
 		return nil, fmt.Errorf("attachment is not an upload of yours: %w", errBadAttachment)
 	}
 	if err != nil {
 		return nil, err
 	}
 	// Before the message is stored, so a member who hears of it can fetch it at once.
-	if err := s.srv.store.UploadSent(s.ctx, rec.ID, roomID); err != nil {
+	err = s.srv.store.UploadSent(s.ctx, rec.ID, roomID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("attachment is not an upload of yours: %w", errBadAttachment)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return uploadAttachment(rec), nil
@@ -496,4 +500,29 @@ func (s *Server) sweepUploads(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// releaseUpload deletes the upload of a deleted message, its blobs and then its
+// record, unless another message still carries it. What fails is logged and left
+// marked gone, for the next sweep.
+func (s *Server) releaseUpload(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	released, err := s.store.ReleaseUpload(ctx, id)
+	if err != nil {
+		s.log.Warn("release upload of a deleted message", "upload", id, "err", err)
+		return
+	}
+	if !released {
+		return
+	}
+	for _, key := range []string{id, id + thumbSuffix} {
+		if err := s.blob.Delete(ctx, key); err != nil {
+			s.log.Warn("delete blob of a deleted message", "key", key, "err", err)
+			return
+		}
+	}
+	if err := s.store.DeleteUpload(ctx, id); err != nil {
+		s.log.Warn("delete upload of a deleted message", "upload", id, "err", err)
+	}
 }

@@ -38,3 +38,12 @@ func TestPostgresUploadSharedByNodes(t *testing.T) {
 		t.Fatalf("files in node A's folder: %v", files)
 	}
 }
+
+// TestPostgresDeleteMessageDeletesUpload: on PostgreSQL the deleted message's upload
+// leaves the database's blobs.
+func TestPostgresDeleteMessageDeletesUpload(t *testing.T) {
+	cfg := testConfig()
+	cfg.DSN = pgtest.Shared(t).NewDatabase(t)
+	in := servertest.Start(t, cfg)
+	testDeleteMessageDeletesUpload(t, in, func() []string { return nil })
+}
