@@ -23,32 +23,8 @@ fi
 
 work=$(mktemp -d /tmp/parley-e2e.XXXXXX)
 passed=0
-out=${E2E_OUT:-$root/e2e-out}
-mkdir -p "$out"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "e2e: FAIL: $*" >&2
-	for f in "$work"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
-	exit 1
-}
-
-# wait_until SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds.
-wait_until() {
-	local secs=$1 what=$2
-	shift 2
-	local deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what"
-		sleep 0.2
-	done
-}
+name=e2e
+source "$root/scripts/e2e_lib.sh"
 
 echo "e2e: building the app, the server and the CLI"
 go build -o "$work/parley" .
@@ -58,8 +34,7 @@ go build -o "$work/parley-cli" ./cmd/parley-cli
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo "$1"; }
 port=$(free_port 18787)
 addr=127.0.0.1:$port
-# The Go caches stay where they are: HOME moves to a folder of this run (the apps' profiles).
-export GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" GOPATH="$(go env GOPATH)"
+keep_go_caches
 export HOME=$work/home LANG=en_US.UTF-8
 mkdir -p "$HOME"
 appdir=$HOME/.config/fyne/chat.parley.app

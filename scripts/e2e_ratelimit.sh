@@ -16,32 +16,8 @@ if [ -z "${E2E_UNDER_XVFB:-}" ]; then
 fi
 
 work=$(mktemp -d /tmp/parley-e2e-rl.XXXXXX)
-out=${E2E_OUT:-$root/e2e-out}
-mkdir -p "$out"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() {
-	echo "e2e-ratelimit: FAIL: $*" >&2
-	for f in "$work"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done
-	exit 1
-}
-
-# wait_until SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds.
-wait_until() {
-	local secs=$1 what=$2
-	shift 2
-	local deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what"
-		sleep 0.2
-	done
-}
+name=e2e-ratelimit
+source "$root/scripts/e2e_lib.sh"
 
 echo "e2e-ratelimit: building the app and the server"
 go build -o "$work/parley" .
@@ -56,8 +32,7 @@ password='correct horse'
 curl -fsS -X POST -d "{\"username\":\"rita\",\"password\":\"$password\"}" "$url/api/register" >/dev/null ||
 	fail "register rita"
 
-# The Go caches stay where they are: HOME moves to a folder of this run (the apps' profiles).
-export GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)" GOPATH="$(go env GOPATH)"
+keep_go_caches
 export HOME=$work/home LANG=en_US.UTF-8
 mkdir -p "$HOME"
 "$work/parley" -profile rita -server "$url" >"$work/app.log" 2>&1 &
