@@ -1,10 +1,7 @@
 package net
 
 import (
-	"bufio"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,26 +11,10 @@ import (
 	"github.com/parleychat/parley/server/servertest"
 )
 
-// slowClosed reads the server's parley_slow_consumers_total from /metrics.
+// slowClosed reads the server's parley_slow_consumers_total.
 func slowClosed(t *testing.T, srv *servertest.Instance) int {
 	t.Helper()
-	resp, err := http.Get(srv.MetricsURL + "/metrics")
-	if err != nil {
-		t.Fatalf("metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "parley_slow_consumers_total "); ok {
-			n, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("parley_slow_consumers_total %q: %v", v, err)
-			}
-			return int(n)
-		}
-	}
-	t.Fatal("no parley_slow_consumers_total in /metrics")
-	return 0
+	return int(serverMetric(t, srv, "parley_slow_consumers_total"))
 }
 
 // TestStalledClientResyncs: a client whose link stops taking data (1 KB/s) while its

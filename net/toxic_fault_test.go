@@ -15,8 +15,9 @@ import (
 	"github.com/parleychat/parley/server/servertest"
 )
 
-// openConns reads the server's parley_connections_open gauge from /metrics.
-func openConns(t *testing.T, srv *servertest.Instance) int {
+// serverMetric reads one unlabelled series of the server's /metrics (on its metrics
+// listener).
+func serverMetric(t *testing.T, srv *servertest.Instance, name string) float64 {
 	t.Helper()
 	resp, err := http.Get(srv.MetricsURL + "/metrics")
 	if err != nil {
@@ -25,16 +26,22 @@ func openConns(t *testing.T, srv *servertest.Instance) int {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "parley_connections_open "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			n, err := strconv.ParseFloat(v, 64)
 			if err != nil {
-				t.Fatalf("parley_connections_open %q: %v", v, err)
+				t.Fatalf("%s %q: %v", name, v, err)
 			}
-			return int(n)
+			return n
 		}
 	}
-	t.Fatal("no parley_connections_open in /metrics")
+	t.Fatalf("no %s in /metrics", name)
 	return 0
+}
+
+// openConns reads the server's parley_connections_open gauge.
+func openConns(t *testing.T, srv *servertest.Instance) int {
+	t.Helper()
+	return int(serverMetric(t, srv, "parley_connections_open"))
 }
 
 // waitConns waits until the server counts want open connections.
