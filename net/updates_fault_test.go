@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/parleychat/parley/model"
+	"github.com/parleychat/parley/storage"
 )
 
 // TestUpdatesQueuedOfflineSurviveServerKill: edits, deletes and reactions made while
@@ -96,7 +97,12 @@ func TestUpdatesQueuedOfflineSurviveServerKill(t *testing.T) {
 			t.Errorf("room's last seq = %d; want 8 (2 messages and 6 updates, each once)", r.LastSeq)
 		}
 	}
-	if len(a.failed)+len(b.failed) != 0 {
-		t.Errorf("refused: %+v %+v", a.failed, b.failed)
+	for _, c := range []*tclient{a, b} {
+		c.mu.Lock()
+		failed := append([]storage.UpdateFailure(nil), c.failed...)
+		c.mu.Unlock()
+		if len(failed) != 0 {
+			t.Errorf("refused: %+v", failed)
+		}
 	}
 }

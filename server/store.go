@@ -191,8 +191,10 @@ type Store interface {
 	// CanReadUpload answers whether userID uploaded it or belongs to a room in which
 	// it was sent.
 	CanReadUpload(ctx context.Context, uploadID, userID string) (bool, error)
-	// SweepUploads deletes at most limit uploads no message carried that were made
-	// before beforeMs, and answers them (their blobs are the caller's to delete).
+	// SweepUploads marks gone at most limit uploads no message carried that were made
+	// before beforeMs, or were marked gone already, and answers them: the caller
+	// deletes their blobs, then their records (DeleteUpload), so that an upload whose
+	// blob could not be deleted is swept again.
 	SweepUploads(ctx context.Context, beforeMs int64, limit int) ([]UploadRecord, error)
 	// ReleaseUpload answers whether the upload is left to no undeleted message: then
 	// it is marked gone (served to no one, refused as an attachment, and swept by the

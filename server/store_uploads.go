@@ -117,9 +117,10 @@ func (s *gormStore) SweepUploads(ctx context.Context, beforeMs int64, limit int)
 	gone := make([]UploadRecord, 0, len(rows))
 	for _, r := range rows {
 		// One by one and only while still unsent: a message may carry it meanwhile.
-		res := s.db.WithContext(ctx).Where("id = ? AND sent = ?", r.ID, false).Delete(&uploadRow{})
+		res := s.db.WithContext(ctx).Model(&uploadRow{}).Where("id = ? AND sent = ?", r.ID, false).
+			UpdateColumn("gone", true)
 		if res.Error != nil {
-			return gone, fmt.Errorf("delete upload %s: %w", r.ID, res.Error)
+			return gone, fmt.Errorf("mark upload %s gone: %w", r.ID, res.Error)
 		}
 		if res.RowsAffected == 1 {
 			gone = append(gone, UploadRecord(r))

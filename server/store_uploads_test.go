@@ -67,8 +67,19 @@ func testUploadStore(t *testing.T, be storeBackend) {
 	if err != nil || len(gone) != 1 || gone[0].ID != "u3" {
 		t.Fatalf("sweep = %+v, %v; want u3 only (u1 was sent, u2 is recent)", gone, err)
 	}
+	// Marked gone, its record stays until its blobs are deleted and the caller deletes
+	// it: a sweep whose blob delete failed finds it again.
+	if again, err := st.SweepUploads(ctx, 2000, 10); err != nil || len(again) != 1 || again[0].ID != "u3" {
+		t.Fatalf("second sweep = %+v, %v; want u3 again until its record is deleted", again, err)
+	}
+	if err := st.DeleteUpload(ctx, "u3"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := st.Upload(ctx, "u3"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("swept upload still there: %v", err)
+	}
+	if again, err := st.SweepUploads(ctx, 2000, 10); err != nil || len(again) != 0 {
+		t.Fatalf("sweep after the delete = %+v, %v; want nothing", again, err)
 	}
 	if _, err := st.Upload(ctx, "u1"); err != nil {
 		t.Fatalf("sent upload swept: %v", err)

@@ -488,11 +488,16 @@ func (s *Server) sweepUploads(ctx context.Context) (int, error) {
 	for range purgeBatches {
 		gone, err := s.store.SweepUploads(ctx, before, sweepBatch)
 		for _, rec := range gone {
+			// The blobs first, then the record: a blob that cannot be deleted now
+			// keeps its record (gone) for the next sweep.
+			var derr error
 			for _, key := range []string{rec.ID, rec.ID + thumbSuffix} {
-				if derr := s.blob.Delete(ctx, key); derr != nil {
-					err = errors.Join(err, derr)
-				}
+				derr = errors.Join(derr, s.blob.Delete(ctx, key))
 			}
+			if derr == nil {
+				derr = s.store.DeleteUpload(ctx, rec.ID)
+			}
+			err = errors.Join(err, derr)
 		}
 		total += len(gone)
 		if err != nil || len(gone) < sweepBatch {
