@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/parleychat/parley/model"
 )
 
 // Where gaps are filled. The Broker may lose another node's events and deliver
@@ -174,39 +173,20 @@ func (h *hub) cachedRoom(roomID string) *roomState {
 // read from the store, and marks them delivered.
 func (h *hub) fill(ctx context.Context, out []Event, rs *roomState, upto int64) []Event {
 	for rs.fanSeq < upto {
-		// Messages and updates share the room's seqs: a page is the first fillPage of
-		// both, merged in seq order (as a sync's page is).
-		msgs, err := h.store.MessagesAfter(ctx, rs.id, rs.fanSeq, upto, fillPage)
-		var ups []model.Update
-		if err == nil {
-			ups, err = h.store.UpdatesAfter(ctx, rs.id, rs.fanSeq, upto, fillPage)
-		}
+		evs, _, err := streamAfter(ctx, h.store, rs.id, rs.fanSeq, upto, fillPage)
 		if err != nil {
 			h.log.Warn("fill a gap from the store", "room", rs.id, "after", rs.fanSeq, "upto", upto, "err", err)
 			return out
 		}
-		if len(msgs) == 0 && len(ups) == 0 {
+		if len(evs) == 0 {
 			return out
 		}
-		n := 0
-		for (len(msgs) > 0 || len(ups) > 0) && n < fillPage {
-			var ev Event
-			if len(ups) == 0 || len(msgs) > 0 && msgs[0].Seq < ups[0].Seq {
-				m := msgs[0]
-				msgs = msgs[1:]
-				ev = Event{RoomID: rs.id, Seq: m.Seq, Type: model.TypeMessage,
-					Data: encode(model.MessageFrame{Type: model.TypeMessage, Message: m})}
-			} else {
-				u := ups[0]
-				ups = ups[1:]
-				ev = Event{RoomID: rs.id, Seq: u.Seq, Type: model.TypeUpdate, Data: encode(u.Frame())}
-			}
-			out = append(out, ev)
-			rs.fanSeq = ev.Seq
-			rs.advance(ev.Seq)
-			n++
+		for _, ev := range evs {
+			out = append(out, Event{RoomID: rs.id, Seq: ev.seq, Type: ev.typ, Data: encode(ev.frame)})
+			rs.fanSeq = ev.seq
+			rs.advance(ev.seq)
 		}
-		h.metrics.gapFilled.Add(float64(n))
+		h.metrics.gapFilled.Add(float64(len(evs)))
 	}
 	return out
 }

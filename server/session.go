@@ -910,29 +910,14 @@ func (s *session) onSync(f *model.Frame) {
 	if !ok {
 		return
 	}
-	// Messages and updates share the room's seqs: a page is the first SyncPageSize
-	// of both, merged in seq order.
-	msgs, err := s.srv.store.MessagesAfter(s.ctx, f.RoomID, f.AfterSeq, info.lastSeq, model.SyncPageSize+1)
-	var ups []model.Update
-	if err == nil {
-		ups, err = s.srv.store.UpdatesAfter(s.ctx, f.RoomID, f.AfterSeq, info.lastSeq, model.SyncPageSize+1)
-	}
+	evs, more, err := streamAfter(s.ctx, s.srv.store, f.RoomID, f.AfterSeq, info.lastSeq, model.SyncPageSize)
 	if err != nil {
 		s.srv.log.Error("sync", "room", f.RoomID, "user", s.userID, "err", err)
 		s.sendError(model.CodeInternal, "internal error", "")
 		return
 	}
-	more := len(msgs)+len(ups) > model.SyncPageSize
-	for n, i, j := 0, 0, 0; n < model.SyncPageSize && (i < len(msgs) || j < len(ups)); n++ {
-		var ok bool
-		if j == len(ups) || i < len(msgs) && msgs[i].Seq < ups[j].Seq {
-			ok = s.reply(model.TypeMessage, model.MessageFrame{Type: model.TypeMessage, Message: msgs[i]})
-			i++
-		} else {
-			ok = s.reply(model.TypeUpdate, ups[j].Frame())
-			j++
-		}
-		if !ok {
+	for _, ev := range evs {
+		if !s.reply(ev.typ, ev.frame) {
 			return
 		}
 	}
