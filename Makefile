@@ -11,8 +11,9 @@ GO ?= go
 APT_BUILD := gcc pkg-config libgl1-mesa-dev xorg-dev
 APT_E2E := xvfb xdotool imagemagick xclip sqlite3 curl e2fsprogs iproute2
 # PostgreSQL for the Store's tests on it (server/internal/pgtest starts a throwaway
-# cluster unless PARLEY_TEST_PG names a server).
-APT_TEST := postgresql
+# cluster unless PARLEY_TEST_PG names a server), dbus-daemon for the app's notification
+# tests (a private session bus).
+APT_TEST := postgresql dbus-daemon
 # scripts/cluster-e2e.sh and cluster-bench.sh: nodes behind nginx on Debian's NATS
 # server (the Go tests run NATS in-process and need none of these).
 APT_CLUSTER := nats-server nginx curl

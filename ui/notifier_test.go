@@ -85,7 +85,7 @@ func TestNotificationsWithoutSessionBusLogOnce(t *testing.T) {
 // startBus runs a private dbus-daemon and points the session bus at it.
 func startBus(t *testing.T) {
 	if _, err := exec.LookPath("dbus-daemon"); err != nil {
-		t.Skip("dbus-daemon not installed")
+		t.Fatal("dbus-daemon is missing (make test installs it: Debian package dbus-daemon)")
 	}
 	cmd := exec.Command("dbus-daemon", "--session", "--nofork", "--print-address")
 	out, err := cmd.StdoutPipe()
