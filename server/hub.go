@@ -171,17 +171,23 @@ func stateOf(r RoomRecord) *roomState {
 	return rs
 }
 
-// cacheRoomLocked caches r unless it is cached already; the caller holds loadMu and mu.
+// cacheRoomLocked answers the state of r, caching it unless it is cached already;
+// the caller holds loadMu and mu. A room that no user state here holds (made or read
+// through the API by users with no connection here, looked up by anyone) is answered
+// but not cached: nothing would ever release it, and the next look-up reads the
+// store, which is the truth for it anyway.
 func (h *hub) cacheRoomLocked(r RoomRecord) *roomState {
 	if rs, ok := h.rooms[r.ID]; ok {
 		return rs
 	}
 	rs := stateOf(r)
-	h.rooms[r.ID] = rs
 	for m := range rs.members {
 		if u, ok := h.users[m]; ok {
 			linkLocked(u, rs)
 		}
+	}
+	if rs.holders > 0 {
+		h.rooms[r.ID] = rs
 	}
 	return rs
 }
@@ -436,11 +442,22 @@ func (h *hub) memberRemoved(roomID, userID string) {
 	defer h.loadMu.Unlock()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if rs, ok := h.rooms[roomID]; ok {
+	rs, cached := h.rooms[roomID]
+	if cached {
 		delete(rs.members, userID)
 	}
-	if u, ok := h.users[userID]; ok {
-		delete(u.rooms, roomID)
+	u, ok := h.users[userID]
+	if !ok {
+		return
+	}
+	if _, held := u.rooms[roomID]; !held {
+		return
+	}
+	delete(u.rooms, roomID)
+	if cached {
+		if rs.holders--; rs.holders <= 0 {
+			delete(h.rooms, roomID)
+		}
 	}
 }
 

@@ -132,3 +132,39 @@ func heapInUse() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// TestHubForgetsRoomsNoOneHolds: rooms that reach the hub only through the API (made
+// by a user with no socket, read by history calls, looked up under a made-up id) and a
+// room a connected user left are not kept once no live user needs them.
+func TestHubForgetsRoomsNoOneHolds(t *testing.T) {
+	cfg := testConfig()
+	cfg.PresenceGrace = 50 * time.Millisecond
+	in := servertest.Start(t, cfg)
+	alice := in.Register(t, "alice", password)
+	bob := in.Register(t, "bob", password)
+	for i := range 20 {
+		var room model.Room
+		if st := in.Do(t, "POST", "/api/rooms", alice.AccessToken, model.CreateRoomRequest{Name: fmt.Sprintf("r%d", i), MemberIDs: []string{bob.UserID}}, &room); st != http.StatusCreated && st != http.StatusOK {
+			t.Fatalf("create room: %d", st)
+		}
+		if st := in.Do(t, "GET", "/api/rooms/"+room.ID+"/messages", bob.AccessToken, nil, nil); st != http.StatusOK {
+			t.Fatalf("history: %d", st)
+		}
+	}
+	if st := in.Do(t, "GET", "/api/rooms/no-such-room/messages", bob.AccessToken, nil, nil); st == http.StatusOK {
+		t.Fatalf("history of a made-up room: %d", st)
+	}
+	waitHubEmpty(t, in)
+
+	// A connected user who leaves a room and then goes: the room goes with her.
+	carol := in.Register(t, "carol", password)
+	var room model.Room
+	in.Do(t, "POST", "/api/rooms", carol.AccessToken, model.CreateRoomRequest{Name: "left", MemberIDs: []string{bob.UserID}}, &room)
+	c := dialAs(t, in, carol)
+	if st := in.Do(t, "POST", "/api/rooms/"+room.ID+"/leave", carol.AccessToken, nil, nil); st != http.StatusOK && st != http.StatusNoContent {
+		t.Fatalf("leave: %d", st)
+	}
+	c.c.WaitType(t, model.TypeRoomLeft)
+	c.c.Close()
+	waitHubEmpty(t, in)
+}
