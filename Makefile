@@ -49,6 +49,7 @@ vet: deps
 # are in staticcheck.conf.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: deps
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "not gofmt-ed: $$unformatted"; exit 1; fi
 	$(GO) run $(STATICCHECK) ./...
 
 bench: deps
