@@ -640,3 +640,47 @@ func TestMergeUpdatesKeepsConversationParts(t *testing.T) {
 		t.Errorf("the gate lost a change: %+v", u)
 	}
 }
+
+// TestReplyBarCancelSitsAtItsRightEnd checks the reply bar's ✕ on the desktop and in a
+// phone-sized window: at the right end of the bar, level with the quoted text, inside
+// the chat (it once stayed where the hidden bar had been laid out: over the rooms list).
+func TestReplyBarCancelSitsAtItsRightEnd(t *testing.T) {
+	f := newConvFixture(t)
+	id := f.bobSays("Shall we ship the search tonight?")
+	for _, size := range []fyne.Size{fyne.NewSize(900, 560), fyne.NewSize(360, 740)} {
+		f.win.Resize(size)
+		f.s.loadRooms(server.GeneralRoomID)
+		if f.s.chat == nil || f.s.chat.list.rowWidgetFor(id) == nil {
+			t.Fatalf("%v: general is not open at bob's message", size)
+		}
+		cv := f.s.chat.conv
+		r, _ := f.row(id)
+		cv.startReply(r)
+		d := fyne.CurrentApp().Driver()
+		bar, btn, text := d.AbsolutePositionForObject(cv.bar), d.AbsolutePositionForObject(cv.barClose), d.AbsolutePositionForObject(cv.barText)
+		comp := d.AbsolutePositionForObject(f.s.chat.composer)
+		bs := cv.barClose.Size()
+		const tol = 1.5
+		if bs.Width < cv.barClose.MinSize().Width-tol || bs.Height < cv.barClose.MinSize().Height-tol {
+			t.Errorf("%v: ✕ is %v, smaller than its %v", size, bs, cv.barClose.MinSize())
+		}
+		if right, barRight := btn.X+bs.Width, bar.X+cv.bar.Size().Width; right < barRight-tol || right > barRight+tol {
+			t.Errorf("%v: ✕ ends at x=%.1f, the bar at x=%.1f", size, right, barRight)
+		}
+		if btn.X < text.X+cv.barText.Size().Width-tol {
+			t.Errorf("%v: ✕ at x=%.1f overlaps the quote (to x=%.1f)", size, btn.X, text.X+cv.barText.Size().Width)
+		}
+		if mid, tmid := btn.Y+bs.Height/2, text.Y+cv.barText.Size().Height/2; mid < tmid-tol || mid > tmid+tol {
+			t.Errorf("%v: ✕ centred at y=%.1f, the quote at y=%.1f", size, mid, tmid)
+		}
+		if btn.Y < bar.Y-tol || btn.Y+bs.Height > comp.Y+tol {
+			t.Errorf("%v: ✕ at y=%.1f..%.1f, outside the bar (y=%.1f) above the composer (y=%.1f)", size, btn.Y, btn.Y+bs.Height, bar.Y, comp.Y)
+		}
+		chat := d.AbsolutePositionForObject(f.s.chat.content)
+		if btn.X < chat.X || btn.X+bs.Width > chat.X+f.s.chat.content.Size().Width+tol {
+			t.Errorf("%v: ✕ at x=%.1f is outside the chat (x=%.1f..%.1f)", size, btn.X, chat.X, chat.X+f.s.chat.content.Size().Width)
+		}
+		cv.cancel()
+	}
+}
+
