@@ -684,3 +684,88 @@ func TestReplyBarCancelSitsAtItsRightEnd(t *testing.T) {
 	}
 }
 
+// objectAt is what the desktop driver gives a click at pos (absolute) on c: the last
+// object, in the order the tree is drawn, that is visible, under pos and matches.
+func objectAt(c fyne.Canvas, pos fyne.Position, match func(fyne.CanvasObject) bool) fyne.CanvasObject {
+	var found fyne.CanvasObject
+	var walk func(o fyne.CanvasObject, at fyne.Position)
+	walk = func(o fyne.CanvasObject, at fyne.Position) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		at = at.Add(o.Position())
+		s := o.Size()
+		if pos.X < at.X || pos.Y < at.Y || pos.X >= at.X+s.Width || pos.Y >= at.Y+s.Height {
+			return
+		}
+		if match(o) {
+			found = o
+		}
+		var kids []fyne.CanvasObject
+		switch x := o.(type) {
+		case *fyne.Container:
+			kids = x.Objects
+		case fyne.Widget:
+			kids = test.WidgetRenderer(x).Objects()
+		}
+		for _, k := range kids {
+			walk(k, at)
+		}
+	}
+	if top := c.Overlays().Top(); top != nil {
+		walk(top, fyne.Position{})
+		return found
+	}
+	walk(c.Content(), fyne.Position{})
+	return found
+}
+
+// TestRightClickOnTheTextAndTheHoverButtonOpenTheMenu clicks where a person does: on the
+// words of a bubble, and on the ⋯ that shows beside it under the mouse. A selectable
+// label took the right-click for its own Copy menu, and the ⋯ hid itself when the
+// pointer reached it.
+func TestRightClickOnTheTextAndTheHoverButtonOpenTheMenu(t *testing.T) {
+	f := newConvFixture(t)
+	id := f.bobSays("lunch at noon?")
+	w := f.s.chat.list.rowWidgetFor(id)
+	d := fyne.CurrentApp().Driver()
+	text := d.AbsolutePositionForObject(w.label).AddXY(w.label.Size().Width/2, w.label.Size().Height/2)
+	o := objectAt(f.win.Canvas(), text, func(o fyne.CanvasObject) bool {
+		_, ok := o.(fyne.SecondaryTappable)
+		return ok
+	})
+	if o != fyne.CanvasObject(w) {
+		t.Fatalf("a right-click on the bubble's text goes to %T, not the bubble", o)
+	}
+	test.TapSecondaryAt(o.(fyne.SecondaryTappable), text.Subtract(d.AbsolutePositionForObject(w)))
+	if cv := f.s.chat.conv; cv.menu == nil || labels(cv.menu) != "Reply,React,Copy text" {
+		t.Fatal("the right-click on the text opened no bubble menu")
+	}
+	f.win.Canvas().Overlays().Remove(f.win.Canvas().Overlays().Top())
+	f.s.chat.conv.menu = nil
+
+	test.MoveMouse(f.win.Canvas(), text)
+	if !w.x.more.Visible() {
+		t.Fatal("no ⋯ beside the bubble under the mouse")
+	}
+	more := d.AbsolutePositionForObject(w.x.more).AddXY(w.x.more.Size().Width/2, w.x.more.Size().Height/2)
+	test.MoveMouse(f.win.Canvas(), more)
+	if !w.x.more.Visible() {
+		t.Fatal("the ⋯ hid itself when the mouse reached it")
+	}
+	tap, _ := objectAt(f.win.Canvas(), more, func(o fyne.CanvasObject) bool {
+		_, ok := o.(fyne.Tappable)
+		return ok
+	}).(fyne.Tappable)
+	if tap == nil {
+		t.Fatal("nothing to click at the ⋯")
+	}
+	test.Tap(tap)
+	if cv := f.s.chat.conv; cv.menu == nil || f.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("clicking the ⋯ opened no menu")
+	}
+	test.MoveMouse(f.win.Canvas(), fyne.NewPos(1, 1))
+	if w.x.more.Visible() {
+		t.Error("the ⋯ stays after the mouse left")
+	}
+}
