@@ -769,3 +769,47 @@ func TestRightClickOnTheTextAndTheHoverButtonOpenTheMenu(t *testing.T) {
 		t.Error("the ⋯ stays after the mouse left")
 	}
 }
+
+// TestEscapeClosesTheDialogs: the directory, the search and the room settings close on
+// Escape, from a field and from the window with nothing focused, and then give the
+// window its keys back.
+func TestEscapeClosesTheDialogs(t *testing.T) {
+	f := newConvFixture(t)
+	c := f.win.Canvas()
+	esc := &fyne.KeyEvent{Name: fyne.KeyEscape}
+	shown := func() bool { return c.Overlays().Top() != nil }
+	test.Tap(f.s.rooms.join)
+	if f.s.dir == nil || !shown() {
+		t.Fatal("no directory")
+	}
+	f.s.dir.query.TypedKey(esc)
+	if shown() {
+		t.Error("Escape in the directory's search field left it open")
+	}
+	if c.OnTypedKey() != nil {
+		t.Error("the closed directory still takes the window's keys")
+	}
+	test.Tap(f.s.rooms.search)
+	if f.s.search == nil || !shown() {
+		t.Fatal("no search")
+	}
+	f.s.search.query.TypedKey(esc)
+	if shown() {
+		t.Error("Escape in the search field left it open")
+	}
+	f.s.askRoomSettings()
+	if f.s.settings == nil || !shown() {
+		t.Fatal("no room settings")
+	}
+	c.Unfocus()
+	if c.OnTypedKey() == nil {
+		t.Fatal("the room settings take no keys from the window")
+	}
+	c.OnTypedKey()(esc)
+	if shown() {
+		t.Error("Escape with nothing focused left the room settings open")
+	}
+	if c.OnTypedKey() != nil {
+		t.Error("the closed settings still take the window's keys")
+	}
+}
