@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end test of the real app: two app instances (profiles ada and bob) in real windows
 # under Xvfb, on one embedded server that ada's instance hosts and bob's joins. xdotool types
-# into each window; the other profile's store must receive the message, exactly once. Then
-# a relaunch: a profile signed in to a parley-server given by -server queues messages while
+# into each window; the other profile's store must receive the message, exactly once. Bob
+# reacts to ada's message through his window's bubble menu and picker, and ada's window must
+# show the chip. Then a relaunch: a profile signed in to a parley-server given by -server queues messages while
 # that server is down, quits, starts again without flags and must reopen that server and
 # account and deliver them, exactly once. A screenshot of each window is saved. With --screenshots the README's pictures are
 # refreshed too: docs/screenshots/desktop.png from the real window, mobile.png from the
-# Fyne test driver (a -tags mobile build renders black under Xvfb).
+# Fyne test driver (a -tags mobile build renders black under Xvfb), and the conversation
+# pictures from real windows (scripts/screenshots.sh).
 #
 # Needs xvfb, xdotool, imagemagick, xclip, sqlite3, curl and ss (make deps-e2e installs them).
 set -euo pipefail
@@ -335,5 +337,6 @@ if [ $update_docs = 1 ]; then
 	cp "$out/attachments.png" docs/screenshots/attachments.png
 	PARLEY_SCREENSHOTS=1 go test -tags mobile -count=1 -run TestMobileLayout ./ui >/dev/null
 	echo "e2e: refreshed docs/screenshots/desktop.png and mobile.png"
+	"$root/scripts/screenshots.sh" || fail "scripts/screenshots.sh failed"
 fi
 echo "e2e: $passed passed, 0 failed"

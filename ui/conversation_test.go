@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -450,64 +449,6 @@ func findAll[T fyne.CanvasObject](o fyne.CanvasObject) []T {
 		}
 	}
 	return out
-}
-
-// TestConversationScreenshots draws the bubble menu, a reply with its quote, chips and
-// "edited", and the directory for the README (PARLEY_SCREENSHOTS=1, with a
-// server that speaks protocol 1.1).
-func TestConversationScreenshots(t *testing.T) {
-	if os.Getenv("PARLEY_SCREENSHOTS") != "1" {
-		t.Skip("PARLEY_SCREENSHOTS=1 draws the screenshots")
-	}
-	f := newConvFixture(t)
-	needsUpdates(t, f.bob)
-	f.win.Resize(fyne.NewSize(900, 560))
-	q := f.bobSays("Shall we ship the search tonight?")
-	f.typeEnter("Tests are green on all three nodes")
-	mine := f.ownSent("Tests are green on all three nodes")
-	r, _ := f.row(q)
-	f.s.chat.conv.startReply(r)
-	f.typeEnter("Yes — after the benchmark run")
-	reply := f.ownSent("Yes — after the benchmark run")
-	for _, e := range []string{"🎉", "👍"} {
-		if _, err := f.bob.React(server.GeneralRoomID, mine, e, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.eng.React(server.GeneralRoomID, mine, "👍", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.eng.Edit(server.GeneralRoomID, reply, "Yes — right after the benchmark run"); err != nil {
-		t.Fatal(err)
-	}
-	f.pump("chips and edit", func() bool {
-		a, _ := f.row(mine)
-		b, _ := f.row(reply)
-		return len(decodeReactions(a.Reactions)) == 2 && decodeReactions(a.Reactions)[0].Count == 2 && b.Edited
-	})
-	f.s.chat.conv.startReply(r)
-	saveScreenshot(t, f.win, "reply-reactions.png")
-	f.s.chat.conv.cancel()
-	w := f.s.chat.list.rowWidgetFor(mine)
-	test.TapSecondaryAt(w, w.bubble.Position().AddXY(w.bubble.Size().Width/2, w.bubble.Size().Height/2))
-	saveScreenshot(t, f.win, "bubble-menu.png")
-	f.win.Canvas().Overlays().Remove(f.win.Canvas().Overlays().Top())
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, rm := range [][2]string{{"Book club", "One novel a month, talked over on Fridays"}, {"Release train", "Ship dates and freeze windows"}, {"Chess", ""}} {
-		room, err := f.bob.CreateRoom(ctx, rm[0], nil, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rm[1] != "" {
-			if _, err := f.bob.SetRoom(ctx, room.ID, nil, &rm[1]); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	test.Tap(f.s.rooms.join)
-	saveScreenshot(t, f.win, "directory.png")
 }
 
 func TestRoomSettingsRenameAddAndLeave(t *testing.T) {
