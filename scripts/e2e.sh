@@ -172,11 +172,12 @@ chip_back='#282829'      # a reaction chip that is not the viewer's own
 	}
 	wait_until 10 "the emoji picker in bob's window (React in the bubble's menu)" picker_open
 	read -r px py pw ph < <(find_in_bob picker "$picker_back")
+	cp "$work/bob-find.png" "$out/bob-picker.png"
 	xdotool mousemove $((px + pw / 16)) $((py + ph / 2)) click 1 # the first of eight: 👍
 	wait_until 30 "ada's store to fold bob's 👍" reacted
 	wait_until 30 "ada's window to show the chip of bob's 👍" shows_chip
 	passed=$((passed + 1))
-	echo "e2e: bob reacted 👍 in his window; ada's window shows the chip ($(colour_pixels "$out/ada-chip.png" "$chip_back") px; ada-chip.png)"
+	echo "e2e: bob reacted 👍 in his window (bob-picker.png); ada's window shows the chip ($(colour_pixels "$out/ada-chip.png" "$chip_back") px; ada-chip.png)"
 }
 
 # Focus ada's window again: what it shows is read, and both windows paint their last frame.

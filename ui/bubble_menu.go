@@ -130,7 +130,7 @@ func hasExtrasLine(v rowView) bool { return v.Edited || v.Reactions != "" }
 
 // extrasHeight is the height of the line under a bubble that holds its chips.
 func extrasHeight() float32 {
-	return fyne.MeasureText("👍 2", theme.TextSize(), fyne.TextStyle{}).Height + 10
+	return fyne.MeasureText("👍", (theme.CaptionTextSize()+1)*emojiScale, fyne.TextStyle{}).Height + 8
 }
 
 // shapeOf sums up what a row's height depends on besides its id, width and run: an edit,

@@ -230,7 +230,7 @@ func (cv *conversation) showPicker(r Row) {
 	for _, x := range decodeReactions(r.Reactions) {
 		mine[x.Emoji] = x.Mine
 	}
-	var box *fyne.Container
+	var box fyne.CanvasObject
 	box, cv.pickBtn = newEmojiPicker(func(e string) bool { return mine[e] }, func(e string, on bool) {
 		if cv.picker != nil {
 			cv.picker.Hide()
