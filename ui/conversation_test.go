@@ -757,3 +757,25 @@ func TestEscapeClosesTheDialogs(t *testing.T) {
 		t.Error("the closed settings still take the window's keys")
 	}
 }
+
+// TestChipsAndPickerDrawEmojiLarge: the font draws emoji about half a digit's height, so
+// the chip's emoji is drawn larger than its count and the picker's larger than text,
+// and the chip stays inside the line under the bubble.
+func TestChipsAndPickerDrawEmojiLarge(t *testing.T) {
+	test.NewTempApp(t)
+	c := newChip()
+	c.set(reaction{"👍", 2, false})
+	if c.emoji.TextSize < 1.3*c.count.TextSize {
+		t.Errorf("chip emoji at %.1f, its count at %.1f", c.emoji.TextSize, c.count.TextSize)
+	}
+	if h := c.MinSize().Height; h > extrasHeight()-4+0.5 {
+		t.Errorf("chip %.1f high, the line under the bubble %.1f", h, extrasHeight())
+	}
+	box, btns := newEmojiPicker(func(string) bool { return false }, func(string, bool) {})
+	w := test.NewTempWindow(t, box)
+	w.Resize(box.MinSize())
+	plain := &widget.Button{Text: "👍", Importance: widget.LowImportance}
+	if got, want := btns[0].MinSize().Height, plain.MinSize().Height; got < want*1.2 {
+		t.Errorf("picker's buttons %.1f high, a plain one %.1f", got, want)
+	}
+}
