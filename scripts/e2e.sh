@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # End-to-end test of the real app: two app instances (profiles ada and bob) in real windows
 # under Xvfb, on one embedded server that ada's instance hosts and bob's joins. xdotool types
-# into each window; the other profile's store must receive the message, exactly once. Then
-# a relaunch: a profile signed in to a parley-server given by -server queues messages while
+# into each window; the other profile's store must receive the message, exactly once. Bob
+# reacts to ada's message through his window's bubble menu and picker, and ada's window must
+# show the chip. Then a relaunch: a profile signed in to a parley-server given by -server queues messages while
 # that server is down, quits, starts again without flags and must reopen that server and
 # account and deliver them, exactly once. A screenshot of each window is saved. With --screenshots the README's pictures are
 # refreshed too: docs/screenshots/desktop.png from the real window, mobile.png from the
-# Fyne test driver (a -tags mobile build renders black under Xvfb).
+# Fyne test driver (a -tags mobile build renders black under Xvfb), and the conversation
+# pictures from real windows (scripts/screenshots.sh).
 #
 # Needs xvfb, xdotool, imagemagick, xclip, sqlite3, curl and ss (make deps-e2e installs them).
 set -euo pipefail
@@ -35,7 +37,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port=$(free_port 18787)
 addr=127.0.0.1:$port
 keep_go_caches
-export HOME=$work/home LANG=en_US.UTF-8
+export HOME=$work/home LANG=en_US.UTF-8 FYNE_THEME=dark # the colours the screenshots are searched for
 mkdir -p "$HOME"
 appdir=$HOME/.config/fyne/chat.parley.app
 db() { echo "$appdir/profiles/$1/parley.db"; }
@@ -44,6 +46,18 @@ count() { # count PROFILE TEXT: how many stored messages of general hold exactly
 	sqlite3 -cmd '.timeout 2000' "$(db "$1")" "select count(*) from messages where room_id='general' and content='$2' and seq>0" 2>/dev/null || echo 0
 }
 has() { [ "$(count "$1" "$2")" -ge 1 ]; }
+
+# colour_pixels FILE COLOUR [FUZZ]: how many pixels of FILE are COLOUR (within FUZZ %, default exactly).
+colour_pixels() {
+	convert "$1" -alpha off -fuzz "${3:-0}%" -fill black +opaque "$2" -fill white -opaque "$2" -format '%[fx:round(mean*w*h)]' info:
+}
+# blob FILE COLOUR: "X Y W H" of the largest patch of COLOUR in FILE (of 100 px at least; nothing when none).
+blob() {
+	convert "$1" -alpha off -fill black +opaque "$2" -fill white -opaque "$2" \
+		-define connected-components:verbose=true -define connected-components:area-threshold=100 \
+		-connected-components 8 null: |
+		awk '/srgb\(255,255,255\)/ { split($2, g, /[x+]/); if ($4 > best) { best = $4; out = g[3] " " g[4] " " g[1] " " g[2] } } END { if (out != "") print out }'
+}
 
 windows_at_least() { [ "$(xdotool search --name '^Parley' 2>/dev/null | wc -l)" -ge "$1" ]; }
 
@@ -96,21 +110,74 @@ status=$(sqlite3 -cmd '.timeout 2000' "$(db ada)" "select status from messages w
 case $status in sent | delivered | read) ;; *) fail "ada's message has status '$status'" ;; esac
 passed=$((passed + 1)) # each store holds the other's message once
 
-# --- A reaction (issue 14) -------------------------------------------------------------
-# dave, a third member on ada's server driven by parley-cli (a right-click on a bubble at
-# a pixel guessed in bob's window was too brittle to drive with xdotool), reacts 👍 to
-# ada's message; ada's engine folds it into her store and her window shows the chip
-# (ada.png below).
+# --- A reaction in the real windows (issue 14) ------------------------------------------
+# Bob right-clicks ada's message in his window, picks React from the bubble's menu and 👍
+# from the picker; ada's store must fold it and her window must show the chip. Nothing is
+# where a pixel guessed for one font size would find it: the bubble, the menu and the
+# picker are found in screenshots by their colours (the dark theme's, FYNE_THEME=dark),
+# each the only patch of its colour on screen at that moment.
+neutral_bubble='#313132' # another's bubble: bob sees ada's message (and only it) in it
+menu_back='#28292E'      # the bubble menu's background
+picker_back='#181D25'    # the emoji picker's (a pop-up's) background
+chip_back='#282829'      # a reaction chip that is not the viewer's own
 {
-	cli() { "$work/parley-cli" -home "$work/cli-dave" -server "http://$addr" "$@"; }
-	PARLEY_PASSWORD='dave-password' cli register dave >/dev/null || fail "parley-cli register dave"
-	mid=$(sqlite3 -cmd '.timeout 2000' "$(db ada)" "select id from messages where content='$msg1'")
-	[ -n "$mid" ] || fail "no id for ada's message"
-	cli react general "$mid" "👍" >/dev/null || fail "parley-cli react"
-	reacted() { sqlite3 -cmd '.timeout 2000' "$(db ada)" "select reactions from messages where id='$mid'" | grep -q '👍'; }
-	wait_until 30 "ada's store to fold dave's 👍" reacted
+	reacted() { sqlite3 -cmd '.timeout 2000' "$(db ada)" "select reactions from messages where content='$msg1'" | grep -q '👍'; }
+	shows_chip() {
+		import -window "$ada_win" "$out/ada-chip.png" 2>/dev/null && [ "$(colour_pixels "$out/ada-chip.png" "$chip_back")" -ge 200 ]
+	}
+	xdotool windowfocus "$ada_win" 2>/dev/null || true
+	import -window "$ada_win" "$work/ada-before.png"
+	[ "$(colour_pixels "$work/ada-before.png" "$chip_back")" -lt 100 ] || fail "ada's window showed a chip's colour before any reaction"
+	# find_in_bob WHAT COLOUR: the largest patch of COLOUR in bob's window, as "X Y W H" on screen.
+	find_in_bob() {
+		local g
+		eval "$(xdotool getwindowgeometry --shell "$bob_win" | sed -n 's/^\(X\|Y\|WIDTH\|HEIGHT\)=/&/p')"
+		import -window "$bob_win" "$work/bob-find.png"
+		g=$(blob "$work/bob-find.png" "$2")
+		[ -n "$g" ] || return 1
+		set -- $g
+		echo $((X + $1)) $((Y + $2)) "$3" "$4"
+	}
+	menu_open() { find_in_bob menu "$menu_back" >/dev/null; }
+	# The bubble moves while a connection banner comes and goes over the chat: it is
+	# clicked once it stands still, and again if no menu came.
+	opened=0
+	for attempt in 1 2 3; do
+		bubble=$(find_in_bob bubble "$neutral_bubble") || { cp "$work/bob-find.png" "$out/"; fail "no bubble of ada's in bob's window (bob-find.png)"; }
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			sleep 0.5
+			now=$(find_in_bob bubble "$neutral_bubble") || { cp "$work/bob-find.png" "$out/"; fail "ada's bubble left bob's window (bob-find.png)"; }
+			[ "$now" = "$bubble" ] && break
+			bubble=$now
+		done
+		read -r bx by bw bh <<<"$bubble"
+		xdotool windowfocus "$bob_win" 2>/dev/null || true
+		xdotool mousemove $((bx + bw / 2)) $((by + bh / 2))
+		sleep 0.3
+		xdotool click 3
+		if wait_for 5 menu_open; then
+			opened=1
+			break
+		fi
+		xdotool key Escape
+	done
+	[ $opened = 1 ] || { cp "$work/bob-find.png" "$out/bob-menu.png"; fail "no bubble menu in bob's window after a right-click at $((bx + bw / 2)),$((by + bh / 2)), three times (bob-menu.png)"; }
+	# The menu is Reply, React, Copy text: its keys move to React.
+	xdotool key Down Down Return
+	picker_open() { # the picker is a row of eight emoji: far wider than high
+		local g
+		g=$(find_in_bob picker "$picker_back") || return 1
+		set -- $g
+		[ "$3" -gt $((4 * $4)) ]
+	}
+	wait_until 10 "the emoji picker in bob's window (React in the bubble's menu)" picker_open
+	read -r px py pw ph < <(find_in_bob picker "$picker_back")
+	cp "$work/bob-find.png" "$out/bob-picker.png"
+	xdotool mousemove $((px + pw / 16)) $((py + ph / 2)) click 1 # the first of eight: 👍
+	wait_until 30 "ada's store to fold bob's 👍" reacted
+	wait_until 30 "ada's window to show the chip of bob's 👍" shows_chip
 	passed=$((passed + 1))
-	echo "e2e: dave's 👍 reached ada (the chip is in ada.png)"
+	echo "e2e: bob reacted 👍 in his window (bob-picker.png); ada's window shows the chip ($(colour_pixels "$out/ada-chip.png" "$chip_back") px; ada-chip.png)"
 }
 
 # Focus ada's window again: what it shows is read, and both windows paint their last frame.
@@ -140,9 +207,7 @@ has_picture() { # has_picture PROFILE: general holds the stored message with pin
 	[ "$(sqlite3 -cmd '.timeout 2000' "$(db "$1")" "select count(*) from messages where room_id='general' and seq>0 and attachment like '%pink.png%'" 2>/dev/null)" = 1 ]
 }
 wait_until 60 "ada's store to hold bob's picture" has_picture ada
-pink_pixels() { # pink_pixels FILE: how many pixels of about the picture's colour FILE holds (the thumbnail is a JPEG)
-	convert "$1" -alpha off -fuzz 5% -fill black +opaque "$pic_colour" -fill white -opaque "$pic_colour" -format '%[fx:round(mean*w*h)]' info:
-}
+pink_pixels() { colour_pixels "$1" "$pic_colour" 5; } # the thumbnail is a JPEG: about the colour
 shows_picture() {
 	import -window "$ada_win" "$out/ada-picture.png" 2>/dev/null && [ "$(pink_pixels "$out/ada-picture.png")" -ge 20000 ]
 }
@@ -273,5 +338,6 @@ if [ $update_docs = 1 ]; then
 	cp "$out/attachments.png" docs/screenshots/attachments.png
 	PARLEY_SCREENSHOTS=1 go test -tags mobile -count=1 -run TestMobileLayout ./ui >/dev/null
 	echo "e2e: refreshed docs/screenshots/desktop.png and mobile.png"
+	"$root/scripts/screenshots.sh" || fail "scripts/screenshots.sh failed"
 fi
 echo "e2e: $passed passed, 0 failed"

@@ -18,15 +18,21 @@ fail() {
 	exit 1
 }
 
-# wait_until SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds.
+# wait_for SECONDS COMMAND...: poll until COMMAND succeeds; false when it did not in time.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
+}
+
+# wait_until SECONDS DESCRIPTION COMMAND...: poll until COMMAND succeeds, else fail.
 wait_until() {
 	local secs=$1 what=$2
 	shift 2
-	local deadline=$((SECONDS + secs))
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $deadline ] || fail "timed out after ${secs}s waiting for $what"
-		sleep 0.2
-	done
+	wait_for "$secs" "$@" || fail "timed out after ${secs}s waiting for $what"
 }
 
 # keep_go_caches keeps the Go caches where they are when HOME moves to a folder of the

@@ -59,6 +59,9 @@ type rowWidget struct {
 }
 
 func newRowWidget(onRetry func(id string)) *rowWidget {
+	// The label is not Selectable: a selectable label takes every right-click (and long
+	// press) on the bubble for its own one-item Copy menu, so the bubble's menu (which
+	// copies the text) would never open over it.
 	w := &rowWidget{
 		daySep:   canvas.NewText("", theme.Color(theme.ColorNameForeground)),
 		dayBack:  &canvas.Rectangle{CornerRadius: daySepHeight / 2},
@@ -66,7 +69,7 @@ func newRowWidget(onRetry func(id string)) *rowWidget {
 		avatarTx: canvas.NewText("", color.White),
 		name:     canvas.NewText("", theme.Color(theme.ColorNamePrimary)),
 		bubble:   &canvas.Rectangle{},
-		label:    &widget.Label{Wrapping: fyne.TextWrapWord, Selectable: true},
+		label:    &widget.Label{Wrapping: fyne.TextWrapWord},
 		linkBox:  container.NewVBox(),
 		clock:    canvas.NewText("", theme.Color(theme.ColorNamePlaceHolder)),
 		status:   newStatusMark(),
@@ -146,7 +149,7 @@ func findLinks(text string) []*url.URL {
 	return out
 }
 
-// setLinks shows one hyperlink per link under the (selectable) text.
+// setLinks shows one hyperlink per link under the text.
 func (w *rowWidget) setLinks(us []*url.URL) {
 	for len(w.links) < len(us) {
 		h := &widget.Hyperlink{Truncation: fyne.TextTruncateEllipsis}

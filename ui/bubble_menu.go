@@ -26,7 +26,7 @@ type bubbleExtras struct {
 	quote  *quoteBox
 	chips  *fyne.Container
 	edited *canvas.Text
-	more   *widget.Button
+	more   *moreButton
 	pool   []*chip
 }
 
@@ -41,7 +41,8 @@ func newBubbleExtras(w *rowWidget) *bubbleExtras {
 	x.edited = canvas.NewText("edited", theme.Color(theme.ColorNamePlaceHolder))
 	x.edited.TextSize = theme.CaptionTextSize()
 	x.edited.TextStyle.Italic = true
-	x.more = &widget.Button{Icon: theme.MoreHorizontalIcon(), Importance: widget.LowImportance}
+	x.more = &moreButton{}
+	x.more.Icon, x.more.Importance = theme.MoreHorizontalIcon(), widget.LowImportance
 	x.more.OnTapped = func() {
 		if x.acts != nil && x.acts.menu != nil {
 			d := fyne.CurrentApp().Driver()
@@ -51,11 +52,6 @@ func newBubbleExtras(w *rowWidget) *bubbleExtras {
 	}
 	x.more.ExtendBaseWidget(x.more)
 	x.more.Hide()
-	// A long press reaches the row as TappedSecondary on mobile only when the text under
-	// the finger does not take it first to select.
-	if a := fyne.CurrentApp(); a != nil && a.Driver() != nil && a.Driver().Device().IsMobile() {
-		w.label.Selectable = false
-	}
 	return x
 }
 
@@ -134,7 +130,7 @@ func hasExtrasLine(v rowView) bool { return v.Edited || v.Reactions != "" }
 
 // extrasHeight is the height of the line under a bubble that holds its chips.
 func extrasHeight() float32 {
-	return fyne.MeasureText("👍 2", theme.TextSize(), fyne.TextStyle{}).Height + 10
+	return fyne.MeasureText("👍", (theme.CaptionTextSize()+1)*emojiScale, fyne.TextStyle{}).Height + 8
 }
 
 // shapeOf sums up what a row's height depends on besides its id, width and run: an edit,
@@ -172,11 +168,28 @@ func (w *rowWidget) MouseIn(*desktop.MouseEvent) {
 // MouseMoved is part of desktop.Hoverable.
 func (w *rowWidget) MouseMoved(*desktop.MouseEvent) {}
 
-// MouseOut hides the hover button.
+// MouseOut hides the hover button. The pointer moving onto the button is a MouseOut of
+// the row too (the button is the one hovered then): the button shows itself again.
 func (w *rowWidget) MouseOut() {
 	if w.x.more.Visible() {
 		w.x.more.Hide()
 	}
+}
+
+// moreButton is the hover button beside a bubble. It stays shown while the pointer is on
+// it and hides when the pointer leaves it (for the row again, which shows it, or away).
+type moreButton struct{ widget.Button }
+
+// MouseIn keeps the button shown: the row hid it a moment before, in its MouseOut.
+func (b *moreButton) MouseIn(e *desktop.MouseEvent) {
+	b.Show()
+	b.Button.MouseIn(e)
+}
+
+// MouseOut hides the button.
+func (b *moreButton) MouseOut() {
+	b.Button.MouseOut()
+	b.Hide()
 }
 
 // quoteBox is the compact quote at the top of a reply's bubble: a bar and one line of

@@ -44,6 +44,7 @@ type chatScreen struct {
 	errLine  *widget.Label
 	slow     *widget.Label // "sending too fast", while the server holds the outbox back
 	content  fyne.CanvasObject
+	bottom   *fyne.Container // the lines over the composer and the composer's row
 	// The hint under a text too long for one message, and its way out.
 	limitLine *widget.Label
 	splitBtn  *widget.Button
@@ -103,9 +104,9 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		header = c.header
 	}
 	header = container.NewBorder(nil, nil, nil, c.conv.settingsBtn, header)
-	bottom := container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox, c.conv.bar,
+	c.bottom = container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox, c.conv.bar,
 		container.NewBorder(nil, nil, container.NewVBox(c.newAttachButton()), container.NewVBox(c.sendBtn), c.composer))
-	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), bottom, nil, nil, c.list)
+	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), c.bottom, nil, nil, c.list)
 	c.drafts = newDraftKeeper(eng, room.ID)
 	if text := c.drafts.load(); text != "" {
 		c.composer.SetText(text)
@@ -230,6 +231,7 @@ func (c *chatScreen) lengthChanged(runes int) {
 		c.parts = nil
 		if c.limitBox.Visible() {
 			c.limitBox.Hide()
+			c.relayoutBottom()
 		}
 		return
 	}
@@ -240,6 +242,7 @@ func (c *chatScreen) lengthChanged(runes int) {
 	c.splitBtn.SetText("Send as " + strconv.Itoa(len(c.parts)) + " messages")
 	if !c.limitBox.Visible() {
 		c.limitBox.Show()
+		c.relayoutBottom()
 	}
 }
 
@@ -248,7 +251,10 @@ func (c *chatScreen) pointAtLimit() {
 	c.limitLine.TextStyle = fyne.TextStyle{Bold: true}
 	c.limitLine.SetText("Not sent: " + thousands(c.composer.runes) + " characters is over the " +
 		thousands(model.MaxContentRunes) + " a message holds. Shorten it, or send it in parts.")
-	c.limitBox.Show()
+	if !c.limitBox.Visible() {
+		c.limitBox.Show()
+		c.relayoutBottom()
+	}
 }
 
 // sendParts sends the too-long text as several messages, in order, each through the
@@ -291,6 +297,17 @@ func (c *chatScreen) showError(msg string) {
 }
 
 func (c *chatScreen) hideError() { c.errLine.Hide() }
+
+// relayoutBottom lays the chat out again after a container over the composer was shown
+// or hidden (the reply bar, the too-long hint): a container's Show does not lay out its parent, so the shown one kept the
+// size and place it had while hidden (none), its ✕ left of the chat, over the rooms.
+func (c *chatScreen) relayoutBottom() {
+	if content, ok := c.content.(*fyne.Container); ok {
+		content.Layout.Layout(content.Objects, content.Size())
+	}
+	c.bottom.Layout.Layout(c.bottom.Objects, c.bottom.Size())
+	c.bottom.Refresh()
+}
 
 // setTyping shows who is typing in this room.
 // slowText says why messages wait while the server's rate limit holds them back.

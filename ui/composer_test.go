@@ -10,6 +10,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
@@ -28,6 +29,11 @@ func TestComposerKeepsTooLongTextAndSendsItInParts(t *testing.T) {
 	c.composer.TypedShortcut(&fyne.ShortcutPaste{Clipboard: clip})
 	if !c.limitBox.Visible() || c.splitBtn.Text != "Send as 2 messages" || !strings.Contains(c.limitLine.Text, "4,010 characters") {
 		t.Fatalf("hint %v %q, button %q; want the hint and Send as 2 messages", c.limitBox.Visible(), c.limitLine.Text, c.splitBtn.Text)
+	}
+	// The hint is laid out where it shows: the button at its right end, inside the chat.
+	if b, bs, cs := c.splitBtn.Position().Add(c.limitBox.Position()), c.splitBtn.Size(), c.content.Size(); bs.Height < c.splitBtn.MinSize().Height-1 ||
+		b.X < 0 || b.X+bs.Width > cs.Width+1 || b.X+bs.Width < cs.Width-1-theme.Padding()*2 {
+		t.Errorf("Send as 2 messages is %v at %v in a chat %v wide", bs, b, cs.Width)
 	}
 	c.composer.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
 	test.Tap(c.sendBtn)

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -452,64 +451,6 @@ func findAll[T fyne.CanvasObject](o fyne.CanvasObject) []T {
 	return out
 }
 
-// TestConversationScreenshots draws the bubble menu, a reply with its quote, chips and
-// "edited", and the directory for the README (PARLEY_SCREENSHOTS=1, with a
-// server that speaks protocol 1.1).
-func TestConversationScreenshots(t *testing.T) {
-	if os.Getenv("PARLEY_SCREENSHOTS") != "1" {
-		t.Skip("PARLEY_SCREENSHOTS=1 draws the screenshots")
-	}
-	f := newConvFixture(t)
-	needsUpdates(t, f.bob)
-	f.win.Resize(fyne.NewSize(900, 560))
-	q := f.bobSays("Shall we ship the search tonight?")
-	f.typeEnter("Tests are green on all three nodes")
-	mine := f.ownSent("Tests are green on all three nodes")
-	r, _ := f.row(q)
-	f.s.chat.conv.startReply(r)
-	f.typeEnter("Yes — after the benchmark run")
-	reply := f.ownSent("Yes — after the benchmark run")
-	for _, e := range []string{"🎉", "👍"} {
-		if _, err := f.bob.React(server.GeneralRoomID, mine, e, true); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := f.eng.React(server.GeneralRoomID, mine, "👍", true); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.eng.Edit(server.GeneralRoomID, reply, "Yes — right after the benchmark run"); err != nil {
-		t.Fatal(err)
-	}
-	f.pump("chips and edit", func() bool {
-		a, _ := f.row(mine)
-		b, _ := f.row(reply)
-		return len(decodeReactions(a.Reactions)) == 2 && decodeReactions(a.Reactions)[0].Count == 2 && b.Edited
-	})
-	f.s.chat.conv.startReply(r)
-	saveScreenshot(t, f.win, "reply-reactions.png")
-	f.s.chat.conv.cancel()
-	w := f.s.chat.list.rowWidgetFor(mine)
-	test.TapSecondaryAt(w, w.bubble.Position().AddXY(w.bubble.Size().Width/2, w.bubble.Size().Height/2))
-	saveScreenshot(t, f.win, "bubble-menu.png")
-	f.win.Canvas().Overlays().Remove(f.win.Canvas().Overlays().Top())
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, rm := range [][2]string{{"Book club", "One novel a month, talked over on Fridays"}, {"Release train", "Ship dates and freeze windows"}, {"Chess", ""}} {
-		room, err := f.bob.CreateRoom(ctx, rm[0], nil, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rm[1] != "" {
-			if _, err := f.bob.SetRoom(ctx, room.ID, nil, &rm[1]); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	test.Tap(f.s.rooms.join)
-	saveScreenshot(t, f.win, "directory.png")
-}
-
 func TestRoomSettingsRenameAddAndLeave(t *testing.T) {
 	f := newConvFixture(t)
 	needsUpdates(t, f.bob)
@@ -638,5 +579,203 @@ func TestMergeUpdatesKeepsConversationParts(t *testing.T) {
 	g.add(Update{Changed: []Row{{ID: "3"}}}, time.Now())
 	if u := g.take(time.Now()); len(u.Changed) != 1 {
 		t.Errorf("the gate lost a change: %+v", u)
+	}
+}
+
+// TestReplyBarCancelSitsAtItsRightEnd checks the reply bar's ✕ on the desktop and in a
+// phone-sized window: at the right end of the bar, level with the quoted text, inside
+// the chat (it once stayed where the hidden bar had been laid out: over the rooms list).
+func TestReplyBarCancelSitsAtItsRightEnd(t *testing.T) {
+	f := newConvFixture(t)
+	id := f.bobSays("Shall we ship the search tonight?")
+	for _, size := range []fyne.Size{fyne.NewSize(900, 560), fyne.NewSize(360, 740)} {
+		f.win.Resize(size)
+		f.s.loadRooms(server.GeneralRoomID)
+		if f.s.chat == nil || f.s.chat.list.rowWidgetFor(id) == nil {
+			t.Fatalf("%v: general is not open at bob's message", size)
+		}
+		cv := f.s.chat.conv
+		r, _ := f.row(id)
+		cv.startReply(r)
+		d := fyne.CurrentApp().Driver()
+		bar, btn, text := d.AbsolutePositionForObject(cv.bar), d.AbsolutePositionForObject(cv.barClose), d.AbsolutePositionForObject(cv.barText)
+		comp := d.AbsolutePositionForObject(f.s.chat.composer)
+		bs := cv.barClose.Size()
+		const tol = 1.5
+		if bs.Width < cv.barClose.MinSize().Width-tol || bs.Height < cv.barClose.MinSize().Height-tol {
+			t.Errorf("%v: ✕ is %v, smaller than its %v", size, bs, cv.barClose.MinSize())
+		}
+		if right, barRight := btn.X+bs.Width, bar.X+cv.bar.Size().Width; right < barRight-tol || right > barRight+tol {
+			t.Errorf("%v: ✕ ends at x=%.1f, the bar at x=%.1f", size, right, barRight)
+		}
+		if btn.X < text.X+cv.barText.Size().Width-tol {
+			t.Errorf("%v: ✕ at x=%.1f overlaps the quote (to x=%.1f)", size, btn.X, text.X+cv.barText.Size().Width)
+		}
+		if mid, tmid := btn.Y+bs.Height/2, text.Y+cv.barText.Size().Height/2; mid < tmid-tol || mid > tmid+tol {
+			t.Errorf("%v: ✕ centred at y=%.1f, the quote at y=%.1f", size, mid, tmid)
+		}
+		if btn.Y < bar.Y-tol || btn.Y+bs.Height > comp.Y+tol {
+			t.Errorf("%v: ✕ at y=%.1f..%.1f, outside the bar (y=%.1f) above the composer (y=%.1f)", size, btn.Y, btn.Y+bs.Height, bar.Y, comp.Y)
+		}
+		chat := d.AbsolutePositionForObject(f.s.chat.content)
+		if btn.X < chat.X || btn.X+bs.Width > chat.X+f.s.chat.content.Size().Width+tol {
+			t.Errorf("%v: ✕ at x=%.1f is outside the chat (x=%.1f..%.1f)", size, btn.X, chat.X, chat.X+f.s.chat.content.Size().Width)
+		}
+		cv.cancel()
+	}
+}
+
+// objectAt is what the desktop driver gives a click at pos (absolute) on c: the last
+// object, in the order the tree is drawn, that is visible, under pos and matches.
+func objectAt(c fyne.Canvas, pos fyne.Position, match func(fyne.CanvasObject) bool) fyne.CanvasObject {
+	var found fyne.CanvasObject
+	var walk func(o fyne.CanvasObject, at fyne.Position)
+	walk = func(o fyne.CanvasObject, at fyne.Position) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		at = at.Add(o.Position())
+		s := o.Size()
+		if pos.X < at.X || pos.Y < at.Y || pos.X >= at.X+s.Width || pos.Y >= at.Y+s.Height {
+			return
+		}
+		if match(o) {
+			found = o
+		}
+		var kids []fyne.CanvasObject
+		switch x := o.(type) {
+		case *fyne.Container:
+			kids = x.Objects
+		case fyne.Widget:
+			kids = test.WidgetRenderer(x).Objects()
+		}
+		for _, k := range kids {
+			walk(k, at)
+		}
+	}
+	if top := c.Overlays().Top(); top != nil {
+		walk(top, fyne.Position{})
+		return found
+	}
+	walk(c.Content(), fyne.Position{})
+	return found
+}
+
+// TestRightClickOnTheTextAndTheHoverButtonOpenTheMenu clicks where a person does: on the
+// words of a bubble, and on the ⋯ that shows beside it under the mouse. A selectable
+// label took the right-click for its own Copy menu, and the ⋯ hid itself when the
+// pointer reached it.
+func TestRightClickOnTheTextAndTheHoverButtonOpenTheMenu(t *testing.T) {
+	f := newConvFixture(t)
+	id := f.bobSays("lunch at noon?")
+	w := f.s.chat.list.rowWidgetFor(id)
+	d := fyne.CurrentApp().Driver()
+	text := d.AbsolutePositionForObject(w.label).AddXY(w.label.Size().Width/2, w.label.Size().Height/2)
+	o := objectAt(f.win.Canvas(), text, func(o fyne.CanvasObject) bool {
+		_, ok := o.(fyne.SecondaryTappable)
+		return ok
+	})
+	if o != fyne.CanvasObject(w) {
+		t.Fatalf("a right-click on the bubble's text goes to %T, not the bubble", o)
+	}
+	test.TapSecondaryAt(o.(fyne.SecondaryTappable), text.Subtract(d.AbsolutePositionForObject(w)))
+	if cv := f.s.chat.conv; cv.menu == nil || labels(cv.menu) != "Reply,React,Copy text" {
+		t.Fatal("the right-click on the text opened no bubble menu")
+	}
+	f.win.Canvas().Overlays().Remove(f.win.Canvas().Overlays().Top())
+	f.s.chat.conv.menu = nil
+	if fyne.CurrentDevice().IsMobile() {
+		return // no pointer to hover with (-tags mobile): the long press above is the way in
+	}
+
+	test.MoveMouse(f.win.Canvas(), text)
+	if !w.x.more.Visible() {
+		t.Fatal("no ⋯ beside the bubble under the mouse")
+	}
+	more := d.AbsolutePositionForObject(w.x.more).AddXY(w.x.more.Size().Width/2, w.x.more.Size().Height/2)
+	test.MoveMouse(f.win.Canvas(), more)
+	if !w.x.more.Visible() {
+		t.Fatal("the ⋯ hid itself when the mouse reached it")
+	}
+	tap, _ := objectAt(f.win.Canvas(), more, func(o fyne.CanvasObject) bool {
+		_, ok := o.(fyne.Tappable)
+		return ok
+	}).(fyne.Tappable)
+	if tap == nil {
+		t.Fatal("nothing to click at the ⋯")
+	}
+	test.Tap(tap)
+	if cv := f.s.chat.conv; cv.menu == nil || f.win.Canvas().Overlays().Top() == nil {
+		t.Fatal("clicking the ⋯ opened no menu")
+	}
+	test.MoveMouse(f.win.Canvas(), fyne.NewPos(1, 1))
+	if w.x.more.Visible() {
+		t.Error("the ⋯ stays after the mouse left")
+	}
+}
+
+// TestEscapeClosesTheDialogs: the directory, the search and the room settings close on
+// Escape, from a field and from the window with nothing focused, and then give the
+// window its keys back.
+func TestEscapeClosesTheDialogs(t *testing.T) {
+	f := newConvFixture(t)
+	c := f.win.Canvas()
+	esc := &fyne.KeyEvent{Name: fyne.KeyEscape}
+	shown := func() bool { return c.Overlays().Top() != nil }
+	test.Tap(f.s.rooms.join)
+	if f.s.dir == nil || !shown() {
+		t.Fatal("no directory")
+	}
+	f.s.dir.query.TypedKey(esc)
+	if shown() {
+		t.Error("Escape in the directory's search field left it open")
+	}
+	if c.OnTypedKey() != nil {
+		t.Error("the closed directory still takes the window's keys")
+	}
+	test.Tap(f.s.rooms.search)
+	if f.s.search == nil || !shown() {
+		t.Fatal("no search")
+	}
+	f.s.search.query.TypedKey(esc)
+	if shown() {
+		t.Error("Escape in the search field left it open")
+	}
+	f.s.askRoomSettings()
+	if f.s.settings == nil || !shown() {
+		t.Fatal("no room settings")
+	}
+	c.Unfocus()
+	if c.OnTypedKey() == nil {
+		t.Fatal("the room settings take no keys from the window")
+	}
+	c.OnTypedKey()(esc)
+	if shown() {
+		t.Error("Escape with nothing focused left the room settings open")
+	}
+	if c.OnTypedKey() != nil {
+		t.Error("the closed settings still take the window's keys")
+	}
+}
+
+// TestChipsAndPickerDrawEmojiLarge: the font draws emoji about half a digit's height, so
+// the chip's emoji is drawn larger than its count and the picker's larger than text,
+// and the chip stays inside the line under the bubble.
+func TestChipsAndPickerDrawEmojiLarge(t *testing.T) {
+	test.NewTempApp(t)
+	c := newChip()
+	c.set(reaction{"👍", 2, false})
+	if c.emoji.TextSize < 1.3*c.count.TextSize {
+		t.Errorf("chip emoji at %.1f, its count at %.1f", c.emoji.TextSize, c.count.TextSize)
+	}
+	if h := c.MinSize().Height; h > extrasHeight()-4+0.5 {
+		t.Errorf("chip %.1f high, the line under the bubble %.1f", h, extrasHeight())
+	}
+	box, btns := newEmojiPicker(func(string) bool { return false }, func(string, bool) {})
+	w := test.NewTempWindow(t, box)
+	w.Resize(box.MinSize())
+	plain := &widget.Button{Text: "👍", Importance: widget.LowImportance}
+	if got, want := btns[0].MinSize().Height, plain.MinSize().Height; got < want*1.2 {
+		t.Errorf("picker's buttons %.1f high, a plain one %.1f", got, want)
 	}
 }

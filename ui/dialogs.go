@@ -119,3 +119,45 @@ func (s *shell) opened(r RoomItem, err error) {
 	s.rooms.merge([]RoomItem{r})
 	s.open(r)
 }
+
+// dialogEntry is an entry in one of the app's dialogs: Escape closes the dialog (Fyne's
+// dialogs take no keys of their own), as Escape leaves the composer.
+type dialogEntry struct {
+	widget.Entry
+	onEscape func()
+}
+
+func newDialogEntry() *dialogEntry {
+	e := &dialogEntry{}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// TypedKey closes the dialog on Escape; every other key is the entry's.
+func (e *dialogEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && e.onEscape != nil {
+		e.onEscape()
+		return
+	}
+	e.Entry.TypedKey(k)
+}
+
+// closeOnEscape has Escape close dlg while it is shown: in its entries, and in the window
+// when nothing has the focus. The window's own key handler is back once dlg closes.
+func closeOnEscape(win fyne.Window, dlg dialog.Dialog, entries ...*dialogEntry) {
+	c := win.Canvas()
+	prev := c.OnTypedKey()
+	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			dlg.Hide()
+			return
+		}
+		if prev != nil {
+			prev(k)
+		}
+	})
+	for _, e := range entries {
+		e.onEscape = dlg.Hide
+	}
+	dlg.SetOnClosed(func() { c.SetOnTypedKey(prev) })
+}

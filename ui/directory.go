@@ -18,10 +18,10 @@ import (
 // still be typed under it.
 type directoryScreen struct {
 	s       *shell
-	query   *widget.Entry
+	query   *dialogEntry
 	list    *widget.List
 	status  *widget.Label
-	idEntry *widget.Entry
+	idEntry *dialogEntry
 	idJoin  *widget.Button
 	rooms   []model.PublicRoom
 	asked   string // the query of the answer shown
@@ -41,13 +41,14 @@ func (s *shell) askDirectory() {
 	s.dir = d
 	d.dlg = dialog.NewCustom("Public rooms", "Close", d.content, s.win)
 	d.dlg.Resize(fyne.NewSize(460, 520))
+	closeOnEscape(s.win, d.dlg, d.query, d.idEntry)
 	d.dlg.Show()
 	s.win.Canvas().Focus(d.query)
 }
 
 func newDirectoryScreen(s *shell, ce ConversationEngine) *directoryScreen {
 	d := &directoryScreen{s: s}
-	d.query = widget.NewEntry()
+	d.query = newDialogEntry()
 	d.query.SetPlaceHolder("Search public rooms")
 	d.query.OnChanged = func(q string) { d.search(ce, q) }
 	d.status = &widget.Label{Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord}
@@ -86,7 +87,7 @@ func newDirectoryScreen(s *shell, ce ConversationEngine) *directoryScreen {
 			d.join(d.rooms[i].ID)
 		}
 	}
-	d.idEntry = widget.NewEntry()
+	d.idEntry = newDialogEntry()
 	d.idEntry.SetPlaceHolder("…or a room id")
 	d.idJoin = &widget.Button{Text: "Join by id", OnTapped: func() {
 		if id := strings.TrimSpace(d.idEntry.Text); id != "" {

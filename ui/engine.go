@@ -263,9 +263,13 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // previewLine is the rooms list's line for a room's newest message: "You: text" for the
 // user's own (told by the sender's id, not the display name, which others may share),
-// "Name: text" for another member's in a group, the bare text in a direct room.
+// "Name: text" for another member's in a group, the bare text in a direct room. A newest
+// message with neither text nor file was deleted: it says so, as its bubble does.
 func previewLine(r storage.Room, me string) string {
 	text := oneLine(r.Preview)
+	if text == "" && !r.PreviewAt.IsZero() {
+		text = deletedText
+	}
 	switch {
 	case text == "":
 		return ""

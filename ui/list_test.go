@@ -169,8 +169,8 @@ func TestLinksAreHyperlinks(t *testing.T) {
 	if len(links) != 1 || links[0].URL.String() != "https://example.com/a?b=1" {
 		t.Fatalf("links %v", links)
 	}
-	if w.label.Text != "see https://example.com/a?b=1 now 🎉" || !w.label.Selectable {
-		t.Errorf("text %q selectable=%v", w.label.Text, w.label.Selectable)
+	if w.label.Text != "see https://example.com/a?b=1 now 🎉" || w.label.Selectable {
+		t.Errorf("text %q selectable=%v (a selectable label takes the right-click)", w.label.Text, w.label.Selectable)
 	}
 	if plain := c.list.rowWidgetFor("r-000002"); len(plain.shownLinks()) != 0 {
 		t.Errorf("a message without links offers %d", len(plain.shownLinks()))

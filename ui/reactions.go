@@ -18,15 +18,22 @@ var commonEmoji = []string{"👍", "❤️", "😂", "😮", "😢", "🎉", "�
 type chip struct {
 	widget.BaseWidget
 	back  *canvas.Rectangle
-	text  *canvas.Text
+	emoji *canvas.Text
+	count *canvas.Text
 	r     reaction
 	onTap func()
 }
 
+// emojiScale is how much larger than the text beside it an emoji is drawn: the font's
+// emoji are small for their size, about half a digit's height at the same size.
+const emojiScale = 1.35
+
 func newChip() *chip {
 	c := &chip{back: &canvas.Rectangle{CornerRadius: 10, StrokeWidth: 1},
-		text: canvas.NewText("", theme.Color(theme.ColorNameForeground))}
-	c.text.TextSize = theme.CaptionTextSize() + 1
+		emoji: canvas.NewText("", theme.Color(theme.ColorNameForeground)),
+		count: canvas.NewText("", theme.Color(theme.ColorNameForeground))}
+	c.count.TextSize = theme.CaptionTextSize() + 1
+	c.emoji.TextSize = c.count.TextSize * emojiScale
 	c.ExtendBaseWidget(c)
 	return c
 }
@@ -34,7 +41,7 @@ func newChip() *chip {
 // set shows r.
 func (c *chip) set(r reaction) {
 	c.r = r
-	c.text.Text = r.Emoji + " " + strconv.Itoa(r.Count)
+	c.emoji.Text, c.count.Text = r.Emoji, strconv.Itoa(r.Count)
 	c.Refresh()
 }
 
@@ -49,14 +56,25 @@ func (c *chip) CreateRenderer() fyne.WidgetRenderer { return &chipRenderer{c: c}
 
 type chipRenderer struct{ c *chip }
 
+// chipGap is the room between a chip's emoji and its count.
+const chipGap = 4
+
 func (r *chipRenderer) Layout(s fyne.Size) {
 	r.c.back.Resize(s)
-	ts := r.c.text.MinSize()
-	r.c.text.Move(fyne.NewPos((s.Width-ts.Width)/2, (s.Height-ts.Height)/2))
-	r.c.text.Resize(ts)
+	es, cs := r.c.emoji.MinSize(), r.c.count.MinSize()
+	x := (s.Width - es.Width - chipGap - cs.Width) / 2
+	// Centred by their glyphs, not their boxes: an emoji is drawn in the upper part of
+	// its line (its middle at about 0.37 of the line's height), digits lower (0.55).
+	r.c.emoji.Move(fyne.NewPos(x, s.Height/2-0.37*es.Height))
+	r.c.emoji.Resize(es)
+	r.c.count.Move(fyne.NewPos(x+es.Width+chipGap, s.Height/2-0.55*cs.Height))
+	r.c.count.Resize(cs)
 }
 
-func (r *chipRenderer) MinSize() fyne.Size { return r.c.text.MinSize().AddWidthHeight(16, 4) }
+func (r *chipRenderer) MinSize() fyne.Size {
+	es, cs := r.c.emoji.MinSize(), r.c.count.MinSize()
+	return fyne.NewSize(es.Width+chipGap+cs.Width+16, fyne.Max(es.Height, cs.Height)+4)
+}
 
 func (r *chipRenderer) Refresh() {
 	c := r.c
@@ -68,17 +86,21 @@ func (r *chipRenderer) Refresh() {
 		c.back.FillColor = mix(bg, fg, 0.08)
 		c.back.StrokeColor = mix(bg, fg, 0.2)
 	}
-	c.text.Color = fg
+	c.emoji.Color, c.count.Color = fg, fg
 	r.Layout(c.Size())
 	c.back.Refresh()
-	c.text.Refresh()
+	c.emoji.Refresh()
+	c.count.Refresh()
 }
 
-func (r *chipRenderer) Objects() []fyne.CanvasObject { return []fyne.CanvasObject{r.c.back, r.c.text} }
-func (r *chipRenderer) Destroy()                     {}
+func (r *chipRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.c.back, r.c.emoji, r.c.count}
+}
+func (r *chipRenderer) Destroy() {}
 
-// newEmojiPicker is the row of common emoji; pick is called with the one tapped.
-func newEmojiPicker(mine func(emoji string) bool, pick func(emoji string, on bool)) (*fyne.Container, []*widget.Button) {
+// newEmojiPicker is the row of common emoji, drawn larger than text (pickerTheme); pick
+// is called with the one tapped.
+func newEmojiPicker(mine func(emoji string) bool, pick func(emoji string, on bool)) (fyne.CanvasObject, []*widget.Button) {
 	box := container.NewHBox()
 	var btns []*widget.Button
 	for _, e := range commonEmoji {
@@ -90,5 +112,17 @@ func newEmojiPicker(mine func(emoji string) bool, pick func(emoji string, on boo
 		btns = append(btns, b)
 		box.Add(b)
 	}
-	return box, btns
+	return container.NewThemeOverride(box, pickerTheme{fyne.CurrentApp().Settings().Theme()}), btns
+}
+
+// pickerTheme is the app's theme with text the size the picker's emoji need to be told
+// apart (the font's emoji are about half a digit's height).
+type pickerTheme struct{ fyne.Theme }
+
+// Size scales the text size; every other size is the theme's.
+func (t pickerTheme) Size(n fyne.ThemeSizeName) float32 {
+	if n == theme.SizeNameText {
+		return t.Theme.Size(n) * 1.6
+	}
+	return t.Theme.Size(n)
 }

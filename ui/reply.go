@@ -111,6 +111,7 @@ func (cv *conversation) menuItem(label string) *fyne.MenuItem {
 func (cv *conversation) showBar(text string) {
 	cv.barText.SetText(text)
 	cv.bar.Show()
+	cv.c.relayoutBottom()
 	if cnv := fyne.CurrentApp().Driver().CanvasForObject(cv.c.composer); cnv != nil {
 		cnv.Focus(cv.c.composer)
 	}
@@ -142,6 +143,7 @@ func (cv *conversation) cancel() bool {
 	}
 	cv.mode, cv.target = composeNew, Row{}
 	cv.bar.Hide()
+	cv.c.relayoutBottom()
 	return true
 }
 
@@ -157,6 +159,7 @@ func (cv *conversation) send(text string) bool {
 	mode, t, room := cv.mode, cv.target, cv.c.room.ID
 	cv.mode, cv.target = composeNew, Row{}
 	cv.bar.Hide()
+	cv.c.relayoutBottom()
 	if mode == composeEdit && text == t.Text {
 		return true
 	}
@@ -227,7 +230,7 @@ func (cv *conversation) showPicker(r Row) {
 	for _, x := range decodeReactions(r.Reactions) {
 		mine[x.Emoji] = x.Mine
 	}
-	var box *fyne.Container
+	var box fyne.CanvasObject
 	box, cv.pickBtn = newEmojiPicker(func(e string) bool { return mine[e] }, func(e string, on bool) {
 		if cv.picker != nil {
 			cv.picker.Hide()

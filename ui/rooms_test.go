@@ -30,6 +30,7 @@ func TestPreviewLineSaysYouForOwnMessages(t *testing.T) {
 		{"other in group", storage.Room{Preview: "hi\n  all", PreviewSender: "bob", PreviewSenderID: "u-bob"}, "bob: hi all"},
 		{"other in direct", storage.Room{Direct: true, Preview: "psst", PreviewSender: "bob", PreviewSenderID: "u-bob"}, "psst"},
 		{"no messages", storage.Room{}, ""},
+		{"deleted newest", storage.Room{PreviewSender: "bob", PreviewSenderID: "u-bob", PreviewAt: time.Unix(1, 0)}, "bob: Message deleted"},
 	} {
 		if got := previewLine(c.room, me); got != c.want {
 			t.Errorf("%s: previewLine = %q, want %q", c.name, got, c.want)

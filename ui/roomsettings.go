@@ -121,13 +121,13 @@ type roomSettings struct {
 	s       *shell
 	re      RoomSettingsEngine
 	roomID  string
-	name    *widget.Entry
-	topic   *widget.Entry
+	name    *dialogEntry
+	topic   *dialogEntry
 	save    *widget.Button
 	status  *widget.Label
 	members *widget.List
 	details RoomDetails
-	add     *widget.Entry
+	add     *dialogEntry
 	found   []model.User
 	results *fyne.Container
 	leave   *widget.Button
@@ -146,14 +146,15 @@ func (s *shell) askRoomSettings() {
 	s.settings = rs
 	rs.dlg = dialog.NewCustom("Room settings", "Close", rs.content, s.win)
 	rs.dlg.Resize(fyne.NewSize(460, 560))
+	closeOnEscape(s.win, rs.dlg, rs.name, rs.topic, rs.add)
 	rs.dlg.Show()
 }
 
 func newRoomSettings(s *shell, re RoomSettingsEngine, room RoomItem) *roomSettings {
 	rs := &roomSettings{s: s, re: re, roomID: room.ID}
-	rs.name = widget.NewEntry()
+	rs.name = newDialogEntry()
 	rs.name.SetText(room.Name)
-	rs.topic = widget.NewEntry()
+	rs.topic = newDialogEntry()
 	rs.topic.SetPlaceHolder("What the room is about")
 	rs.save = &widget.Button{Text: "Save", Importance: widget.HighImportance, OnTapped: rs.saveTapped}
 	rs.status = &widget.Label{Importance: widget.LowImportance, Wrapping: fyne.TextWrapWord}
@@ -169,7 +170,7 @@ func newRoomSettings(s *shell, re RoomSettingsEngine, room RoomItem) *roomSettin
 				o.(*widget.Label).SetText(t)
 			}
 		})
-	rs.add = widget.NewEntry()
+	rs.add = newDialogEntry()
 	rs.add.SetPlaceHolder("Add people: type a name")
 	rs.add.OnChanged = rs.searchPeople
 	rs.results = container.NewVBox()

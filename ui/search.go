@@ -17,7 +17,7 @@ import (
 type searchScreen struct {
 	s       *shell
 	ce      ConversationEngine
-	query   *widget.Entry
+	query   *dialogEntry
 	scope   *widget.Check // only the open room
 	roomID  string        // the room open when the search began
 	status  *widget.Label
@@ -38,13 +38,14 @@ func (s *shell) askSearch() {
 	s.search = ss
 	ss.dlg = dialog.NewCustom("Search messages", "Close", ss.content, s.win)
 	ss.dlg.Resize(fyne.NewSize(520, 560))
+	closeOnEscape(s.win, ss.dlg, ss.query)
 	ss.dlg.Show()
 	s.win.Canvas().Focus(ss.query)
 }
 
 func newSearchScreen(s *shell, ce ConversationEngine) *searchScreen {
 	ss := &searchScreen{s: s, ce: ce}
-	ss.query = widget.NewEntry()
+	ss.query = newDialogEntry()
 	ss.query.SetPlaceHolder("Search messages")
 	ss.query.OnChanged = func(string) { ss.run() }
 	ss.status = &widget.Label{Importance: widget.LowImportance}
