@@ -14,6 +14,9 @@ var (
 	// ErrIDTaken answers a message whose id another sender already used in its room:
 	// the stored message is not theirs to be acked.
 	ErrIDTaken = errors.New("message id taken by another sender")
+	// ErrNoReplyTarget answers a message whose replyTo names no message of its room:
+	// none stored, and none before it in the same batch.
+	ErrNoReplyTarget = errors.New("replyTo names no message of the room")
 )
 
 // UserRecord is a stored account.
@@ -69,7 +72,8 @@ type NewMessage struct {
 
 // StoredMessage answers one NewMessage: the stored message and whether it was new.
 // A resend of a stored id answers the first store's seq and timestamp with New false;
-// one by another sender than the stored message's answers Err ErrIDTaken.
+// one by another sender than the stored message's answers Err ErrIDTaken, and one
+// whose replyTo names no message of its room Err ErrNoReplyTarget.
 type StoredMessage struct {
 	Message model.Message
 	New     bool
@@ -127,7 +131,9 @@ type Store interface {
 	// AppendMessages stores a batch of messages in one transaction, assigning each new
 	// message the next seq of its room; answers are in the order of msgs. An error
 	// means none was stored (the database is unreachable, say); a message's own
-	// problem (its room missing, its id taken) is its answer's Err.
+	// problem (its room missing, its id taken, ErrNoReplyTarget) is its answer's Err
+	// and takes no seq. A reply's target may be a message before it in msgs: the
+	// group commit stores a reply sent right after its target in the same batch.
 	AppendMessages(ctx context.Context, msgs []NewMessage) ([]StoredMessage, error)
 	MessagesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Message, error)
 	MessagesBefore(ctx context.Context, roomID string, beforeSeq int64, limit int) ([]model.Message, error)
