@@ -135,7 +135,16 @@ type Store interface {
 	// and takes no seq. A reply's target may be a message before it in msgs: the
 	// group commit stores a reply sent right after its target in the same batch.
 	AppendMessages(ctx context.Context, msgs []NewMessage) ([]StoredMessage, error)
+	// MessagesAfter answers a room's messages with afterSeq < seq <= uptoSeq in seq
+	// order, for the room's stream (sync replays, gap fills): without reactions, which
+	// the stream's react updates after each message bring, in seq order, so that a
+	// client folding them gets the users in the order MessagesBefore lists them. An
+	// edit's content and a delete are folded in.
 	MessagesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Message, error)
+	// MessagesBefore answers the newest limit messages of a room with seq < beforeSeq,
+	// oldest first, with their state folded in: each emoji's users in the order of the seqs
+	// of the reacts that put them there (a reaction taken back and given again moves
+	// to the end; a repeated one moves nothing).
 	MessagesBefore(ctx context.Context, roomID string, beforeSeq int64, limit int) ([]model.Message, error)
 	// AppendUpdates stores a batch of updates (edits, deletes, reactions) in one
 	// transaction, in order, each taking the next seq of its room (the counter

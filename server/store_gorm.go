@@ -848,9 +848,6 @@ func (s *gormStore) MessagesAfter(ctx context.Context, roomID string, afterSeq, 
 	for i, r := range rows {
 		out[i] = toMessage(r)
 	}
-	if err := foldReactions(s.db.WithContext(ctx), roomID, out); err != nil {
-		return nil, err
-	}
 	return out, nil
 }
 
