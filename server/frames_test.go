@@ -615,3 +615,61 @@ func TestRateLimitKeepsConnectionOrder(t *testing.T) {
 		t.Fatalf("third again: %+v", f)
 	}
 }
+
+// TestRateLimitHoldsUpdatesAndMessages: messages and updates share the hold of
+// TestRateLimitKeepsConnectionOrder. Behind an edit refused for the rate limit a
+// later message waits, and behind a refused message a later reaction, until the
+// refused one is sent again: the connection's frames take seqs in the order sent.
+func TestRateLimitHoldsUpdatesAndMessages(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	advance := func() {
+		mu.Lock()
+		now = now.Add(time.Second) // a token is free again
+		mu.Unlock()
+	}
+	cfg := testConfig()
+	cfg.MsgRate, cfg.MsgBurst = 1, 1
+	cfg.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	in := servertest.Start(t, cfg)
+	alice := connect(t, in, "alice")
+	m1 := alice.send(t, "general", "1")
+	if f := alice.wantAck(t, m1); f.Seq != 1 {
+		t.Fatalf("first: %+v", f)
+	}
+	edit := editFrame("general", m1, "1, edited")
+	edit.ID = alice.sendUpdate(t, edit)
+	alice.wantError(t, edit.ID, model.CodeRateLimited)
+	advance()
+	m2 := alice.send(t, "general", "2")
+	alice.wantError(t, m2, model.CodeRateLimited) // behind the edit
+	alice.c.Send(t, edit)
+	if f := alice.wantAck(t, edit.ID); f.Seq != 2 {
+		t.Fatalf("the edit again: %+v", f)
+	}
+	advance()
+	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: m2, RoomID: "general", Content: "2"})
+	if f := alice.wantAck(t, m2); f.Seq != 3 {
+		t.Fatalf("the second message again: %+v", f)
+	}
+
+	m3 := alice.send(t, "general", "3")
+	alice.wantError(t, m3, model.CodeRateLimited)
+	advance()
+	react := reactFrame("general", m1, "👍", true)
+	react.ID = alice.sendUpdate(t, react)
+	alice.wantError(t, react.ID, model.CodeRateLimited) // behind the third message
+	alice.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: m3, RoomID: "general", Content: "3"})
+	if f := alice.wantAck(t, m3); f.Seq != 4 {
+		t.Fatalf("the third message again: %+v", f)
+	}
+	advance()
+	alice.c.Send(t, react)
+	if f := alice.wantAck(t, react.ID); f.Seq != 5 {
+		t.Fatalf("the reaction again: %+v", f)
+	}
+}

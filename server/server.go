@@ -328,6 +328,11 @@ func (s *Server) messageStored(ss *session, r StoredMessage, start time.Time) {
 			Message: "message id already used by another user", ID: r.Message.ID}))
 		return
 	}
+	if errors.Is(r.Err, ErrNoReplyTarget) {
+		ss.push(model.TypeError, encode(model.ErrorFrame{Type: model.TypeError, Code: model.CodeNotFound,
+			Message: noReplyTarget, ID: r.Message.ID}))
+		return
+	}
 	if r.Err != nil {
 		s.log.Error("store message", "user", ss.userID, "err", r.Err)
 		ss.push(model.TypeError, encode(model.ErrorFrame{Type: model.TypeError, Code: model.CodeInternal,

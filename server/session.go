@@ -97,10 +97,11 @@ type session struct {
 
 	joined bool // join succeeded; set before run
 
-	// held maps a room to the id of the message of this connection last refused for
-	// the rate limit: until that id is sent again and passes, the connection's later
-	// messages to the room are refused too, so that they cannot take seqs before it.
-	// Only the reader touches it; nil until the first refusal.
+	// held maps a room to the id of the message or update of this connection last
+	// refused for the rate limit: until that id is sent again and passes, the
+	// connection's later messages and updates to the room are refused too, so that
+	// they cannot take seqs before it (admit). Only the reader touches it; nil until
+	// the first refusal.
 	held map[string]string
 }
 
@@ -754,29 +755,10 @@ func (s *session) onMessage(f *model.Frame) {
 	if _, ok := s.member(f.RoomID, f.ID); !ok {
 		return
 	}
-	// Messages sent on one connection take seqs in the order they were sent: behind a
-	// refused one, the room's later ones are refused too (they cost no token) until
-	// it comes again.
-	first, held := s.held[f.RoomID]
-	held = held && first != f.ID
 	now := s.srv.cfg.Now()
-	if held || !s.srv.limiter.allow(s.userID, now) {
-		s.srv.metrics.rateLimited.Inc()
-		if held {
-			s.sendError(model.CodeRateLimited, "an earlier message to this room was refused; send it again first", f.ID)
-		} else {
-			if s.held == nil {
-				s.held = make(map[string]string, 1)
-			}
-			s.held[f.RoomID] = f.ID
-			s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
-		}
-		if s.srv.limiter.refuse(s.userID, now) {
-			s.close(websocket.StatusPolicyViolation, "too many messages", true)
-		}
+	if !s.admit(f.RoomID, f.ID, now) {
 		return
 	}
-	delete(s.held, f.RoomID)
 	content, err := model.CleanContent(f.Content)
 	if err != nil && !(f.Attachment != nil && errors.Is(err, model.ErrBlank)) {
 		s.sendError(model.ContentErrorCode(err), err.Error(), f.ID)
@@ -795,7 +777,10 @@ func (s *session) onMessage(f *model.Frame) {
 		}
 		f.Attachment = a
 	}
-	if f.ReplyTo != "" && !s.replyTarget(f) {
+	// The target is looked for in the group commit, which sees a target sent just
+	// before in the same batch; an id longer than any message's needs no look.
+	if len(f.ReplyTo) > 64 {
+		s.sendError(model.CodeNotFound, noReplyTarget, f.ID)
 		return
 	}
 	job := &sendJob{
@@ -808,23 +793,37 @@ func (s *session) onMessage(f *model.Frame) {
 	}
 }
 
-// replyTarget answers whether the message f answers is a message of f's room,
-// answering `error not_found` if not (1.1).
-func (s *session) replyTarget(f *model.Frame) bool {
-	if len(f.ReplyTo) <= 64 {
-		_, err := s.srv.store.MessageByID(s.ctx, f.RoomID, f.ReplyTo)
-		if err == nil {
-			return true
-		}
-		if !errors.Is(err, ErrNotFound) {
-			s.srv.log.Error("reply target", "room", f.RoomID, "user", s.userID, "err", err)
-			s.sendError(model.CodeInternal, "internal error", f.ID)
-			return false
-		}
+// admit takes a token of the rate limit for the message or update id to roomID,
+// answering whether it may go on (else it has answered `error rate_limited`).
+// Messages and updates sent on one connection take seqs in the order they were sent:
+// behind a refused one, the room's later ones, of either kind, are refused too (they
+// cost no token) until it comes again. The client's engine resends the refused items
+// in their order.
+func (s *session) admit(roomID, id string, now time.Time) bool {
+	first, held := s.held[roomID]
+	held = held && first != id
+	if !held && s.srv.limiter.allow(s.userID, now) {
+		delete(s.held, roomID)
+		return true
 	}
-	s.sendError(model.CodeNotFound, "replyTo names no message of this room", f.ID)
+	s.srv.metrics.rateLimited.Inc()
+	if held {
+		s.sendError(model.CodeRateLimited, "an earlier message or update to this room was refused; send it again first", id)
+	} else {
+		if s.held == nil {
+			s.held = make(map[string]string, 1)
+		}
+		s.held[roomID] = id
+		s.sendError(model.CodeRateLimited, "too many messages; slow down", id)
+	}
+	if s.srv.limiter.refuse(s.userID, now) {
+		s.close(websocket.StatusPolicyViolation, "too many messages", true)
+	}
 	return false
 }
+
+// noReplyTarget is the message of the error not_found that refuses a reply (1.1).
+const noReplyTarget = "replyTo names no message of this room"
 
 // onUpdate takes an edit, delete or react (1.1): checked here as far as the frame
 // alone tells, then against its target in the group commit, where it takes the
@@ -843,12 +842,7 @@ func (s *session) onUpdate(f *model.Frame) {
 		return
 	}
 	now := s.srv.cfg.Now()
-	if !s.srv.limiter.allow(s.userID, now) {
-		s.srv.metrics.rateLimited.Inc()
-		s.sendError(model.CodeRateLimited, "too many messages; slow down", f.ID)
-		if s.srv.limiter.refuse(s.userID, now) {
-			s.close(websocket.StatusPolicyViolation, "too many messages", true)
-		}
+	if !s.admit(f.RoomID, f.ID, now) {
 		return
 	}
 	up := NewUpdate{ID: f.ID, RoomID: f.RoomID, SenderID: s.userID, SenderName: s.displayName, TargetID: f.TargetID,

@@ -14,6 +14,9 @@ var (
 	// ErrIDTaken answers a message whose id another sender already used in its room:
 	// the stored message is not theirs to be acked.
 	ErrIDTaken = errors.New("message id taken by another sender")
+	// ErrNoReplyTarget answers a message whose replyTo names no message of its room:
+	// none stored, and none before it in the same batch.
+	ErrNoReplyTarget = errors.New("replyTo names no message of the room")
 )
 
 // UserRecord is a stored account.
@@ -69,7 +72,8 @@ type NewMessage struct {
 
 // StoredMessage answers one NewMessage: the stored message and whether it was new.
 // A resend of a stored id answers the first store's seq and timestamp with New false;
-// one by another sender than the stored message's answers Err ErrIDTaken.
+// one by another sender than the stored message's answers Err ErrIDTaken, and one
+// whose replyTo names no message of its room Err ErrNoReplyTarget.
 type StoredMessage struct {
 	Message model.Message
 	New     bool
@@ -127,9 +131,20 @@ type Store interface {
 	// AppendMessages stores a batch of messages in one transaction, assigning each new
 	// message the next seq of its room; answers are in the order of msgs. An error
 	// means none was stored (the database is unreachable, say); a message's own
-	// problem (its room missing, its id taken) is its answer's Err.
+	// problem (its room missing, its id taken, ErrNoReplyTarget) is its answer's Err
+	// and takes no seq. A reply's target may be a message before it in msgs: the
+	// group commit stores a reply sent right after its target in the same batch.
 	AppendMessages(ctx context.Context, msgs []NewMessage) ([]StoredMessage, error)
+	// MessagesAfter answers a room's messages with afterSeq < seq <= uptoSeq in seq
+	// order, for the room's stream (sync replays, gap fills): without reactions, which
+	// the stream's react updates after each message bring, in seq order, so that a
+	// client folding them gets the users in the order MessagesBefore lists them. An
+	// edit's content and a delete are folded in.
 	MessagesAfter(ctx context.Context, roomID string, afterSeq, uptoSeq int64, limit int) ([]model.Message, error)
+	// MessagesBefore answers the newest limit messages of a room with seq < beforeSeq,
+	// oldest first, with their state folded in: each emoji's users in the order of the seqs
+	// of the reacts that put them there (a reaction taken back and given again moves
+	// to the end; a repeated one moves nothing).
 	MessagesBefore(ctx context.Context, roomID string, beforeSeq int64, limit int) ([]model.Message, error)
 	// AppendUpdates stores a batch of updates (edits, deletes, reactions) in one
 	// transaction, in order, each taking the next seq of its room (the counter

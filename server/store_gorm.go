@@ -478,10 +478,75 @@ func (s *gormStore) AppendMessages(ctx context.Context, msgs []NewMessage) ([]St
 }
 
 // appendMessages does AppendMessages inside tx with a few statements for the whole
-// batch, however many rooms it touches: it locks the rooms' rows (PostgreSQL), finds
-// the ids already stored, reserves the seqs of every room with one UPDATE, and inserts
-// the new messages in batch order.
+// batch, however many rooms it touches: it locks the rooms' rows (PostgreSQL), refuses
+// the replies without a target, finds the ids already stored, reserves the seqs of
+// every room with one UPDATE, and inserts the new messages in batch order.
 func appendMessages(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) error {
+	if err := lockRooms(tx, msgs); err != nil {
+		return err
+	}
+	keep, refused, err := checkReplies(tx, msgs, out)
+	if err != nil || !refused {
+		if err == nil {
+			err = appendValid(tx, msgs, out)
+		}
+		return err
+	}
+	valid := make([]NewMessage, len(keep))
+	for k, i := range keep {
+		valid[k] = msgs[i]
+	}
+	res := make([]StoredMessage, len(valid))
+	if err := appendValid(tx, valid, res); err != nil {
+		return err
+	}
+	for k, i := range keep {
+		out[i] = res[k]
+	}
+	return nil
+}
+
+// checkReplies refuses (ErrNoReplyTarget in out) the messages of msgs whose ReplyTo
+// names no message of their room: none stored, and none before them in msgs that is
+// not refused itself. The target is looked for here, inside the commit's transaction
+// after the rooms are locked, rather than when the reply is read: a reply sent right
+// after its target may share the target's batch. It answers the indexes of the other
+// messages and whether any was refused.
+func checkReplies(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) (keep []int, refused bool, err error) {
+	var targets []NewMessage
+	for _, m := range msgs {
+		if m.ReplyTo != "" {
+			targets = append(targets, NewMessage{RoomID: m.RoomID, ID: m.ReplyTo})
+		}
+	}
+	if len(targets) == 0 {
+		return nil, false, nil
+	}
+	stored, err := storedOf(tx, targets)
+	if err != nil {
+		return nil, false, fmt.Errorf("find reply targets: %w", err)
+	}
+	before := make(map[msgKey]bool, len(msgs))
+	keep = make([]int, 0, len(msgs))
+	for i, m := range msgs {
+		if m.ReplyTo != "" {
+			t := msgKey{m.RoomID, m.ReplyTo}
+			if _, ok := stored[t]; !ok && !before[t] {
+				out[i] = StoredMessage{Message: model.Message{ID: m.ID, RoomID: m.RoomID},
+					Err: fmt.Errorf("message %s answers %s: %w", m.ID, m.ReplyTo, ErrNoReplyTarget)}
+				refused = true
+				continue
+			}
+		}
+		before[msgKey{m.RoomID, m.ID}] = true
+		keep = append(keep, i)
+	}
+	return keep, refused, nil
+}
+
+// appendValid is appendMessages for messages whose replies are checked, inside tx
+// after the rooms are locked.
+func appendValid(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) error {
 	if uncheckedAppend && tx.Dialector.Name() == "sqlite" {
 		done, err := appendUnchecked(tx, msgs, out)
 		if err != nil || done {
@@ -581,11 +646,8 @@ func newRows(msgs []NewMessage, order []string, fresh map[string][]int, last map
 	return rows, nil
 }
 
-// appendChecked is appendMessages that first looks up which ids are stored.
+// appendChecked is appendValid that first looks up which ids are stored.
 func appendChecked(tx *gorm.DB, msgs []NewMessage, out []StoredMessage) error {
-	if err := lockRooms(tx, msgs); err != nil {
-		return err
-	}
 	stored, err := storedOf(tx, msgs)
 	if err != nil {
 		return err
@@ -785,9 +847,6 @@ func (s *gormStore) MessagesAfter(ctx context.Context, roomID string, afterSeq, 
 	out := make([]model.Message, len(rows))
 	for i, r := range rows {
 		out[i] = toMessage(r)
-	}
-	if err := foldReactions(s.db.WithContext(ctx), roomID, out); err != nil {
-		return nil, err
 	}
 	return out, nil
 }

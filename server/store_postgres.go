@@ -1,6 +1,7 @@
 package server
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -56,7 +57,7 @@ func pgLockRooms(tx *gorm.DB, rooms []string) error {
 	return nil
 }
 
-// pgStoredOf is storedOf on PostgreSQL.
+// pgStoredOf is storedOf on PostgreSQL; it selects pgMessageColumns (of m), for scanMessageRow.
 func pgStoredOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error) {
 	roomIDs, ids := make([]string, len(msgs)), make([]string, len(msgs))
 	for i, m := range msgs {
@@ -72,8 +73,8 @@ func pgStoredOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error
 	defer rows.Close()
 	out := make(map[msgKey]model.Message)
 	for rows.Next() {
-		var r messageRow
-		if err := rows.Scan(&r.RoomID, &r.ID, &r.Seq, &r.SenderID, &r.SenderName, &r.Content, &r.Attachment, &r.AtMs, &r.ReplyTo, &r.EditedAtMs, &r.Deleted); err != nil {
+		r, err := scanMessageRow(rows)
+		if err != nil {
 			return nil, fmt.Errorf("find stored ids: %w", err)
 		}
 		out[msgKey{r.RoomID, r.ID}] = toMessage(r)
@@ -82,6 +83,16 @@ func pgStoredOf(tx *gorm.DB, msgs []NewMessage) (map[msgKey]model.Message, error
 		return nil, fmt.Errorf("find stored ids: %w", err)
 	}
 	return out, nil
+}
+
+// pgMessageColumns are the columns of a messageRow, in scanMessageRow's order.
+const pgMessageColumns = "room_id, id, seq, sender_id, sender_name, content, attachment, at_ms, reply_to, edited_at_ms, deleted"
+
+// scanMessageRow reads a row of pgMessageColumns.
+func scanMessageRow(rows *sql.Rows) (messageRow, error) {
+	var r messageRow
+	err := rows.Scan(&r.RoomID, &r.ID, &r.Seq, &r.SenderID, &r.SenderName, &r.Content, &r.Attachment, &r.AtMs, &r.ReplyTo, &r.EditedAtMs, &r.Deleted)
+	return r, err
 }
 
 // pgReserveSeqs is reserveSeqs on PostgreSQL.

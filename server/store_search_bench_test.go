@@ -92,7 +92,7 @@ func BenchmarkSearch1M(b *testing.B) {
 // fillSearchBench stores n messages over 100 rooms ("member" belongs to all, "loner"
 // to room0 only) with multi-row INSERTs in transactions of 10,000, and answers the
 // vocabulary, most frequent first.
-func fillSearchBench(b *testing.B, s *gormStore, n int) []string {
+func fillSearchBench(b testing.TB, s *gormStore, n int) []string {
 	ctx := context.Background()
 	const rooms = 100
 	for r := range rooms {

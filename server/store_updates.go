@@ -256,7 +256,11 @@ func (s *gormStore) MessageByID(ctx context.Context, roomID, id string) (model.M
 	return msgs[0], nil
 }
 
-// foldReactions fills in the reactions of msgs, messages of one room.
+// foldReactions fills in the reactions of msgs, messages of one room: each emoji's
+// users in the order of their rows' seqs, the seq of the react that made the row (a
+// repeated react keeps it, a react taken back deletes it). Seqs are unique in a room,
+// so the order is total, and it is the order a client gets by folding the room's
+// react updates in seq order.
 func foldReactions(db *gorm.DB, roomID string, msgs []model.Message) error {
 	if len(msgs) == 0 {
 		return nil
