@@ -96,6 +96,14 @@ func needsUpdates(t *testing.T, c *pnet.Client) {
 	}
 }
 
+// selectItem is the menu's "Select text…" entry as labels lists it: desktop only.
+func selectItem() string {
+	if fyne.CurrentDevice().IsMobile() {
+		return ""
+	}
+	return ",Select text…"
+}
+
 func labels(m *fyne.Menu) string {
 	var out []string
 	for _, it := range m.Items {
@@ -132,12 +140,20 @@ func TestBubbleMenuReplyQuoteAndJump(t *testing.T) {
 	f := newConvFixture(t)
 	bobID := f.bobSays("lunch at noon?")
 	cv := f.menu(bobID)
-	if got := labels(cv.menu); got != "Reply,React,Copy text" {
+	if got := labels(cv.menu); got != "Reply,React,Copy text"+selectItem() {
 		t.Errorf("menu of another's message: %s", got)
 	}
 	cv.menuItem("Copy text").Action()
 	if got := fyne.CurrentApp().Clipboard().Content(); got != "lunch at noon?" {
 		t.Errorf("clipboard %q", got)
+	}
+	if !fyne.CurrentDevice().IsMobile() {
+		// Select text… shows the text where part of it can be selected.
+		cv.menuItem("Select text…").Action()
+		if cv.selectText == nil || cv.selectText.Text != "lunch at noon?" || !cv.selectText.Selectable {
+			t.Fatalf("select text: %+v", cv.selectText)
+		}
+		f.win.Canvas().Overlays().Remove(f.win.Canvas().Overlays().Top())
 	}
 
 	cv.menuItem("Reply").Action()
@@ -209,7 +225,7 @@ func TestBubbleMenuEditAndDelete(t *testing.T) {
 	f.typeEnter("teh plan")
 	mine := f.ownSent("teh plan")
 	cv := f.menu(mine)
-	if got := labels(cv.menu); got != "Reply,React,Copy text,Edit,Delete" {
+	if got := labels(cv.menu); got != "Reply,React,Copy text"+selectItem()+",Edit,Delete" {
 		t.Errorf("menu of an own message: %s", got)
 	}
 	before := f.s.chat.list.heights[len(f.s.chat.list.heights)-1]
@@ -679,7 +695,7 @@ func TestRightClickOnTheTextAndTheHoverButtonOpenTheMenu(t *testing.T) {
 		t.Fatalf("a right-click on the bubble's text goes to %T, not the bubble", o)
 	}
 	test.TapSecondaryAt(o.(fyne.SecondaryTappable), text.Subtract(d.AbsolutePositionForObject(w)))
-	if cv := f.s.chat.conv; cv.menu == nil || labels(cv.menu) != "Reply,React,Copy text" {
+	if cv := f.s.chat.conv; cv.menu == nil || labels(cv.menu) != "Reply,React,Copy text"+selectItem() {
 		t.Fatal("the right-click on the text opened no bubble menu")
 	}
 	f.win.Canvas().Overlays().Remove(f.win.Canvas().Overlays().Top())

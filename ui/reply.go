@@ -35,6 +35,7 @@ type conversation struct {
 	picker      *widget.PopUp
 	pickBtn     []*widget.Button
 	confirm     *dialog.ConfirmDialog
+	selectText  *widget.Label // the selectable text of "Select text…", while its dialog shows
 	settingsBtn *widget.Button // opens the room settings (group rooms)
 	mention     *mentions      // @name completion
 	jumps       int            // counts jumps to a message: the newest page asked for before one is not shown over it
@@ -69,12 +70,18 @@ func (cv *conversation) actions() *bubbleActions {
 	return &bubbleActions{menu: cv.showMenu, quote: cv.jumpTo, react: cv.react}
 }
 
-// menuFor is a bubble's menu: Reply, React, Copy text, and Edit and Delete for own messages.
+// menuFor is a bubble's menu: Reply, React, Copy text, Select text… (on the desktop),
+// and Edit and Delete for own messages.
 func (cv *conversation) menuFor(v rowView) *fyne.Menu {
 	items := []*fyne.MenuItem{
 		fyne.NewMenuItem("Reply", func() { cv.startReply(v.Row) }),
 		fyne.NewMenuItem("React", func() { cv.showPicker(v.Row) }),
 		fyne.NewMenuItem("Copy text", func() { cv.copyText(v.Row) }),
+	}
+	if !fyne.CurrentDevice().IsMobile() && !v.Deleted && v.Text != "" {
+		// The bubble's text is not selectable (a selectable label would take the
+		// right-click that opens this menu): part of a message is copied from here.
+		items = append(items, fyne.NewMenuItem("Select text…", func() { cv.showSelectable(v.Row) }))
 	}
 	if v.Own {
 		items = append(items,
@@ -198,6 +205,21 @@ func (cv *conversation) askDelete(r Row) {
 	cv.confirm.SetConfirmText("Delete")
 	cv.confirm.SetConfirmImportance(widget.DangerImportance)
 	cv.confirm.Show()
+}
+
+// showSelectable shows r's text in a dialog where any part of it can be selected and
+// copied (Ctrl+C, or the label's own right-click Copy).
+func (cv *conversation) showSelectable(r Row) {
+	win := windowOf(cv.c.list)
+	if win == nil {
+		return
+	}
+	cv.selectText = &widget.Label{Text: r.Text, Selectable: true, Wrapping: fyne.TextWrapWord}
+	scroll := container.NewVScroll(cv.selectText)
+	d := dialog.NewCustom("Select text", "Close", scroll, win)
+	d.SetOnClosed(func() { cv.selectText = nil })
+	d.Resize(fyne.NewSize(min(480, win.Canvas().Size().Width-2*theme.Padding()), min(320, win.Canvas().Size().Height-2*theme.Padding())))
+	d.Show()
 }
 
 func (cv *conversation) copyText(r Row) {
