@@ -35,7 +35,7 @@ type conversation struct {
 	picker      *widget.PopUp
 	pickBtn     []*widget.Button
 	confirm     *dialog.ConfirmDialog
-	selectText  *widget.Label // the selectable text of "Select text…", while its dialog shows
+	selectText  *widget.Label  // the selectable text of "Select text…", while its dialog shows
 	settingsBtn *widget.Button // opens the room settings (group rooms)
 	mention     *mentions      // @name completion
 	jumps       int            // counts jumps to a message: the newest page asked for before one is not shown over it
