@@ -548,7 +548,7 @@ func (s *session) handle(frames []model.Frame) error {
 					c.limiter.speedUp()
 				}
 			}
-			changed, err := c.store.ApplyAcks(acks)
+			acked, err := c.store.ApplyAcks(acks)
 			if err != nil {
 				return fmt.Errorf("store %d acks: %w", len(acks), err)
 			}
@@ -562,7 +562,8 @@ func (s *session) handle(frames []model.Frame) error {
 				}
 				c.emitRooms(id)
 			}
-			c.events.addMessages(changed)
+			c.events.addMessages(acked.Messages)
+			c.events.addChanged(acked.Changed)
 			c.outboxShrank() // after the read marks: Flush's callers see them
 			acks = acks[:0]
 		}
