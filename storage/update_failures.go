@@ -189,13 +189,16 @@ func containsKey(keys []msgKey, k msgKey) bool {
 
 // RetryUpdate queues a failed own update again with the same id, behind everything
 // queued, and applies it to its target again (as it stands now: the checks of
-// EnqueueUpdate apply). It returns the target in its new form. An id of no failed own
-// update fails with ErrNotFound.
-func (s *Store) RetryUpdate(roomID, id string) (Message, error) {
-	var target messageRow
+// EnqueueUpdate apply). It returns the target in its new form and the update as
+// queued. An id of no failed own update fails with ErrNotFound.
+func (s *Store) RetryUpdate(roomID, id string) (Message, model.Update, error) {
+	var (
+		target messageRow
+		row    updateRow
+	)
 	err := s.write(func(tx *gorm.DB) error {
-		row, err := failedUpdate(tx, roomID, id)
-		if err != nil {
+		var err error
+		if row, err = failedUpdate(tx, roomID, id); err != nil {
 			return err
 		}
 		// A new row: the retried update is the newest own one (pk orders them).
@@ -207,9 +210,23 @@ func (s *Store) RetryUpdate(roomID, id string) (Message, error) {
 		return err
 	})
 	if err != nil {
-		return Message{}, fmt.Errorf("retry update %s: %w", id, err)
+		return Message{}, model.Update{}, fmt.Errorf("retry update %s: %w", id, err)
 	}
-	return target.message(), nil
+	return target.message(), row.update(), nil
+}
+
+// PendingUpdate returns the own update with that id while it waits in the outbox
+// (sending); ok is false for anything else. Like MarkFailed it needs no room: own ids
+// are made by this client.
+func (s *Store) PendingUpdate(id string) (u model.Update, ok bool, err error) {
+	var rows []updateRow
+	if err := s.db.Where("id = ? AND own AND seq = 0 AND status = ?", id, model.StatusSending).Limit(1).Find(&rows).Error; err != nil {
+		return model.Update{}, false, fmt.Errorf("read update %s: %w", id, err)
+	}
+	if len(rows) == 0 {
+		return model.Update{}, false, nil
+	}
+	return rows[0].update(), true, nil
 }
 
 // DiscardUpdate drops a failed own update (its change was undone when it failed).

@@ -120,8 +120,8 @@ func TestFailedUpdateRetryAndDiscard(t *testing.T) {
 	if st, reason, _, _ := s.UpdateStatus("r", "e1"); st != model.StatusFailed || reason == "" {
 		t.Errorf("UpdateStatus = %s %q", st, reason)
 	}
-	got, err := s.RetryUpdate("r", "e1")
-	if err != nil || got.Content != "better" {
+	got, u, err := s.RetryUpdate("r", "e1")
+	if err != nil || got.Content != "better" || u.ID != "e1" || u.Content != "better" {
 		t.Fatalf("RetryUpdate = %+v, %v; want the edit applied again", got, err)
 	}
 	if out, _ := s.Outbox(); len(out) != 1 || out[0].ID() != "e1" || out[0].Update.Content != "better" {
@@ -130,7 +130,10 @@ func TestFailedUpdateRetryAndDiscard(t *testing.T) {
 	if st, _, _, _ := s.UpdateStatus("r", "e1"); st != model.StatusSending {
 		t.Errorf("retried update is %s", st)
 	}
-	if _, err := s.RetryUpdate("r", "e1"); !errors.Is(err, ErrNotFound) {
+	if _, ok, _ := s.PendingUpdate("e1"); !ok {
+		t.Errorf("PendingUpdate after the retry: not pending")
+	}
+	if _, _, err := s.RetryUpdate("r", "e1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RetryUpdate of a sending update = %v; want ErrNotFound", err)
 	}
 	if err := s.DiscardUpdate("r", "x1"); err != nil {

@@ -22,7 +22,8 @@ type Folded struct {
 	Confirmed []model.Update
 }
 
-// UpdateFailure is an own update the server refused: its optimistic change is undone.
+// UpdateFailure is an own update the server refused: its optimistic change is undone,
+// and it waits for RetryUpdate or DiscardUpdate.
 type UpdateFailure struct {
 	Update model.Update
 	Reason string
