@@ -234,15 +234,28 @@ func ackUpdates(tx *gorm.DB, acks []Ack, keys []msgKey) ([]messageRow, error) {
 		return nil, err
 	}
 	var confirmed []updateRow
+	var healed []messageRow
 	for _, a := range acks {
 		k := msgKey{a.RoomID, a.ID}
 		r, ok := ups[k]
 		if !ok || !r.Own || r.Seq != 0 || a.Seq <= 0 {
 			continue
 		}
+		failed := r.Status == string(model.StatusFailed)
 		r.Seq, r.Status = a.Seq, string(model.StatusSent)
 		if !a.Timestamp.IsZero() {
 			r.TimeMS = toMS(a.Timestamp)
+		}
+		if failed {
+			// Stored after all (a resend crossed its refusal): its change, undone, is
+			// folded again as the server's.
+			t, err := refoldFailed(tx, &r)
+			if err != nil {
+				return nil, err
+			}
+			if t != nil {
+				healed = append(healed, *t)
+			}
 		}
 		if err := confirmUpdate(tx, r); err != nil {
 			return nil, err
@@ -258,7 +271,37 @@ func ackUpdates(tx *gorm.DB, acks []Ack, keys []msgKey) ([]messageRow, error) {
 		ups[k] = r
 		confirmed = append(confirmed, r)
 	}
-	return restate(tx, confirmed)
+	moved, err := restate(tx, confirmed)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range healed {
+		if !slices.ContainsFunc(moved, func(m messageRow) bool { return m.key() == h.key() }) {
+			moved = append(moved, h)
+		}
+	}
+	return moved, nil
+}
+
+// refoldFailed applies a failed own update (its seq just given) to its target again,
+// unless something newer stands, and answers the target when it changed.
+func refoldFailed(tx *gorm.DB, r *updateRow) (*messageRow, error) {
+	t, held, err := getMessage(tx, r.RoomID, r.TargetID)
+	if err != nil || !held {
+		return nil, err
+	}
+	f, err := loadFolder(tx, []msgKey{t.key()})
+	if err != nil {
+		return nil, err
+	}
+	r.Applied = true
+	if !f.apply(&t, r) {
+		return nil, nil
+	}
+	if err := writeFolded(tx, t); err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // settle gives a pending own message that just got its seq its status: sent, or

@@ -186,3 +186,29 @@ func TestUndoUnderALaterOwnChange(t *testing.T) {
 		t.Errorf("undo of both shows %v; want none, as before them", f.Target.Reactions)
 	}
 }
+
+// An ack that comes after all for an update failed meanwhile (a resend crossed its
+// refusal) means the server holds it: its change, undone, is folded again.
+func TestAckOfAFailedUpdateRefoldsIt(t *testing.T) {
+	s := openTest(t)
+	signIn(t, s)
+	mustIngest(t, s, msgs("r", 1, 1, "bob"))
+	target := msg("r", 1, "").ID
+	own(t, s, model.Update{ID: "x", RoomID: "r", TargetID: target, Op: model.OpReact, Emoji: "🙌", On: true})
+	if f, ok, _ := s.FailUpdate("x", "internal"); !ok || len(f.Target.Reactions) != 0 {
+		t.Fatalf("FailUpdate = %+v, %v", f, ok)
+	}
+	a, err := s.ApplyAcks([]Ack{{ID: "x", RoomID: "r", Seq: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Changed) != 1 || fmt.Sprint(a.Changed[0].Reactions) != "map[🙌:[me]]" {
+		t.Fatalf("ack of the failed update changed %+v; want the reaction back", a.Changed)
+	}
+	if failed, _ := s.FailedUpdates("r"); len(failed) != 0 {
+		t.Errorf("still failed: %+v", failed)
+	}
+	if st, _, _, _ := s.UpdateStatus("r", "x"); st != model.StatusSent {
+		t.Errorf("status %s; want sent", st)
+	}
+}
