@@ -326,7 +326,7 @@ func (u *updateRow) foldKey() foldKey {
 // yet) is newer than everything held.
 func (u *updateRow) order() int64 {
 	if u.Seq == 0 {
-		return math.MaxInt64
+		return pendingSince
 	}
 	return u.Seq
 }
