@@ -104,6 +104,7 @@ type Client struct {
 	userID        string
 	contig        map[string]int64 // room id → a seq up to which the store holds every message
 	presence      map[string]bool
+	internal      map[string]int // update id → `internal` refusals since it was queued
 }
 
 // New makes a Client. It reads the stored account (if any) but does not connect: call Run.
@@ -165,6 +166,7 @@ func New(cfg Config) (*Client, error) {
 		renewedCh:     make(chan struct{}),
 		presence:      map[string]bool{},
 		contig:        map[string]int64{},
+		internal:      map[string]int{},
 	}
 	c.events = newBatcher(cfg.Clock, cfg.FrameInterval, c.loadRoom)
 	c.typOut = newTypingOut(cfg.Clock, func(t, room string) { c.sendControl(model.RoomOnlyFrame{Type: t, RoomID: room}) })

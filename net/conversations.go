@@ -43,7 +43,9 @@ type Change struct {
 // Edit replaces the text of one of the user's own messages. Like every update it goes
 // through the outbox in order with messages (queued offline, sent once, acked by its
 // id) and shows at once: the returned message (also reported in Batch.Changed) has the
-// new text. A refusal (Batch.Failed) undoes it.
+// new text. The server's rate_limited and internal refusals send it again, in order
+// with what was sent behind it; a refusal for good (Batch.Failed: forbidden,
+// not_found, invalid, conflict) undoes it, and RetryUpdate or DiscardUpdate settle it.
 func (c *Client) Edit(roomID, msgID, text string) (Change, error) {
 	content, err := model.CleanContent(text)
 	if err != nil {
@@ -78,6 +80,48 @@ func (c *Client) update(u model.Update) (Change, error) {
 	c.events.addChanged([]storage.Message{m})
 	c.queueOutbox(storage.Outgoing{Update: &u})
 	return Change{Target: m, UpdateID: u.ID}, nil
+}
+
+// RetryUpdate queues an own edit, delete or react the server refused (a Batch.Failed
+// entry, or Store.FailedUpdates after a restart) again, with the same id, behind
+// everything queued, and applies it again at once, as Edit, Delete and React do (the
+// same checks: the target may have been deleted meanwhile). The returned target is
+// also reported in Batch.Changed.
+func (c *Client) RetryUpdate(roomID, updateID string) (Change, error) {
+	m, u, err := c.store.RetryUpdate(roomID, updateID)
+	if err != nil {
+		return Change{}, err
+	}
+	c.events.addChanged([]storage.Message{m})
+	c.queueOutbox(storage.Outgoing{Update: &u})
+	return Change{Target: m, UpdateID: u.ID}, nil
+}
+
+// DiscardUpdate forgets an own update the server refused (its change was undone
+// when it failed): it is no longer among Store.FailedUpdates.
+func (c *Client) DiscardUpdate(roomID, updateID string) error {
+	return c.store.DiscardUpdate(roomID, updateID)
+}
+
+// internalRefused counts an `internal` refusal of an update.
+func (c *Client) internalRefused(id string) {
+	c.mu.Lock()
+	c.internal[id]++
+	c.mu.Unlock()
+}
+
+// internalRefusals answers how many `internal` refusals an update has had.
+func (c *Client) internalRefusals(id string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.internal[id]
+}
+
+// internalDone forgets the refusals of an update that got its answer.
+func (c *Client) internalDone(id string) {
+	c.mu.Lock()
+	delete(c.internal, id)
+	c.mu.Unlock()
 }
 
 // checkEmoji refuses what cannot be one reaction.

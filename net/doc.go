@@ -26,16 +26,23 @@
 //
 // Protocol 1.1's conversations: Batch.Changed carries messages already shown whose
 // text, EditedAt, Deleted or Reactions changed (refresh that one row), Batch.Failed the
-// own edits, deletes and reactions the server refused (already undone), Batch.Left the
+// own edits, deletes and reactions the server refused for good (already undone; offer
+// RetryUpdate and DiscardUpdate), Batch.Left the
 // rooms the user left or was removed from (gone from the store).
 //
 // # Conversations (protocol 1.1)
 //
 // Reply, Edit, Delete and React go through the outbox like Send: queued on disk,
 // sent once in order with the messages around them, acked by their id; Edit, Delete
-// and React apply to the store at once (the server's `update` echo confirms, an
-// `error` naming the id — not_found, forbidden, conflict, invalid — undoes). A failed
-// update is not retried: its change is undone and the user may make it again.
+// and React apply to the store at once (the server's ack or `update` echo confirms,
+// and the change then takes its place in the room's order by seq: a reaction is
+// listed where the server lists it). Refusals are handled as for messages: a
+// rate_limited update goes again, in order with the messages and updates sent behind
+// it; one the server could not store (internal) goes again, up to maxInternalRetries
+// times; one refused for good (not_found, forbidden, conflict, invalid, or internal
+// too often) is failed and undone, reported in Batch.Failed and kept in
+// Store.FailedUpdates (across restarts) until RetryUpdate queues it again or
+// DiscardUpdate drops it.
 // Incoming `update` frames fold into their target in the store (storage.ApplyUpdates),
 // also when they come before it. PublicRooms, SetRoom, AddMembers and LeaveRoom call
 // the rooms API; SearchLocal searches the store (offline), Search merges the server's

@@ -84,8 +84,9 @@ type Batch struct {
 	// undo): the UI refreshes their one row. A message new in this batch is in
 	// Messages instead, in its latest form.
 	Changed []storage.Message
-	// Failed are own edits, deletes and reactions the server refused; their change is
-	// undone already (the target is in Changed).
+	// Failed are own edits, deletes and reactions the server refused for good; their
+	// change is undone already (the target is in Changed). They stay failed, in
+	// Store.FailedUpdates, until Client.RetryUpdate or Client.DiscardUpdate.
 	Failed []storage.UpdateFailure
 	// Left names rooms the user left or was removed from (room_left): they are gone
 	// from the store.

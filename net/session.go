@@ -43,6 +43,7 @@ type session struct {
 	// has at most one send awaiting an answer and each answer is known for what it is.
 	rewound map[string]int
 	gen     int64            // bumped by every rewind: the sender drops the list it was going through
+	failed  map[string]bool  // updates failed on this connection: never sent again on it
 	syncing map[string]int64 // room id → afterSeq of the sync in progress
 	synced  bool
 
@@ -53,7 +54,7 @@ func newSession(c *Client, conn *websocket.Conn) *session {
 	return &session{c: c, conn: conn, frames: frameQueue{ready: make(chan struct{}, 1)},
 		control: make(chan any, 256), outboxKick: make(chan struct{}, 1), syncedCh: make(chan struct{}),
 		startedCh: make(chan struct{}),
-		inflight:  map[string]int64{}, rewound: map[string]int{}, syncing: map[string]int64{}}
+		inflight:  map[string]int64{}, rewound: map[string]int{}, syncing: map[string]int64{}, failed: map[string]bool{}}
 }
 
 // fail ends the session; the first cause is the one reported.
@@ -318,6 +319,7 @@ const (
 // queue hands the sender a message or update just put in the outbox.
 func (s *session) queue(m storage.Outgoing) {
 	s.mu.Lock()
+	delete(s.failed, m.ID()) // RetryUpdate
 	size := outgoingSize(m)
 	if s.rescan || len(s.pending) >= maxPendingFrames || s.pendingBytes+size > maxPendingBytes {
 		s.pending, s.pendingBytes, s.rescan = nil, 0, true
@@ -415,7 +417,7 @@ func (s *session) sendOne(m storage.Outgoing, gen int64) bool {
 		s.mu.Unlock()
 		return false
 	}
-	if _, sent := s.inflight[id]; sent {
+	if _, sent := s.inflight[id]; sent || s.failed[id] {
 		s.mu.Unlock()
 		return true
 	}
@@ -477,11 +479,21 @@ func (s *session) answeredLocked(id string) (place int64, latest bool) {
 	return place, latest
 }
 
-// refused answers a rate_limited refusal of id by a rewind: it and every message sent
-// after it on this connection go again, in order, once the answers to the sends taken
-// back are in and the slowed limiter lets them. Nothing queued behind them overtakes
-// them. A refusal of a send that an earlier rewind took back changes nothing.
+// refused answers a rate_limited refusal of id by a rewind: it and every message and
+// update sent after it on this connection go again, in order, once the answers to the
+// sends taken back are in and the slowed limiter lets them. Nothing queued behind them
+// overtakes them. A refusal of a send that an earlier rewind took back changes
+// nothing.
 func (s *session) refused(id string) {
+	if s.rewind(id) {
+		s.c.setThrottled(true)
+	}
+}
+
+// rewind takes back the send of id and every send after it on this connection (they
+// go again, in order, at a slowed pace) and reports whether it did: false when the
+// answer was to a send an earlier rewind took back.
+func (s *session) rewind(id string) bool {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	s.mu.Lock()
@@ -498,11 +510,11 @@ func (s *session) refused(id string) {
 	}
 	s.mu.Unlock()
 	if !latest {
-		return
+		return false
 	}
 	s.c.limiter.slowDown()
-	s.c.setThrottled(true)
 	s.kickOutbox()
+	return true
 }
 
 // process handles queued frames until the session ends.
@@ -547,8 +559,9 @@ func (s *session) handle(frames []model.Frame) error {
 				if s.answered(a.ID) {
 					c.limiter.speedUp()
 				}
+				c.internalDone(a.ID)
 			}
-			changed, err := c.store.ApplyAcks(acks)
+			acked, err := c.store.ApplyAcks(acks)
 			if err != nil {
 				return fmt.Errorf("store %d acks: %w", len(acks), err)
 			}
@@ -562,7 +575,8 @@ func (s *session) handle(frames []model.Frame) error {
 				}
 				c.emitRooms(id)
 			}
-			c.events.addMessages(changed)
+			c.events.addMessages(acked.Messages)
+			c.events.addChanged(acked.Changed)
 			c.outboxShrank() // after the read marks: Flush's callers see them
 			acks = acks[:0]
 		}
@@ -729,24 +743,38 @@ func (s *session) handleSynced(f *model.Frame) error {
 }
 
 // handleError applies an `error` frame. One naming a message fails it, except
-// rate_limited: that message and those sent behind it go again, in order (refused).
-// An answer to a send that a rewind took back changes nothing.
+// rate_limited: that message or update and those sent behind it go again, in order
+// (refused). One naming an update fails it for good (forbidden, not_found, invalid,
+// conflict: its change is undone), except rate_limited and internal: a server that
+// could not store it is asked again, like rate_limited, up to maxInternalRetries
+// times. An answer to a send that a rewind took back changes nothing.
 func (s *session) handleError(f *model.Frame) error {
 	c := s.c
 	if f.ID == "" {
 		c.log.Warn("server error", "code", f.Code, "message", f.Message)
 		return nil
 	}
-	if f.Code == model.CodeRateLimited {
-		s.refused(f.ID)
-		return nil
-	}
-	if !s.answered(f.ID) {
-		return nil
-	}
 	reason := f.Code
 	if f.Message != "" {
 		reason += ": " + f.Message
+	}
+	switch f.Code {
+	case model.CodeRateLimited:
+		s.refused(f.ID)
+		return nil
+	case model.CodeInternal:
+		if _, pending, err := c.store.PendingUpdate(f.ID); err != nil {
+			return fmt.Errorf("read update %s: %w", f.ID, err)
+		} else if pending && c.internalRefusals(f.ID) < maxInternalRetries {
+			if s.rewind(f.ID) {
+				c.internalRefused(f.ID)
+				c.log.Info("update not stored; sending it again", "update", f.ID, "reason", reason)
+			}
+			return nil
+		}
+	}
+	if !s.answered(f.ID) {
+		return nil
 	}
 	m, ok, err := c.store.MarkFailed(f.ID, reason)
 	if err != nil {
@@ -760,9 +788,26 @@ func (s *session) handleError(f *model.Frame) error {
 	if m.ID != "" {
 		return nil // a message, not sending any more
 	}
-	uf, ok, err := c.store.FailUpdate(f.ID, reason)
+	return s.failUpdate(f.ID, reason)
+}
+
+// maxInternalRetries bounds how often an update the server could not store
+// (`internal`) is sent again before it fails (and waits for RetryUpdate).
+const maxInternalRetries = 5
+
+// failUpdate fails an own pending update the server refused, undoing its change.
+// The sender, which may be going through a list read before, never sends it again.
+func (s *session) failUpdate(id, reason string) error {
+	c := s.c
+	c.internalDone(id)
+	s.sendMu.Lock()
+	s.mu.Lock()
+	s.failed[id] = true
+	s.mu.Unlock()
+	uf, ok, err := c.store.FailUpdate(id, reason)
+	s.sendMu.Unlock()
 	if err != nil {
-		return fmt.Errorf("mark update %s failed: %w", f.ID, err)
+		return fmt.Errorf("mark update %s failed: %w", id, err)
 	}
 	if ok {
 		if uf.Target.ID != "" {

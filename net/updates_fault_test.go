@@ -2,7 +2,9 @@ package net
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parleychat/parley/model"
@@ -65,8 +67,8 @@ func TestUpdatesQueuedOfflineSurviveServerKill(t *testing.T) {
 	b.Nudge()
 	flush(t, a)
 	flush(t, b)
-	// Protocol 1.1 gives no order to an emoji's users, and each store lists its own
-	// pending reaction first while the server lists by seq: compare them as sets.
+	// Who reacted first is up to the race of the two outboxes; the server lists an
+	// emoji's users by the seq of their react, and so does every store.
 	both := []string{a.UserID(), b.UserID()}
 	slices.Sort(both)
 	want := func(m model.Message) bool {
@@ -88,6 +90,12 @@ func TestUpdatesQueuedOfflineSurviveServerKill(t *testing.T) {
 	if len(hist) != 2 || !want(hist[0]) || !hist[1].Deleted || hist[1].Content != "" {
 		t.Fatalf("server history = %+v", hist)
 	}
+	for _, tc := range []*tclient{a, b} {
+		got, _, err := tc.Store().Get(room, keep.ID)
+		if err != nil || !slices.Equal(got.Reactions["👍"], hist[0].Reactions["👍"]) {
+			t.Errorf("a store lists 👍 %v (%v); the server %v", got.Reactions["👍"], err, hist[0].Reactions["👍"])
+		}
+	}
 	rooms, err := a.API().Rooms(ctx, a.mustToken(t))
 	if err != nil {
 		t.Fatal(err)
@@ -104,5 +112,119 @@ func TestUpdatesQueuedOfflineSurviveServerKill(t *testing.T) {
 		if len(failed) != 0 {
 			t.Errorf("refused: %+v", failed)
 		}
+	}
+}
+
+// TestRefusedUpdateAcrossKillAndRestart: alice's laptop queues updates while the
+// server is down (SIGKILL) and the app quits with them on disk; her phone deletes one
+// of their targets meanwhile, and gets there first. When the laptop's app starts
+// again, the edit of the deleted message is refused (invalid) and undone, the other
+// updates are stored once; the failure outlives another kill and app restart, and
+// Retry then says why it cannot be (deleted) and Discard drops it.
+func TestRefusedUpdateAcrossKillAndRestart(t *testing.T) {
+	srv := startServerProc(t)
+	fast := func(c *Config) { c.Rand = func() float64 { return 0 } }
+	laptop := startClient(t, srv.url(), "", fast)
+	bob := startClient(t, srv.url(), "", fast)
+	register(t, laptop, "alice")
+	register(t, bob, "bob")
+	phone := startClient(t, srv.url(), "", fast)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if _, err := phone.Login(ctx, "alice", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	phone.waitSynced()
+	room := laptop.generalRoom()
+	keep, err := laptop.Send(room, "teh plan")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := laptop.Send(room, "a secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush(t, laptop)
+	hi, err := bob.Send(room, "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush(t, bob)
+	phone.waitUntil("the phone has all three", func() bool { return len(phone.msgs) == 3 })
+	laptop.waitUntil("the laptop has bob's", func() bool { return laptop.msgs[hi.ID].ID != "" })
+
+	srv.kill()
+	laptop.waitUntil("laptop offline", func() bool { return laptop.State().State == StateOffline })
+	phone.waitUntil("phone offline", func() bool { return phone.State().State == StateOffline })
+	if _, err := laptop.Edit(room, keep.ID, "the plan"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := laptop.React(room, hi.ID, "👍", true); err != nil {
+		t.Fatal(err)
+	}
+	refused, err := laptop.Edit(room, gone.ID, "a secret, edited")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := laptop.dir
+	laptop.shutdown() // the app quits with three updates queued
+	if _, err := phone.Delete(room, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.start()
+	phone.Nudge()
+	bob.Nudge()
+	flush(t, phone)
+	laptop = startClient(t, srv.url(), dir, fast)
+	laptop.waitSynced()
+	flush(t, laptop)
+	laptop.waitUntil("the edit of the deleted message refused", func() bool { return len(laptop.failed) == 1 })
+	f := laptop.updateFailures()[0]
+	if f.Update.ID != refused.UpdateID || !strings.HasPrefix(f.Reason, model.CodeInvalid) {
+		t.Fatalf("failure = %+v; want the edit of the deleted message, invalid", f)
+	}
+	laptop.waitUntil("the laptop shows the delete, the edit and the reaction", func() bool {
+		g, _, _ := laptop.Store().Get(room, gone.ID)
+		k, _, _ := laptop.Store().Get(room, keep.ID)
+		h, _, _ := laptop.Store().Get(room, hi.ID)
+		return g.Deleted && g.Content == "" && k.Content == "the plan" && len(h.Reactions["👍"]) == 1
+	})
+	for _, tc := range []*tclient{bob, phone} {
+		tc.waitUntil("the others fold the laptop's updates", func() bool {
+			return tc.msgs[keep.ID].Content == "the plan" && len(tc.msgs[hi.ID].Reactions["👍"]) == 1 && tc.msgs[gone.ID].Deleted
+		})
+	}
+	rooms, err := bob.API().Rooms(ctx, bob.mustToken(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rooms {
+		if r.ID == room && r.LastSeq != 3+3 {
+			t.Errorf("room's last seq = %d; want 6 (3 messages, the edit, the reaction and the delete, each once)", r.LastSeq)
+		}
+	}
+
+	// Killed again, the app restarted again: the failure is still there to settle.
+	srv.kill()
+	laptop.shutdown()
+	srv.start()
+	laptop = startClient(t, srv.url(), dir, fast)
+	laptop.waitSynced()
+	failed, err := laptop.Store().FailedUpdates(room)
+	if err != nil || len(failed) != 1 || failed[0].Update.ID != refused.UpdateID || failed[0].Reason != f.Reason || !failed[0].Target.Deleted {
+		t.Fatalf("FailedUpdates after the restarts = %+v, %v", failed, err)
+	}
+	if _, err := laptop.RetryUpdate(room, refused.UpdateID); !errors.Is(err, storage.ErrDeleted) {
+		t.Errorf("RetryUpdate of an edit of a deleted message = %v; want ErrDeleted", err)
+	}
+	if err := laptop.DiscardUpdate(room, refused.UpdateID); err != nil {
+		t.Fatal(err)
+	}
+	if failed, _ := laptop.Store().FailedUpdates(room); len(failed) != 0 {
+		t.Errorf("FailedUpdates after Discard = %+v", failed)
+	}
+	if n, _ := laptop.Store().OutboxLen(); n != 0 {
+		t.Errorf("outbox holds %d", n)
 	}
 }

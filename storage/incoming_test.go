@@ -80,8 +80,8 @@ func TestIngestOwnPendingCountsAsAck(t *testing.T) {
 	if in, _ := s.Ingest([]model.Message{echo}); len(in.Fresh)+len(in.Acked) != 0 {
 		t.Errorf("second echo = %+v; want nothing", in)
 	}
-	if changed, _ := s.ApplyAcks([]Ack{{ID: p.ID, RoomID: "r", Seq: 3}}); len(changed) != 0 {
-		t.Errorf("late ack changed %v; want nothing", ids(changed))
+	if changed, _ := s.ApplyAcks([]Ack{{ID: p.ID, RoomID: "r", Seq: 3}}); len(changed.Messages) != 0 {
+		t.Errorf("late ack changed %v; want nothing", ids(changed.Messages))
 	}
 	if n, _ := s.CountMessages("r"); n != 3 {
 		t.Errorf("CountMessages = %d; want 3", n)

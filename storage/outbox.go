@@ -148,6 +148,16 @@ func (s *Store) OutboxLen() (int, error) {
 	return int(n), nil
 }
 
+// Acked is what ApplyAcks did.
+type Acked struct {
+	// Messages are the own messages the acks moved (seq, timestamp, status).
+	Messages []Message
+	// Changed are targets of own updates the acks confirmed whose folded state moved
+	// to the server's order (a reaction to its place by seq; the text of the edit
+	// newest by seq, with the server's time).
+	Changed []Message
+}
+
 // Ack is the server's confirmation that it stored an own message (an `ack` frame).
 type Ack struct {
 	ID        string
@@ -160,10 +170,10 @@ type Ack struct {
 // server's timestamp, becomes sent (or delivered/read when a stored receipt already
 // covers its seq) and leaves the outbox; its room's LastSeq moves forward. An ack of an
 // own pending update gives it its seq and takes it out of the outbox (its change was
-// applied when it was queued). It returns the messages that changed; an ack for an
-// unknown or already acked message changes nothing (but takes it out of the outbox if
-// it was still there).
-func (s *Store) ApplyAcks(acks []Ack) ([]Message, error) {
+// applied when it was queued, and now takes its place by seq). It returns what
+// changed; an ack for an unknown or already acked message changes nothing (but takes
+// it out of the outbox if it was still there).
+func (s *Store) ApplyAcks(acks []Ack) (Acked, error) {
 	keys := make([]msgKey, 0, len(acks))
 	for _, a := range acks {
 		if a.ID != "" && a.Seq > 0 {
@@ -171,9 +181,9 @@ func (s *Store) ApplyAcks(acks []Ack) ([]Message, error) {
 		}
 	}
 	if len(keys) == 0 {
-		return nil, nil
+		return Acked{}, nil
 	}
-	var changed []messageRow
+	var changed, refolded []messageRow
 	err := s.write(func(tx *gorm.DB) error {
 		changed = nil
 		held, err := messagesByKey(tx, keys)
@@ -202,49 +212,96 @@ func (s *Store) ApplyAcks(acks []Ack) ([]Message, error) {
 			held[k] = row
 			changed = append(changed, row)
 		}
-		if err := ackUpdates(tx, acks, others); err != nil {
+		if refolded, err = ackUpdates(tx, acks, others); err != nil {
 			return err
 		}
 		return finishAcked(tx, keys, changed)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("apply acks: %w", err)
+		return Acked{}, fmt.Errorf("apply acks: %w", err)
 	}
-	return toMessages(changed), nil
+	return Acked{Messages: toMessages(changed), Changed: toMessages(refolded)}, nil
 }
 
-// ackUpdates applies the acks of own pending updates among keys.
-func ackUpdates(tx *gorm.DB, acks []Ack, keys []msgKey) error {
+// ackUpdates applies the acks of own pending updates among keys and returns the
+// targets whose folded state that moved (restate).
+func ackUpdates(tx *gorm.DB, acks []Ack, keys []msgKey) ([]messageRow, error) {
 	if len(keys) == 0 {
-		return nil
+		return nil, nil
 	}
 	ups, err := updatesByKey(tx, keys)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var confirmed []updateRow
+	var healed []messageRow
 	for _, a := range acks {
 		k := msgKey{a.RoomID, a.ID}
 		r, ok := ups[k]
 		if !ok || !r.Own || r.Seq != 0 || a.Seq <= 0 {
 			continue
 		}
+		failed := r.Status == string(model.StatusFailed)
 		r.Seq, r.Status = a.Seq, string(model.StatusSent)
 		if !a.Timestamp.IsZero() {
 			r.TimeMS = toMS(a.Timestamp)
 		}
+		if failed {
+			// Stored after all (a resend crossed its refusal): its change, undone, is
+			// folded again as the server's.
+			t, err := refoldFailed(tx, &r)
+			if err != nil {
+				return nil, err
+			}
+			if t != nil {
+				healed = append(healed, *t)
+			}
+		}
 		if err := confirmUpdate(tx, r); err != nil {
-			return err
+			return nil, err
 		}
 		if r.Op == model.OpDelete {
 			if err := purgeEdits(tx, r.targetKey()); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if err := raiseLastSeq(tx, r.RoomID, r.Seq); err != nil {
-			return fmt.Errorf("raise last seq of room %s: %w", r.RoomID, err)
+			return nil, fmt.Errorf("raise last seq of room %s: %w", r.RoomID, err)
+		}
+		ups[k] = r
+		confirmed = append(confirmed, r)
+	}
+	moved, err := restate(tx, confirmed)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range healed {
+		if !slices.ContainsFunc(moved, func(m messageRow) bool { return m.key() == h.key() }) {
+			moved = append(moved, h)
 		}
 	}
-	return nil
+	return moved, nil
+}
+
+// refoldFailed applies a failed own update (its seq just given) to its target again,
+// unless something newer stands, and answers the target when it changed.
+func refoldFailed(tx *gorm.DB, r *updateRow) (*messageRow, error) {
+	t, held, err := getMessage(tx, r.RoomID, r.TargetID)
+	if err != nil || !held {
+		return nil, err
+	}
+	f, err := loadFolder(tx, []msgKey{t.key()})
+	if err != nil {
+		return nil, err
+	}
+	r.Applied = true
+	if !f.apply(&t, r) {
+		return nil, nil
+	}
+	if err := writeFolded(tx, t); err != nil {
+		return nil, err
+	}
+	return &t, nil
 }
 
 // settle gives a pending own message that just got its seq its status: sent, or

@@ -129,7 +129,7 @@ func TestApplyAcks(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := baseTime.Add(time.Hour)
-	changed, err := s.ApplyAcks([]Ack{
+	acked, err := s.ApplyAcks([]Ack{
 		{ID: a.ID, RoomID: "r", Seq: 5, Timestamp: ts},
 		{ID: b.ID, RoomID: "r", Seq: 7, Timestamp: ts.Add(time.Second)},
 		{ID: "unknown", RoomID: "r", Seq: 8},
@@ -138,7 +138,7 @@ func TestApplyAcks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ApplyAcks: %v", err)
 	}
-	if fmt.Sprint(ids(changed)) != fmt.Sprint([]string{a.ID, b.ID}) {
+	if changed := acked.Messages; fmt.Sprint(ids(changed)) != fmt.Sprint([]string{a.ID, b.ID}) {
 		t.Fatalf("ApplyAcks changed %v; want a and b", ids(changed))
 	}
 	ga, gb := mustGet(t, s, a.RoomID, a.ID), mustGet(t, s, b.RoomID, b.ID)
@@ -157,18 +157,18 @@ func TestApplyAcks(t *testing.T) {
 	}
 	// The same ack again changes nothing.
 	again, err := s.ApplyAcks([]Ack{{ID: a.ID, RoomID: "r", Seq: 5, Timestamp: ts}})
-	if err != nil || len(again) != 0 {
-		t.Errorf("repeated ack = %v, %v; want nothing changed", ids(again), err)
+	if err != nil || len(again.Messages)+len(again.Changed) != 0 {
+		t.Errorf("repeated ack = %v, %v; want nothing changed", ids(again.Messages), err)
 	}
-	if none, err := s.ApplyAcks(nil); none != nil || err != nil {
+	if none, err := s.ApplyAcks(nil); none.Messages != nil || none.Changed != nil || err != nil {
 		t.Errorf("ApplyAcks(nil) = %v, %v", none, err)
 	}
 	// An ack for a failed message (the error and the ack crossed) still counts.
 	if _, moved, _ := s.MarkFailed(c.ID, "timeout"); !moved {
 		t.Fatal("MarkFailed did not move")
 	}
-	changed, err = s.ApplyAcks([]Ack{{ID: c.ID, RoomID: "r", Seq: 8, Timestamp: ts}})
-	if err != nil || len(changed) != 1 || changed[0].Status != model.StatusSent || changed[0].Error != "" {
+	acked, err = s.ApplyAcks([]Ack{{ID: c.ID, RoomID: "r", Seq: 8, Timestamp: ts}})
+	if changed := acked.Messages; err != nil || len(changed) != 1 || changed[0].Status != model.StatusSent || changed[0].Error != "" {
 		t.Errorf("ack of a failed message = %+v, %v; want sent, error cleared", changed, err)
 	}
 }

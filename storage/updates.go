@@ -22,7 +22,8 @@ type Folded struct {
 	Confirmed []model.Update
 }
 
-// UpdateFailure is an own update the server refused: its optimistic change is undone.
+// UpdateFailure is an own update the server refused: its optimistic change is undone,
+// and it waits for RetryUpdate or DiscardUpdate.
 type UpdateFailure struct {
 	Update model.Update
 	Reason string
@@ -147,6 +148,17 @@ func (s *Store) ApplyUpdates(us []model.Update) (Folded, error) {
 				return err
 			}
 		}
+		refolded, err := restate(tx, confirmed)
+		if err != nil {
+			return err
+		}
+		for _, m := range refolded {
+			if i := slices.IndexFunc(out.Changed, func(c Message) bool { return c.RoomID == m.RoomID && c.ID == m.ID }); i >= 0 {
+				out.Changed[i] = m.message()
+			} else {
+				out.Changed = append(out.Changed, m.message())
+			}
+		}
 		top := make(map[string]int64)
 		for _, u := range batch {
 			top[u.RoomID] = max(top[u.RoomID], u.Seq)
@@ -188,47 +200,54 @@ func (s *Store) EnqueueUpdate(u model.Update) (Message, error) {
 		} else if held {
 			return ErrExists
 		}
-		t, held, err := getMessage(tx, u.RoomID, u.TargetID)
-		if err != nil {
-			return err
-		}
-		if !held {
-			return fmt.Errorf("target %s: %w", u.TargetID, ErrNotFound)
-		}
-		if u.Op != model.OpReact && !t.Own {
-			return fmt.Errorf("%s of another's message: %w", u.Op, ErrForbidden)
-		}
-		if t.Deleted {
-			return fmt.Errorf("target %s: %w", u.TargetID, ErrDeleted)
-		}
 		u.SenderID, u.SenderName = s.self, s.selfName
-		row := newUpdateRow(u)
-		row.Own, row.Status, row.Prev = true, string(model.StatusSending), snapshot(t)
-		if t.Seq == 0 && t.Outgoing == "" {
-			t.Outgoing = snapshot(t) // it must still go out as typed, the update behind it
-		}
-		f, err := loadFolder(tx, []msgKey{t.key()})
-		if err != nil {
-			return err
-		}
-		f.apply(&t, &row)
-		row.Applied = true
-		if err := writeFolded(tx, t); err != nil {
-			return err
-		}
-		if err := tx.Create(&row).Error; err != nil {
-			return fmt.Errorf("insert update: %w", err)
-		}
-		if err := tx.Create(&outboxRow{RoomID: row.RoomID, MessageID: row.ID, Kind: kindUpdate}).Error; err != nil {
-			return fmt.Errorf("insert outbox row: %w", err)
-		}
-		target = t
-		return nil
+		var err error
+		target, err = queueOwnUpdate(tx, newUpdateRow(u))
+		return err
 	})
 	if err != nil {
 		return Message{}, fmt.Errorf("enqueue %s of %s: %w", u.Op, u.TargetID, err)
 	}
 	return target.message(), nil
+}
+
+// queueOwnUpdate checks an own update against its target, applies it there and
+// inserts it (sending, seq 0) with its outbox row, behind everything queued. It
+// returns the target in its new form.
+func queueOwnUpdate(tx *gorm.DB, row updateRow) (messageRow, error) {
+	t, held, err := getMessage(tx, row.RoomID, row.TargetID)
+	if err != nil {
+		return messageRow{}, err
+	}
+	if !held {
+		return messageRow{}, fmt.Errorf("target %s: %w", row.TargetID, ErrNotFound)
+	}
+	if row.Op != model.OpReact && !t.Own {
+		return messageRow{}, fmt.Errorf("%s of another's message: %w", row.Op, ErrForbidden)
+	}
+	if t.Deleted {
+		return messageRow{}, fmt.Errorf("target %s: %w", row.TargetID, ErrDeleted)
+	}
+	row.Seq, row.Own, row.Status, row.Error, row.Prev = 0, true, string(model.StatusSending), "", prevOf(t, row)
+	if t.Seq == 0 && t.Outgoing == "" {
+		t.Outgoing = snapshot(t) // it must still go out as typed, the update behind it
+	}
+	f, err := loadFolder(tx, []msgKey{t.key()})
+	if err != nil {
+		return messageRow{}, err
+	}
+	f.apply(&t, &row)
+	row.Applied = true
+	if err := writeFolded(tx, t); err != nil {
+		return messageRow{}, err
+	}
+	if err := tx.Create(&row).Error; err != nil {
+		return messageRow{}, fmt.Errorf("insert update: %w", err)
+	}
+	if err := tx.Create(&outboxRow{RoomID: row.RoomID, MessageID: row.ID, Kind: kindUpdate}).Error; err != nil {
+		return messageRow{}, fmt.Errorf("insert outbox row: %w", err)
+	}
+	return t, nil
 }
 
 // UpdateStatus returns where an own update stands (sending, sent or failed, with the
@@ -242,41 +261,6 @@ func (s *Store) UpdateStatus(roomID, id string) (status model.Status, reason str
 		u.Status = string(model.StatusSent)
 	}
 	return model.Status(u.Status), u.Error, true, nil
-}
-
-// failUpdate undoes an own pending update the server refused, marks it failed and
-// takes it out of the outbox. ok is false when no own pending update has that id.
-func failUpdate(tx *gorm.DB, id, reason string) (UpdateFailure, bool, error) {
-	var rows []updateRow
-	if err := tx.Where("id = ? AND own AND seq = 0 AND status = ?", id, model.StatusSending).Limit(1).Find(&rows).Error; err != nil {
-		return UpdateFailure{}, false, fmt.Errorf("read update %s: %w", id, err)
-	}
-	if len(rows) == 0 {
-		return UpdateFailure{}, false, nil
-	}
-	row := rows[0]
-	out := UpdateFailure{Reason: reason}
-	t, held, err := getMessage(tx, row.RoomID, row.TargetID)
-	if err != nil {
-		return UpdateFailure{}, false, err
-	}
-	if held && row.Applied {
-		undo(&t, row)
-		if err := writeFolded(tx, t); err != nil {
-			return UpdateFailure{}, false, err
-		}
-		out.Target = t.message()
-	}
-	err = tx.Model(&updateRow{}).Where("pk = ?", row.PK).Updates(map[string]any{
-		"status": string(model.StatusFailed), "error": reason, "applied": false, "prev": "", "content": ""}).Error
-	if err != nil {
-		return UpdateFailure{}, false, fmt.Errorf("mark update %s failed: %w", id, err)
-	}
-	if err := tx.Where("room_id = ? AND message_id = ?", row.RoomID, row.ID).Delete(&outboxRow{}).Error; err != nil {
-		return UpdateFailure{}, false, fmt.Errorf("remove update %s from outbox: %w", id, err)
-	}
-	out.Update = row.update()
-	return out, true, nil
 }
 
 // foldPending folds the held updates that wait for the given fresh messages (rows not
@@ -304,7 +288,7 @@ func foldPending(tx *gorm.DB, fresh []messageRow) error {
 	if len(pending) == 0 {
 		return nil
 	}
-	f := folder{last: map[foldKey]int64{}}
+	f := folder{last: map[foldKey]int64{}, since: map[reactKey]int64{}}
 	pks := make([]int64, 0, len(pending))
 	for i := range pending {
 		u := &pending[i]
@@ -342,18 +326,27 @@ func (u *updateRow) foldKey() foldKey {
 // yet) is newer than everything held.
 func (u *updateRow) order() int64 {
 	if u.Seq == 0 {
-		return math.MaxInt64
+		return pendingSince
 	}
 	return u.Seq
 }
 
 // folder applies updates to messages in memory, remembering the newest update folded
-// for each foldKey so that an older one never overrides it.
-type folder struct{ last map[foldKey]int64 }
+// for each foldKey so that an older one never overrides it, and where each reaction
+// is listed (since).
+type folder struct {
+	last  map[foldKey]int64
+	since map[reactKey]int64
+}
 
-// loadFolder reads the newest folded update of each foldKey of the targets.
+// loadFolder reads the newest folded update of each foldKey of the targets, and the
+// places of their reactions.
 func loadFolder(tx *gorm.DB, targets []msgKey) (folder, error) {
-	f := folder{last: map[foldKey]int64{}}
+	since, err := loadSince(tx, targets)
+	if err != nil {
+		return folder{}, err
+	}
+	f := folder{last: map[foldKey]int64{}, since: since}
 	for room, ids := range groupByRoom(targets) {
 		for chunk := range slices.Chunk(ids, batchSize) {
 			var rows []struct {
@@ -406,34 +399,10 @@ func (f folder) apply(m *messageRow, u *updateRow) bool {
 		m.Content, m.EditedMS = u.Content, max(u.TimeMS, 1)
 		return true
 	case model.OpReact:
-		return react(m, u.Emoji, u.SenderID, u.On)
+		noteSince(f.since, u)
+		return placeReaction(m, f.since, u.Emoji, u.SenderID, u.On, false)
 	}
 	return false
-}
-
-// react sets whether user reacted to m with emoji and reports whether it changed.
-func react(m *messageRow, emoji, user string, on bool) bool {
-	r := decodeReactions(m.Reactions)
-	users := r[emoji]
-	i := slices.Index(users, user)
-	switch {
-	case on && i < 0:
-		if r == nil {
-			r = model.Reactions{}
-		}
-		r[emoji] = append(users, user)
-	case !on && i >= 0:
-		users = slices.Delete(users, i, i+1)
-		if len(users) == 0 {
-			delete(r, emoji)
-		} else {
-			r[emoji] = users
-		}
-	default:
-		return false
-	}
-	m.Reactions = encodeReactions(r)
-	return true
 }
 
 // folded is the part of a message updates change, as kept in an update's prev.
@@ -442,27 +411,39 @@ type folded struct {
 	Attachment string `json:"attachment"`
 	EditedMS   int64  `json:"editedMs"`
 	Deleted    bool   `json:"deleted"`
+	// Reacted (an own react's prev) says whether the user had that reaction before.
+	Reacted *bool `json:"reacted,omitempty"`
 }
 
 func snapshot(m messageRow) string {
-	b, err := json.Marshal(folded{Content: m.Content, Attachment: m.Attachment, EditedMS: m.EditedMS, Deleted: m.Deleted})
+	return encodeFolded(folded{Content: m.Content, Attachment: m.Attachment, EditedMS: m.EditedMS, Deleted: m.Deleted})
+}
+
+// prevOf is what an own update keeps to undo itself: the target's state before it,
+// and for a react whether the user had that reaction.
+func prevOf(m messageRow, u updateRow) string {
+	p := folded{Content: m.Content, Attachment: m.Attachment, EditedMS: m.EditedMS, Deleted: m.Deleted}
+	if u.Op == model.OpReact {
+		had := slices.Contains(decodeReactions(m.Reactions)[u.Emoji], u.SenderID)
+		p.Reacted = &had
+	}
+	return encodeFolded(p)
+}
+
+func encodeFolded(p folded) string {
+	b, err := json.Marshal(p)
 	if err != nil {
 		return ""
 	}
 	return string(b)
 }
 
-// undo reverses an own update's optimistic apply on m.
-func undo(m *messageRow, u updateRow) {
-	if u.Op == model.OpReact {
-		react(m, u.Emoji, u.SenderID, !u.On)
-		return
-	}
+func decodeFolded(s string) (folded, bool) {
 	var p folded
-	if u.Prev == "" || json.Unmarshal([]byte(u.Prev), &p) != nil {
-		return
+	if s == "" || json.Unmarshal([]byte(s), &p) != nil {
+		return folded{}, false
 	}
-	m.Content, m.Attachment, m.EditedMS, m.Deleted = p.Content, p.Attachment, p.EditedMS, p.Deleted
+	return p, true
 }
 
 // writeFolded writes the folded state of a held message.
