@@ -90,6 +90,9 @@ func undo(tx *gorm.DB, m *messageRow, u updateRow) error {
 		// Deleted meanwhile (from another device): that stands.
 	default:
 		m.Content, m.Attachment, m.EditedMS, m.Deleted = p.Content, p.Attachment, p.EditedMS, p.Deleted
+		if u.Op == model.OpDelete {
+			m.Reactions = p.Reactions
+		}
 	}
 	return nil
 }

@@ -390,7 +390,9 @@ func (f folder) apply(m *messageRow, u *updateRow) bool {
 		if m.Deleted {
 			return false
 		}
-		m.Deleted, m.Content, m.Attachment = true, "", ""
+		// As on the server: a deleted message keeps no content, attachment or
+		// reactions.
+		m.Deleted, m.Content, m.Attachment, m.Reactions = true, "", "", ""
 		return true
 	case model.OpEdit:
 		if m.Deleted {
@@ -400,6 +402,9 @@ func (f folder) apply(m *messageRow, u *updateRow) bool {
 		return true
 	case model.OpReact:
 		noteSince(f.since, u)
+		if m.Deleted {
+			return false
+		}
 		return placeReaction(m, f.since, u.Emoji, u.SenderID, u.On, false)
 	}
 	return false
@@ -413,6 +418,8 @@ type folded struct {
 	Deleted    bool   `json:"deleted"`
 	// Reacted (an own react's prev) says whether the user had that reaction before.
 	Reacted *bool `json:"reacted,omitempty"`
+	// Reactions (an own delete's prev) are the reactions the delete dropped.
+	Reactions string `json:"reactions,omitempty"`
 }
 
 func snapshot(m messageRow) string {
@@ -423,9 +430,12 @@ func snapshot(m messageRow) string {
 // and for a react whether the user had that reaction.
 func prevOf(m messageRow, u updateRow) string {
 	p := folded{Content: m.Content, Attachment: m.Attachment, EditedMS: m.EditedMS, Deleted: m.Deleted}
-	if u.Op == model.OpReact {
+	switch u.Op {
+	case model.OpReact:
 		had := slices.Contains(decodeReactions(m.Reactions)[u.Emoji], u.SenderID)
 		p.Reacted = &had
+	case model.OpDelete:
+		p.Reactions = m.Reactions
 	}
 	return encodeFolded(p)
 }

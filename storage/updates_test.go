@@ -169,6 +169,13 @@ func TestApplyUpdatesFoldsEditsReactionsAndDeletes(t *testing.T) {
 	if f := mustApply(t, s, edit("r", 12, "bob", target, "back?")); len(f.Changed) != 0 {
 		t.Errorf("an edit of a deleted message changed %+v", f.Changed)
 	}
+	// The reactions went with it (the server drops them too), and a late one adds none.
+	mustApply(t, s, reaction("r", 13, "carol", withFile.ID, "👍", true))
+	for _, id := range []string{target, withFile.ID} {
+		if got := mustGet(t, s, "r", id); len(got.Reactions) != 0 {
+			t.Errorf("deleted %s keeps reactions %v", id, got.Reactions)
+		}
+	}
 	// Updates are no rows of the list and do not count as unread.
 	if got, _ := s.Latest("r", 50); fmt.Sprint(seqs(got)) != "[1 2 9]" {
 		t.Errorf("Latest = %v; want only the messages", seqs(got))
@@ -177,14 +184,14 @@ func TestApplyUpdatesFoldsEditsReactionsAndDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, _, _ := s.Room("r")
-	if r.LastSeq != 12 || r.Unread() != 0 {
-		t.Errorf("room after updates = last %d unread %d; want 12 and 0", r.LastSeq, r.Unread())
+	if r.LastSeq != 13 || r.Unread() != 0 {
+		t.Errorf("room after updates = last %d unread %d; want 13 and 0", r.LastSeq, r.Unread())
 	}
-	if cur, _ := s.ContiguousSeq("r", 0); cur != 12 {
-		t.Errorf("ContiguousSeq = %d; want 12 (updates fill their seqs)", cur)
+	if cur, _ := s.ContiguousSeq("r", 0); cur != 13 {
+		t.Errorf("ContiguousSeq = %d; want 13 (updates fill their seqs)", cur)
 	}
-	if cur, _ := s.SyncCursor("r"); cur != 12 {
-		t.Errorf("SyncCursor = %d; want 12", cur)
+	if cur, _ := s.SyncCursor("r"); cur != 13 {
+		t.Errorf("SyncCursor = %d; want 13", cur)
 	}
 }
 
@@ -338,6 +345,7 @@ func TestFailUpdateUndoesIt(t *testing.T) {
 	withFile := msg("r", 1, "me")
 	withFile.Attachment = &model.Attachment{URL: "/api/uploads/x", Name: "a.txt", Size: 1, MIME: "text/plain"}
 	mustIngest(t, s, []model.Message{withFile, msg("r", 2, "bob")})
+	mustApply(t, s, reaction("r", 3, "bob", withFile.ID, "👍", true))
 	del, err := s.EnqueueUpdate(model.Update{ID: "d1", RoomID: "r", TargetID: withFile.ID, Op: model.OpDelete})
 	if err != nil || !del.Deleted || del.Content != "" || del.Attachment != nil {
 		t.Fatalf("optimistic delete = %+v, %v", del, err)
@@ -346,8 +354,9 @@ func TestFailUpdateUndoesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, ok, err := s.FailUpdate("d1", "forbidden")
-	if err != nil || !ok || f.Target.Deleted || f.Target.Content != withFile.Content || f.Target.Attachment == nil || f.Update.Op != model.OpDelete {
-		t.Fatalf("FailUpdate(delete) = %+v, %v, %v; want the message back", f, ok, err)
+	if err != nil || !ok || f.Target.Deleted || f.Target.Content != withFile.Content || f.Target.Attachment == nil || f.Update.Op != model.OpDelete ||
+		fmt.Sprint(f.Target.Reactions) != "map[👍:[bob]]" {
+		t.Fatalf("FailUpdate(delete) = %+v, %v, %v; want the message back, its reaction too", f, ok, err)
 	}
 	f, ok, err = s.FailUpdate("x1", "invalid")
 	if err != nil || !ok || len(f.Target.Reactions) != 0 {
