@@ -42,6 +42,7 @@ type chatScreen struct {
 	composer *composerEntry
 	sendBtn  *widget.Button
 	errLine  *widget.Label
+	failed   *failedBar    // own changes the server refused, with Retry and Discard
 	slow     *widget.Label // "sending too fast", while the server holds the outbox back
 	content  fyne.CanvasObject
 	bottom   *fyne.Container // the lines over the composer and the composer's row
@@ -104,7 +105,8 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		header = c.header
 	}
 	header = container.NewBorder(nil, nil, nil, c.conv.settingsBtn, header)
-	c.bottom = container.NewVBox(c.typing, c.errLine, c.slow, c.limitBox, c.conv.bar,
+	c.failed = newFailedBar(c)
+	c.bottom = container.NewVBox(c.typing, c.errLine, c.failed.box, c.slow, c.limitBox, c.conv.bar,
 		container.NewBorder(nil, nil, container.NewVBox(c.newAttachButton()), container.NewVBox(c.sendBtn), c.composer))
 	c.content = container.NewBorder(container.NewVBox(header, widget.NewSeparator()), c.bottom, nil, nil, c.list)
 	c.drafts = newDraftKeeper(eng, room.ID)
@@ -112,6 +114,7 @@ func newChatScreen(eng Engine, run runner, room RoomItem, onBack func()) *chatSc
 		c.composer.SetText(text)
 	}
 	c.loadLatest()
+	c.failed.load()
 	return c
 }
 

@@ -35,6 +35,11 @@ type ConversationEngine interface {
 	PublicRooms(query string) ([]model.PublicRoom, error)
 	// Search finds messages in every room (roomID "") or in one, newest first.
 	Search(query, roomID string) ([]Row, error)
+	// FailedChanges lists the own changes of a room the server refused for good,
+	// oldest first; RetryUpdate sends one again (same id), DiscardUpdate lets it go.
+	FailedChanges(roomID string) ([]FailedChange, error)
+	RetryUpdate(roomID, updateID string) error
+	DiscardUpdate(roomID, updateID string) error
 }
 
 func (e *clientEngine) Reply(roomID, replyTo, text string) error {
@@ -131,9 +136,7 @@ func (e *clientEngine) conversationUpdate(u *Update, b pnet.Batch) {
 		rows := rowsOf(b.Changed)
 		u.Changed = e.decorate(rows, b.Changed)
 	}
-	for _, f := range b.Failed {
-		u.Failed = append(u.Failed, f.Reason)
-	}
+	u.Failed = append(u.Failed, failedChangesOf(b)...)
 	u.Left = append(u.Left, b.Left...)
 }
 

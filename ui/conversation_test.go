@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/parleychat/parley/model"
 	pnet "github.com/parleychat/parley/net"
 	"github.com/parleychat/parley/server"
 	"github.com/parleychat/parley/server/servertest"
@@ -579,8 +580,8 @@ func TestMentionParsing(t *testing.T) {
 // rooms left must survive the merge (they were dropped: a reaction never reached the
 // window in scripts/e2e.sh).
 func TestMergeUpdatesKeepsConversationParts(t *testing.T) {
-	a := Update{Changed: []Row{{ID: "1"}}, Failed: []string{"x"}, Left: []string{"r1"}}
-	b := Update{Changed: []Row{{ID: "2"}}, Failed: []string{"y"}, Left: []string{"r2"}}
+	a := Update{Changed: []Row{{ID: "1"}}, Failed: []FailedChange{{UpdateID: "x"}}, Left: []string{"r1"}}
+	b := Update{Changed: []Row{{ID: "2"}}, Failed: []FailedChange{{UpdateID: "y"}}, Left: []string{"r2"}}
 	u := mergeUpdates(a, b)
 	if len(u.Changed) != 2 || u.Changed[1].ID != "2" || len(u.Failed) != 2 || len(u.Left) != 2 {
 		t.Errorf("merged %+v", u)
@@ -793,5 +794,77 @@ func TestChipsAndPickerDrawEmojiLarge(t *testing.T) {
 	plain := &widget.Button{Text: "👍", Importance: widget.LowImportance}
 	if got, want := btns[0].MinSize().Height, plain.MinSize().Height; got < want*1.2 {
 		t.Errorf("picker's buttons %.1f high, a plain one %.1f", got, want)
+	}
+}
+
+// A reaction the server refuses for good (a 21st emoji) shows over the composer with
+// Retry and Discard; Retry sends it again once there is room, Discard lets it go, and
+// a refusal still waiting shows again when the room is opened anew (as after a restart).
+func TestRefusedChangeOffersRetryAndDiscard(t *testing.T) {
+	f := newConvFixture(t)
+	f.typeEnter("vote")
+	mine := f.ownSent("vote")
+	room := server.GeneralRoomID
+	emoji := []rune("😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙🥲😚🙂🤗🙃")
+	reactions := func() int {
+		m, _, _ := f.alice.Store().Get(room, mine)
+		return len(m.Reactions)
+	}
+	for _, e := range emoji[:model.MaxReactionsPerMsg] {
+		if err := f.eng.React(room, mine, string(e), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.pump("twenty reactions stored", func() bool {
+		n, _ := f.alice.Store().OutboxLen()
+		return n == 0 && reactions() == model.MaxReactionsPerMsg
+	})
+	extra := string(emoji[model.MaxReactionsPerMsg])
+	if err := f.eng.React(room, mine, extra, true); err != nil {
+		t.Fatal(err)
+	}
+	bar := f.s.chat.failed
+	f.pump("the 21st refused", func() bool { return bar.box.Visible() })
+	if got := bar.label.Text; !strings.Contains(got, "Your reaction "+extra+" was not saved: invalid") {
+		t.Fatalf("bar says %q", got)
+	}
+	if reactions() != model.MaxReactionsPerMsg {
+		t.Fatalf("the refused reaction was not undone: %d emoji", reactions())
+	}
+
+	// Opened anew, the room shows it again: it is kept in the store.
+	again := newChatScreen(f.eng, inlineRunner(), f.s.chat.room, nil)
+	if !again.failed.box.Visible() || again.failed.label.Text != bar.label.Text {
+		t.Fatalf("reopened chat: bar visible %v %q", again.failed.box.Visible(), again.failed.label.Text)
+	}
+
+	// Retry once there is room for it.
+	if err := f.eng.React(room, mine, string(emoji[0]), false); err != nil {
+		t.Fatal(err)
+	}
+	test.Tap(bar.retry)
+	if bar.box.Visible() {
+		t.Error("the bar stays after Retry")
+	}
+	f.pump("the retried reaction stored", func() bool {
+		m, _, _ := f.alice.Store().Get(room, mine)
+		n, _ := f.alice.Store().OutboxLen()
+		return n == 0 && len(m.Reactions[extra]) == 1
+	})
+	if fs, err := f.eng.FailedChanges(room); err != nil || len(fs) != 0 {
+		t.Fatalf("failed changes after Retry: %+v, %v", fs, err)
+	}
+
+	// Refused again (a 21st once more), then discarded.
+	if err := f.eng.React(room, mine, string(emoji[1+model.MaxReactionsPerMsg]), true); err != nil {
+		t.Fatal(err)
+	}
+	f.pump("refused again", func() bool { return bar.box.Visible() })
+	test.Tap(bar.discard)
+	if bar.box.Visible() {
+		t.Error("the bar stays after Discard")
+	}
+	if fs, err := f.eng.FailedChanges(room); err != nil || len(fs) != 0 {
+		t.Fatalf("failed changes after Discard: %+v, %v", fs, err)
 	}
 }

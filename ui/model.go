@@ -98,7 +98,7 @@ type Update struct {
 	Notify   []Row               // messages from others worth a notification
 	Uploads  map[string]Progress // message id → how far its file's upload has come
 	Changed  []Row               // messages shown already that were edited, deleted or reacted to
-	Failed   []string            // why own edits, deletes or reactions were refused (undone already)
+	Failed   []FailedChange      // own edits, deletes or reactions refused for good (undone already)
 	Left     []string            // rooms the user is no longer a member of
 }
 

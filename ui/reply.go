@@ -403,7 +403,7 @@ func (s *shell) applyConversation(u Update) {
 		}
 	}
 	if s.chat != nil && len(u.Failed) > 0 {
-		s.chat.showError("Not done: " + u.Failed[len(u.Failed)-1])
+		s.chat.failed.add(u.Failed...)
 	}
 	if len(u.Left) > 0 {
 		for _, id := range u.Left {
