@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
 )
 
 // Where gaps are filled. The Broker may lose another node's events and deliver
