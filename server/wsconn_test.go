@@ -409,3 +409,91 @@ func TestWSConnRefusesBadFrames(t *testing.T) {
 		t.Fatalf("cut frame: %v", err)
 	}
 }
+
+// repeatReader answers frame over and over.
+type repeatReader struct {
+	frame []byte
+	off   int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		k := copy(p[n:], r.frame[r.off:])
+		n += k
+		r.off = (r.off + k) % len(r.frame)
+	}
+	return n, nil
+}
+
+// heartbeatReader answers a wsConn whose client sends heartbeats without end.
+func heartbeatReader(t testing.TB) *wsConn {
+	f := ws.MaskFrameInPlace(ws.NewTextFrame([]byte(`{"type":"ping"}`)))
+	b, err := ws.CompileFrame(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &wsConn{br: bufio.NewReaderSize(&repeatReader{frame: b}, wsReadBuf), limit: 1 << 16,
+		onPing: func([]byte) {}, onPong: func() {}}
+}
+
+// TestHeartbeatReadWithoutAllocation: the frame every idle client sends is read into
+// the session's small buffer, with no allocation.
+func TestHeartbeatReadWithoutAllocation(t *testing.T) {
+	c := heartbeatReader(t)
+	var small [16]byte
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, data, err := c.readMessage(small[:]); err != nil || string(data) != `{"type":"ping"}` {
+			t.Fatalf("%q %v", data, err)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("%.1f allocations a heartbeat, want 0", allocs)
+	}
+}
+
+func BenchmarkReadHeartbeat(b *testing.B) {
+	c := heartbeatReader(b)
+	var small [16]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := c.readMessage(small[:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTryFrames is a fan-out pass's write to one member: three message frames in
+// one non-blocking attempt, on loopback with a peer that reads.
+func BenchmarkTryFrames(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	pc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pc.Close()
+	sc, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sc.Close()
+	go func() { _, _ = io.Copy(io.Discard, pc) }()
+	c := newWSConn(sc, nil, 1<<16)
+	frames := []outFrame{{data: payload(1, 200)}, {data: payload(2, 300)}, {data: payload(3, 150)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		took, rest, err := c.tryFrames(frames)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !took || rest {
+			if err := c.flushPending(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
