@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -44,9 +43,9 @@ const statusTryAgainLater ws.StatusCode = 1013
 // One goroutine reads (readMessage); it never writes: it reports client pings and
 // pongs (onPing, onPong), and its owner queues the answers as frames of its own.
 type wsConn struct {
-	nc  net.Conn
-	br  *bufio.Reader
-	raw syscall.RawConn // nil where a non-blocking attempt is not possible (TLS, Windows)
+	nc net.Conn
+	br *bufio.Reader
+	nb *nbWriter // nil where a non-blocking attempt is not possible (TLS, Windows)
 
 	mu        sync.Mutex
 	buf       frameBuf // the frames of the write under way
@@ -73,7 +72,7 @@ func newWSConn(nc net.Conn, buffered []byte, limit int64) *wsConn {
 	if len(buffered) > 0 {
 		rd = io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), nc)
 	}
-	return &wsConn{nc: nc, br: bufio.NewReaderSize(rd, wsReadBuf), raw: rawConnOf(nc), limit: limit,
+	return &wsConn{nc: nc, br: bufio.NewReaderSize(rd, wsReadBuf), nb: newNBWriter(nc), limit: limit,
 		onPing: func([]byte) {}, onPong: func() {}}
 }
 
@@ -114,7 +113,11 @@ func (c *wsConn) appendFrameLocked(op ws.OpCode, payload []byte) {
 
 // appendOutLocked adds frames to c.buf, behind what is pending; the caller holds mu.
 func (c *wsConn) appendOutLocked(frames []outFrame) {
-	c.buf = append(c.buf[:0], c.pending...)
+	n := len(c.pending)
+	for _, f := range frames {
+		n += ws.HeaderSize(ws.Header{Length: int64(len(f.data))}) + len(f.data)
+	}
+	c.buf = append(slices.Grow(c.buf[:0], n), c.pending...)
 	c.pending = nil
 	for _, f := range frames {
 		op := ws.OpText
@@ -158,7 +161,7 @@ func (c *wsConn) writeFrames(frames []outFrame) error {
 // whether it took them (false: nothing was written, queue them as usual) and whether
 // part of them waits in pending (the caller then starts a writer to send it).
 func (c *wsConn) tryFrames(frames []outFrame) (took, rest bool, err error) {
-	if c.raw == nil || !c.mu.TryLock() {
+	if c.nb == nil || !c.mu.TryLock() {
 		return false, false, nil
 	}
 	defer c.mu.Unlock()
@@ -167,7 +170,7 @@ func (c *wsConn) tryFrames(frames []outFrame) (took, rest bool, err error) {
 	}
 	c.appendOutLocked(frames)
 	defer c.resetBufLocked()
-	n, err := tryWrite(c.raw, c.buf)
+	n, err := c.nb.try(c.buf)
 	if err != nil {
 		c.failed = true
 		return true, false, err
@@ -186,7 +189,7 @@ func (c *wsConn) tryFrames(frames []outFrame) (took, rest bool, err error) {
 var triedFrames, partialFrames atomic.Int64
 
 // canTry answers whether tryFrames can ever take frames on this connection.
-func (c *wsConn) canTry() bool { return c.raw != nil }
+func (c *wsConn) canTry() bool { return c.nb != nil }
 
 // hasPending answers whether bytes of a non-blocking attempt wait for a writer.
 func (c *wsConn) hasPending() bool {

@@ -5,12 +5,15 @@ package server
 import (
 	"errors"
 	"net"
-	"syscall"
 )
 
-// rawConnOf answers nil: here every frame goes through a writer goroutine.
-func rawConnOf(net.Conn) syscall.RawConn { return nil }
+// nbWriter stands for the non-blocking writer of unix systems: here every frame goes
+// through a writer goroutine.
+type nbWriter struct{}
 
-func tryWrite(syscall.RawConn, []byte) (int, error) {
+// newNBWriter answers nil: no non-blocking attempt on this platform.
+func newNBWriter(net.Conn) *nbWriter { return nil }
+
+func (*nbWriter) try([]byte) (int, error) {
 	return 0, errors.New("no non-blocking write on this platform")
 }

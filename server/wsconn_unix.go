@@ -7,8 +7,19 @@ import (
 	"syscall"
 )
 
-// rawConnOf answers the socket's raw connection for non-blocking attempts, or nil.
-func rawConnOf(c net.Conn) syscall.RawConn {
+// nbWriter makes non-blocking write attempts on a socket. Its callback is made once,
+// so an attempt (one per member and fan-out pass) allocates nothing.
+type nbWriter struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool
+	b   []byte
+	n   int
+	err error
+}
+
+// newNBWriter answers an nbWriter for c, or nil where a non-blocking attempt is not
+// possible (TLS, or not a TCP socket).
+func newNBWriter(c net.Conn) *nbWriter {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		return nil
@@ -17,32 +28,38 @@ func rawConnOf(c net.Conn) syscall.RawConn {
 	if err != nil {
 		return nil
 	}
-	return rc
+	w := &nbWriter{rc: rc}
+	w.fn = w.write
+	return w
 }
 
-// tryWrite writes b with one non-blocking attempt and answers how much the socket
-// took: Go's sockets are non-blocking, and returning true from the callback keeps
+// try writes b with one non-blocking attempt and answers how much the socket took:
+// Go's sockets are non-blocking, and returning true from the callback keeps
 // RawConn.Write from waiting for the socket to become writable.
-func tryWrite(rc syscall.RawConn, b []byte) (int, error) {
-	var n int
-	var werr error
-	err := rc.Write(func(fd uintptr) bool {
-		for {
-			n, werr = syscall.Write(int(fd), b)
-			if werr != syscall.EINTR {
-				break
-			}
-		}
-		if werr == syscall.EAGAIN {
-			n, werr = 0, nil
-		}
-		if n < 0 {
-			n = 0
-		}
-		return true
-	})
+func (w *nbWriter) try(b []byte) (int, error) {
+	w.b = b
+	err := w.rc.Write(w.fn)
+	n, werr := w.n, w.err
+	w.b, w.n, w.err = nil, 0, nil
 	if err != nil {
 		return 0, err
 	}
 	return n, werr
+}
+
+// write is the callback of try.
+func (w *nbWriter) write(fd uintptr) bool {
+	for {
+		w.n, w.err = syscall.Write(int(fd), w.b)
+		if w.err != syscall.EINTR {
+			break
+		}
+	}
+	if w.err == syscall.EAGAIN {
+		w.n, w.err = 0, nil
+	}
+	if w.n < 0 {
+		w.n = 0
+	}
+	return true
 }
