@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/coder/websocket"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/parleychat/parley/model"
@@ -642,17 +641,14 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request) {
 	s.sessions.Add(1)
 	s.mu.Unlock()
 
-	hw := &hijackWriter{ResponseWriter: w}
-	conn, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
-		InsecureSkipVerify: true, // the Origin was checked above, against our own list
-		CompressionMode:    websocket.CompressionDisabled,
-	})
+	// The Origin was checked above, against our own list.
+	wc, err := upgradeWS(w, r, s.cfg.WriteTimeout, model.MaxFrameBytes)
 	if err != nil {
 		s.sessions.Done()
 		s.log.Info("websocket upgrade failed", "user", uid, "err", err)
 		return
 	}
-	ss := newSession(s, conn, hw.wire)
+	ss := newSession(s, wc)
 	ss.userID, ss.displayName, ss.remote = u.ID, u.DisplayName, s.clientIP(r)
 	ss.tokenExp.Store(exp.UnixNano())
 	ss.join()

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 )
 
 // healthTimeout bounds each of /healthz's checks.
@@ -108,7 +108,7 @@ func (s *Server) Drain(ctx context.Context, spread time.Duration) error {
 			due = max(1, int(int64(len(list))*int64(elapsed)/int64(spread)))
 		}
 		for ; closed < due; closed++ {
-			list[closed].close(websocket.StatusGoingAway, "server going away", true)
+			list[closed].close(ws.StatusGoingAway, "server going away", true)
 		}
 		if closed == len(list) {
 			break

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/crypto/bcrypt"
 
@@ -285,7 +285,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 		s.presence.close()
 	}
 	for _, ss := range sessions {
-		ss.close(websocket.StatusGoingAway, "server going away", true)
+		ss.close(ws.StatusGoingAway, "server going away", true)
 	}
 	done := make(chan struct{})
 	go func() { s.sessions.Wait(); close(done) }()
@@ -294,7 +294,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		for _, ss := range sessions {
-			_ = ss.conn.CloseNow()
+			_ = ss.wc.closeNow()
 		}
 		<-done
 		errs = append(errs, ctx.Err())

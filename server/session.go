@@ -5,14 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"github.com/coder/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/parleychat/parley/model"
 )
@@ -36,6 +35,7 @@ const heartbeatGrace = 10 * time.Second
 type outFrame struct {
 	typ  string
 	data []byte
+	ctl  ws.OpCode // 0 for a text frame; ws.OpPing or ws.OpPong for a control frame
 }
 
 // session is one WebSocket connection. A goroutine of its own reads; a writer
@@ -46,8 +46,7 @@ type outFrame struct {
 type session struct {
 	id          string // names the connection in events (Event.ExceptConn), across nodes
 	srv         *Server
-	conn        *websocket.Conn
-	wire        *corkConn // the socket under conn, for writing several frames at once
+	wc          *wsConn
 	userID      string
 	displayName string
 	remote      string
@@ -67,18 +66,20 @@ type session struct {
 	drained   chan struct{}
 	lazy      *time.Timer // flushes presence frames that wait alone
 	lazyArmed bool
-	wg        sync.WaitGroup // the writer and ping goroutines
+	wg        sync.WaitGroup // the writer goroutine
 	// queued is the bytes of the frames in queue, which SendQueueBytes bounds; the
 	// write under way (one batch of the queue, or what one fan-out attempt left) is
 	// not counted, as Centrifugo counts only what waits. Guarded by qmu.
 	queued int
 
-	writeMu sync.Mutex // held while frames are written to conn
+	writeMu sync.Mutex // held while the session's frames are written to wc, so that batches keep their order
 
 	// writing is when the write in progress began (Unix ns), 0 when none: the
 	// keepalive drops a connection whose write is stuck.
 	writing atomic.Int64
-	pinging atomic.Bool
+	// pingSent is when the unanswered ping went out (Unix ns), 0 when none: the
+	// keepalive drops a connection that does not answer within PingTimeout.
+	pingSent atomic.Int64
 	// lastWrite is when the last batch went out (Unix ns): the writer lingers when
 	// frames come faster than lingerBusy.
 	lastWrite atomic.Int64
@@ -90,10 +91,11 @@ type session struct {
 	alive    *time.Timer
 
 	closeOnce   sync.Once
-	closeCode   websocket.StatusCode
+	closeCode   ws.StatusCode
 	closeReason string
 	flush       bool
 	closed      chan struct{} // the closing handshake is over
+	readDone    chan struct{} // the reader saw the client's close frame, or the connection's end
 
 	joined bool // join succeeded; set before run
 
@@ -106,10 +108,13 @@ type session struct {
 }
 
 // newSession makes a session for an accepted connection.
-func newSession(srv *Server, conn *websocket.Conn, wire *corkConn) *session {
+func newSession(srv *Server, wc *wsConn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &session{id: newID(), srv: srv, conn: conn, wire: wire, done: make(chan struct{}), drained: make(chan struct{}, 1),
-		closed: make(chan struct{}), closeCode: websocket.StatusNormalClosure, ctx: ctx, cancel: cancel}
+	s := &session{id: newID(), srv: srv, wc: wc, done: make(chan struct{}), drained: make(chan struct{}, 1),
+		closed: make(chan struct{}), readDone: make(chan struct{}), closeCode: ws.StatusNormalClosure, ctx: ctx, cancel: cancel}
+	wc.onPing = s.answerPing
+	wc.onPong = func() { s.pingSent.Store(0) }
+	return s
 }
 
 // enqueueLocked appends f and makes sure a writer runs; the caller holds qmu.
@@ -161,7 +166,7 @@ func (s *session) flushLazy() {
 // syncing.
 func (s *session) push(typ string, data []byte) {
 	s.qmu.Lock()
-	full := s.pushLocked(outFrame{typ, data})
+	full := s.pushLocked(outFrame{typ: typ, data: data})
 	s.qmu.Unlock()
 	if full {
 		s.closeSlow()
@@ -219,7 +224,7 @@ var peakPending atomic.Int64
 // closeSlow closes a session that cannot keep up with its frames: 1013, for the
 // client reconnects (with backoff) and syncs what it missed.
 func (s *session) closeSlow() {
-	if s.close(websocket.StatusTryAgainLater, "slow consumer", false) {
+	if s.close(statusTryAgainLater, "slow consumer", false) {
 		s.srv.metrics.slowClosed.Inc()
 		// Let a write that is stuck on a full socket give up now; a writer that
 		// is not stuck still sends the close frame.
@@ -236,6 +241,12 @@ var (
 // queuePong answers a ping.
 func (s *session) queuePong() { s.replyEncoded(model.TypePong, pongFrame) }
 
+// answerPing queues the pong of a client's WebSocket ping (the reader calls it: it
+// never writes itself).
+func (s *session) answerPing(payload []byte) {
+	s.replyFrame(outFrame{data: bytes.Clone(payload), ctl: ws.OpPong})
+}
+
 // reply queues an answer to the client's own frame, waiting for room in the queue:
 // the reader may be held back by its own client, never the hub.
 func (s *session) reply(typ string, v any) bool {
@@ -244,7 +255,11 @@ func (s *session) reply(typ string, v any) bool {
 
 // replyEncoded is reply with the frame already encoded.
 func (s *session) replyEncoded(typ string, data []byte) bool {
-	f := outFrame{typ, data}
+	return s.replyFrame(outFrame{typ: typ, data: data})
+}
+
+// replyFrame is reply for any frame.
+func (s *session) replyFrame(f outFrame) bool {
 	for {
 		s.qmu.Lock()
 		if s.ended {
@@ -267,7 +282,7 @@ func (s *session) replyEncoded(typ string, data []byte) bool {
 
 // close asks the session to end with code and reason; with flush the queued frames
 // are written first. Only the first call counts; it reports whether it was that one.
-func (s *session) close(code websocket.StatusCode, reason string, flush bool) bool {
+func (s *session) close(code ws.StatusCode, reason string, flush bool) bool {
 	first := false
 	s.closeOnce.Do(func() {
 		first = true
@@ -283,7 +298,8 @@ func (s *session) close(code websocket.StatusCode, reason string, flush bool) bo
 }
 
 // finish writes what is queued when the close asked for it, then closes the
-// connection with the session's code.
+// connection with the session's code: the close frame, then a wait (closeTimeout at
+// most) for the client's close frame, which the reader sees, then the socket.
 func (s *session) finish() {
 	defer close(s.closed)
 	defer s.recoverPanic("close")
@@ -296,7 +312,15 @@ func (s *session) finish() {
 		_ = s.writeBatch(batch)
 	}
 	s.writeMu.Unlock()
-	_ = s.conn.Close(s.closeCode, s.closeReason)
+	if err := s.wc.writeClose(s.closeCode, s.closeReason); err == nil {
+		t := time.NewTimer(closeTimeout)
+		select {
+		case <-s.readDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	_ = s.wc.closeNow()
 }
 
 // abortIfStuck drops the connection if a write is still stuck a moment after the
@@ -307,7 +331,7 @@ func (s *session) abortIfStuck() {
 	select {
 	case <-t.C:
 		if s.writing.Load() != 0 {
-			_ = s.conn.CloseNow()
+			_ = s.wc.closeNow()
 		}
 	case <-s.closed:
 	}
@@ -318,13 +342,12 @@ func (s *session) abortIfStuck() {
 func (s *session) recoverPanic(where string) {
 	if r := recover(); r != nil {
 		s.srv.log.Error("session panic", "where", where, "user", s.userID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-		s.close(websocket.StatusInternalError, "internal error", false)
+		s.close(ws.StatusInternalServerError, "internal error", false)
 	}
 }
 
 // run serves the connection until it closes.
 func (s *session) run() {
-	s.conn.SetReadLimit(model.MaxFrameBytes)
 	m := s.srv.metrics
 	m.connections.Inc()
 	defer m.connections.Dec()
@@ -335,7 +358,26 @@ func (s *session) run() {
 	s.qmu.Unlock()
 
 	readErr := s.serve()
-	s.close(websocket.StatusNormalClosure, "", false)
+	// A client's close frame is answered with its code; a frame that breaks the
+	// protocol or a limit closes with the code it earned.
+	code, why := ws.StatusNormalClosure, ""
+	var ce *closeError
+	var fe *failError
+	switch {
+	case errors.As(readErr, &ce):
+		code, why = ce.code, ce.reason
+	case errors.As(readErr, &fe):
+		code, why = fe.code, fe.reason
+	}
+	byReader := s.close(code, why, false)
+	if fe != nil {
+		// The rest of the bad frame and whatever follows is read and dropped until
+		// the client, told by the close frame, ends the connection (or finish gives
+		// up on it): closing a socket with unread bytes resets it, and the client
+		// would see the reset, not the close code.
+		s.wc.discard()
+	}
+	close(s.readDone)
 	s.srv.hub.disconnect(s)
 	<-s.closed
 	s.qmu.Lock()
@@ -347,26 +389,15 @@ func (s *session) run() {
 	s.wg.Wait()
 
 	reason := s.closeReason
-	if s.closeCode == websocket.StatusNormalClosure && readErr != nil {
+	if byReader && readErr != nil {
 		reason = closeReasonOf(readErr)
 	}
 	s.srv.log.Info("connection closed", "user", s.userID, "remote", s.remote, "code", int(s.closeCode), "reason", reason)
 }
 
-// closeReasonOf describes why a read ended.
-func closeReasonOf(err error) string {
-	if st := websocket.CloseStatus(err); st != -1 {
-		var ce websocket.CloseError
-		if errors.As(err, &ce) && ce.Reason != "" {
-			return fmt.Sprintf("client closed %d: %s", int(st), ce.Reason)
-		}
-		return fmt.Sprintf("client closed %d", int(st))
-	}
-	if errors.Is(err, websocket.ErrMessageTooBig) {
-		return "frame too big"
-	}
-	return err.Error()
-}
+// closeReasonOf describes why a read ended: the client's close frame ("client closed
+// 1000: bye"), the rule its frame broke ("frame too big"), or the connection's error.
+func closeReasonOf(err error) string { return err.Error() }
 
 // join registers the session with the hub (which queues hello); on failure it closes
 // the session. It runs on the HTTP handler's goroutine, before run: the store reads it
@@ -376,71 +407,40 @@ func (s *session) join() {
 	defer s.recoverPanic("join")
 	if err := s.srv.hub.connect(s.ctx, s); err != nil {
 		if errors.Is(err, errStopped) {
-			s.close(websocket.StatusGoingAway, "server going away", false)
+			s.close(ws.StatusGoingAway, "server going away", false)
 		} else {
 			s.srv.log.Error("connect", "user", s.userID, "err", err)
-			s.close(websocket.StatusInternalError, "internal error", false)
+			s.close(ws.StatusInternalServerError, "internal error", false)
 		}
 		return
 	}
 	s.joined = true
 }
 
-// serve reads frames until the connection ends.
+// serve reads frames until the connection ends. Once the session is closing, frames
+// are read and dropped until the client's close frame comes, which finish waits for.
 func (s *session) serve() (err error) {
 	defer s.recoverPanic("reader")
-	if !s.joined {
-		return nil
-	}
 	for {
-		typ, data, err := s.readFrame()
+		op, data, err := s.wc.readMessage(s.small[:])
 		if err != nil {
 			return err
 		}
 		s.lastRecv.Store(time.Now().UnixNano())
+		if !s.joined {
+			continue
+		}
 		select {
 		case <-s.done:
-			return nil
+			continue
 		default:
 		}
-		if typ != websocket.MessageText {
+		if op != ws.OpText {
 			s.srv.metrics.frameIn("other")
 			s.sendError(model.CodeInvalid, "frames must be text", "")
 			continue
 		}
 		s.handle(data)
-	}
-}
-
-// readFrame reads the next message. One that fits in the session's small buffer
-// (a heartbeat: every idle client's only frame) is read without an allocation, and
-// the answer is only good until the next read; a bigger one gets a buffer of its own.
-func (s *session) readFrame() (websocket.MessageType, []byte, error) {
-	typ, r, err := s.conn.Reader(context.Background())
-	if err != nil {
-		return 0, nil, err
-	}
-	n, err := io.ReadFull(r, s.small[:])
-	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return typ, s.small[:n], nil
-	case err != nil:
-		return 0, nil, err
-	}
-	buf := make([]byte, n, 512)
-	copy(buf, s.small[:n])
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		k, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+k]
-		if err == io.EOF {
-			return typ, buf, nil
-		}
-		if err != nil {
-			return 0, nil, err
-		}
 	}
 }
 
@@ -470,15 +470,15 @@ func (s *session) writeLoop() {
 			ended := s.ended
 			s.qmu.Unlock()
 			var err error
-			if !ended && s.wire.hasPending() {
+			if !ended && s.wc.hasPending() {
 				// The rest of what a fan-out's attempt could not finish (when the
 				// session ended, its close frame sends it first).
 				err = s.flushPending()
 			}
 			s.writeMu.Unlock()
 			if err != nil {
-				s.close(websocket.StatusGoingAway, "write failed", false)
-				_ = s.conn.CloseNow()
+				s.close(ws.StatusGoingAway, "write failed", false)
+				_ = s.wc.closeNow()
 			}
 			return
 		}
@@ -492,8 +492,8 @@ func (s *session) writeLoop() {
 		s.lastWrite.Store(time.Now().UnixNano())
 		s.writeMu.Unlock()
 		if err != nil {
-			s.close(websocket.StatusGoingAway, "write failed", false)
-			_ = s.conn.CloseNow()
+			s.close(ws.StatusGoingAway, "write failed", false)
+			_ = s.wc.closeNow()
 			s.qmu.Lock()
 			s.flushing = false
 			s.qmu.Unlock()
@@ -509,8 +509,8 @@ func (s *session) writeLoop() {
 	}
 }
 
-// maxBatchBytes bounds one write's batch: the batch is copied into the socket's
-// buffer (corkConn) for its one system call, and a stalled client's writer keeps that
+// maxBatchBytes bounds one write's batch: the batch is copied into one array
+// (wsConn.writeFrames) for its one system call, and a stalled client's writer keeps that
 // copy until its write ends. A bigger queue goes out in several writes.
 const maxBatchBytes = 256 << 10
 
@@ -541,18 +541,18 @@ func (s *session) takeBatchLocked() []outFrame {
 func (s *session) flushPending() error {
 	s.writing.Store(time.Now().UnixNano())
 	defer s.writing.Store(0)
-	return s.wire.flushPending()
+	return s.wc.flushPending()
 }
 
 // tryDeliver sends a fan-out pass's frames for this connection. When nothing waits
 // for it and no write is under way, the caller writes them itself, all in one
-// non-blocking system call (corkConn.tryFrames), which costs no goroutine: a fan-out
+// non-blocking system call (wsConn.tryFrames), which costs no goroutine: a fan-out
 // to a thousand members is a thousand system calls and no goroutines. What the socket
 // does not take at once, a writer goroutine sends; frames that cannot be tried are
 // queued as push does.
 func (s *session) tryDeliver(frames []outFrame) {
 	s.qmu.Lock()
-	if s.wire.raw == nil || s.ended || s.flushing || len(s.queue) > 0 || !s.writeMu.TryLock() {
+	if !s.wc.canTry() || s.ended || s.flushing || len(s.queue) > 0 || !s.writeMu.TryLock() {
 		full := s.pushLocked(frames...)
 		s.qmu.Unlock()
 		if full {
@@ -562,7 +562,7 @@ func (s *session) tryDeliver(frames []outFrame) {
 	}
 	s.flushing = true // pushes meanwhile queue behind these frames and start no writer
 	s.qmu.Unlock()
-	took, rest, err := s.wire.tryFrames(frames)
+	took, rest, err := s.wc.tryFrames(frames)
 	if took && err == nil {
 		s.lastWrite.Store(time.Now().UnixNano())
 	}
@@ -584,34 +584,31 @@ func (s *session) tryDeliver(frames []outFrame) {
 		return
 	}
 	if err != nil {
-		s.close(websocket.StatusGoingAway, "write failed", false)
-		_ = s.conn.CloseNow()
+		s.close(ws.StatusGoingAway, "write failed", false)
+		_ = s.wc.closeNow()
 		return
 	}
+	s.countOut(frames)
+}
+
+// countOut counts written frames in /metrics (control frames are not counted).
+func (s *session) countOut(frames []outFrame) {
 	for _, f := range frames {
-		s.srv.metrics.frameOut(f.typ)
+		if f.ctl == 0 {
+			s.srv.metrics.frameOut(f.typ)
+		}
 	}
 }
 
-// writeBatch writes frames in one system call (coder/websocket flushes each frame; the
-// corked socket holds them until the last). It passes no context (coder/websocket then
-// arms no timer per frame); a write that hangs is ended by the keepalive's watchdog.
+// writeBatch writes frames in one system call. It arms no timer per write; a write
+// that hangs is ended by the keepalive's watchdog.
 func (s *session) writeBatch(batch []outFrame) error {
 	s.writing.Store(time.Now().UnixNano())
 	defer s.writing.Store(0)
-	s.wire.cork()
-	for _, f := range batch {
-		if err := s.conn.Write(context.Background(), websocket.MessageText, f.data); err != nil {
-			_ = s.wire.uncork()
-			return err
-		}
-	}
-	if err := s.wire.uncork(); err != nil {
+	if err := s.wc.writeFrames(batch); err != nil {
 		return err
 	}
-	for _, f := range batch {
-		s.srv.metrics.frameOut(f.typ)
-	}
+	s.countOut(batch)
 	return nil
 }
 
@@ -630,18 +627,24 @@ func (s *session) nextAlive() time.Duration {
 // keepalive runs on the session's timer (the one timer an idle connection has): it
 // closes the connection when its access token expires (4001), pings the client every
 // PingInterval and drops it when a ping is not answered within PingTimeout or a
-// write hangs longer than WriteTimeout.
+// write hangs longer than WriteTimeout. The ping is a frame in the session's queue;
+// its pong (the reader clears pingSent) is checked here, so no goroutine waits for it.
 func (s *session) keepalive() {
 	defer s.recoverPanic("keepalive")
-	cfg := &s.srv.cfg // a pointer: the ping goroutine below would make a copy escape, a heap allocation a tick
+	cfg := &s.srv.cfg
 	if !cfg.Now().Before(time.Unix(0, s.tokenExp.Load())) {
 		s.close(model.CloseTokenExpired, "token expired", false)
 		return
 	}
 	now := time.Now()
 	if started := s.writing.Load(); started != 0 && now.Sub(time.Unix(0, started)) > cfg.WriteTimeout {
-		s.close(websocket.StatusGoingAway, "write timeout", false)
-		_ = s.conn.CloseNow()
+		s.close(ws.StatusGoingAway, "write timeout", false)
+		_ = s.wc.closeNow()
+		return
+	}
+	if sent := s.pingSent.Load(); sent != 0 && now.Sub(time.Unix(0, sent)) > cfg.PingTimeout {
+		s.close(ws.StatusGoingAway, "ping timeout", false)
+		_ = s.wc.closeNow()
 		return
 	}
 	s.qmu.Lock()
@@ -657,23 +660,12 @@ func (s *session) keepalive() {
 	if r := s.lastRecv.Load(); r != 0 && now.Sub(time.Unix(0, r)) < time.Duration(cfg.HeartbeatSeconds)*time.Second+heartbeatGrace {
 		return
 	}
-	if now.Sub(s.lastPing) < cfg.PingInterval || s.pinging.Load() {
+	if now.Sub(s.lastPing) < cfg.PingInterval || s.pingSent.Load() != 0 {
 		return
 	}
 	s.lastPing = now
-	s.pinging.Store(true)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		defer s.recoverPanic("ping")
-		ctx, cancel := context.WithTimeout(context.Background(), cfg.PingTimeout)
-		defer cancel()
-		if err := s.conn.Ping(ctx); err != nil {
-			s.close(websocket.StatusGoingAway, "ping timeout", false)
-			_ = s.conn.CloseNow()
-		}
-		s.pinging.Store(false)
-	}()
+	s.pingSent.Store(now.UnixNano())
+	s.enqueueLocked(outFrame{ctl: ws.OpPing})
 }
 
 // sendError answers a refused frame; id names the client message it refers to.
@@ -817,7 +809,7 @@ func (s *session) admit(roomID, id string, now time.Time) bool {
 		s.sendError(model.CodeRateLimited, "too many messages; slow down", id)
 	}
 	if s.srv.limiter.refuse(s.userID, now) {
-		s.close(websocket.StatusPolicyViolation, "too many messages", true)
+		s.close(ws.StatusPolicyViolation, "too many messages", true)
 	}
 	return false
 }
