@@ -52,12 +52,14 @@ var ErrUnsent = errors.New("unsent messages would be lost")
 
 // UnsentError is SaveAccount's refusal to drop another account's unsent messages.
 type UnsentError struct {
-	Count int     // own messages not acknowledged by the server (sending or failed)
-	Old   Account // the account they belong to (no refresh token)
+	Count   int     // own messages not acknowledged by the server (sending or failed)
+	Changes int     // own edits, deletes and reactions not acknowledged (queued or refused)
+	Old     Account // the account they belong to (no refresh token)
 }
 
 func (e *UnsentError) Error() string {
-	return fmt.Sprintf("%d unsent message(s) of %s on %s would be lost", e.Count, e.Old.Username, e.Old.ServerURL)
+	return fmt.Sprintf("%d unsent message(s) and %d unsent change(s) of %s on %s would be lost",
+		e.Count, e.Changes, e.Old.Username, e.Old.ServerURL)
 }
 
 // Unwrap makes errors.Is(err, ErrUnsent) hold.
@@ -86,9 +88,13 @@ func (s *Store) SaveAccount(a Account) error {
 			if err != nil {
 				return err
 			}
-			if n > 0 {
+			changes, err := countUnsentChanges(tx)
+			if err != nil {
+				return err
+			}
+			if n > 0 || changes > 0 {
 				old := rows[0]
-				return &UnsentError{Count: n, Old: Account{ServerURL: old.ServerURL, UserID: old.UserID,
+				return &UnsentError{Count: n, Changes: changes, Old: Account{ServerURL: old.ServerURL, UserID: old.UserID,
 					Username: old.Username, DisplayName: old.DisplayName}}
 			}
 			if err := clearHistory(tx); err != nil {
@@ -117,6 +123,16 @@ func countUnsent(tx *gorm.DB) (int, error) {
 	var n int64
 	if err := tx.Model(&messageRow{}).Where("own AND seq = 0").Count(&n).Error; err != nil {
 		return 0, fmt.Errorf("count unsent messages: %w", err)
+	}
+	return int(n), nil
+}
+
+// countUnsentChanges counts the own updates the server has not acknowledged: queued,
+// or refused and waiting for Retry or Discard.
+func countUnsentChanges(tx *gorm.DB) (int, error) {
+	var n int64
+	if err := tx.Model(&updateRow{}).Where("own AND seq = 0").Count(&n).Error; err != nil {
+		return 0, fmt.Errorf("count unsent changes: %w", err)
 	}
 	return int(n), nil
 }

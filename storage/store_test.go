@@ -515,3 +515,24 @@ func outboxMessages(s *Store) ([]Message, error) {
 	}
 	return ms, err
 }
+
+// An own edit or reaction still queued counts as unsent too: switching accounts would
+// drop it, so SaveAccount refuses and says how many.
+func TestSaveAccountKeepsUnsentChangesOfTheOldAccount(t *testing.T) {
+	s := openTest(t)
+	signIn(t, s)
+	mustIngest(t, s, msgs("r1", 1, 2, "bob"))
+	target := msg("r1", 1, "").ID
+	if _, err := s.EnqueueUpdate(model.Update{ID: "u1", RoomID: "r1", TargetID: target, Op: model.OpReact, Emoji: "👍", On: true}); err != nil {
+		t.Fatal(err)
+	}
+	before, _, _ := s.Account()
+	err := s.SaveAccount(Account{ServerURL: before.ServerURL, UserID: "other", Username: "other", RefreshToken: "x"})
+	var ue *UnsentError
+	if !errors.As(err, &ue) || ue.Count != 0 || ue.Changes != 1 {
+		t.Fatalf("SaveAccount = %v; want an *UnsentError of 1 change", err)
+	}
+	if m := mustGet(t, s, "r1", target); len(m.Reactions["👍"]) != 1 {
+		t.Errorf("the queued reaction is gone after the refused switch: %v", m.Reactions)
+	}
+}

@@ -252,11 +252,22 @@ func (p *parley) show(sc startScreen) {
 
 // unsentText says how many unsent messages of whom would be lost.
 func unsentText(ue *storage.UnsentError) string {
-	n := "1 unsent message"
-	if ue.Count != 1 {
-		n = strconv.Itoa(ue.Count) + " unsent messages"
+	var parts []string
+	if ue.Count > 0 || ue.Changes == 0 {
+		parts = append(parts, plural(ue.Count, "unsent message"))
 	}
-	return fmt.Sprintf("%s of %s on %s", n, ue.Old.Username, ue.Old.ServerURL)
+	if ue.Changes > 0 {
+		parts = append(parts, plural(ue.Changes, "unsent change"))
+	}
+	return fmt.Sprintf("%s of %s on %s", strings.Join(parts, " and "), ue.Old.Username, ue.Old.ServerURL)
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.Itoa(n) + " " + thing + "s"
 }
 
 // keptText tells the user their unsent messages were kept, and how to send them.
@@ -275,7 +286,7 @@ func (p *parley) askDiscard(ue *storage.UnsentError, what string, yes func()) {
 			}
 		}, p.win)
 	d.SetConfirmImportance(widget.DangerImportance)
-	d.SetConfirmText("Discard " + strconv.Itoa(ue.Count))
+	d.SetConfirmText("Discard " + strconv.Itoa(ue.Count+ue.Changes))
 	d.SetDismissText("Keep them")
 	d.Show()
 }

@@ -283,3 +283,19 @@ func TestSignInFocusesTheFirstEmptyField(t *testing.T) {
 		}
 	}
 }
+
+func TestUnsentTextNamesMessagesAndChanges(t *testing.T) {
+	old := storage.Account{Username: "alice", ServerURL: "http://old.test"}
+	for _, c := range []struct {
+		ue   storage.UnsentError
+		want string
+	}{
+		{storage.UnsentError{Count: 1, Old: old}, "1 unsent message of alice on http://old.test"},
+		{storage.UnsentError{Count: 3, Changes: 1, Old: old}, "3 unsent messages and 1 unsent change of alice on http://old.test"},
+		{storage.UnsentError{Changes: 2, Old: old}, "2 unsent changes of alice on http://old.test"},
+	} {
+		if got := unsentText(&c.ue); got != c.want {
+			t.Errorf("unsentText(%+v) = %q; want %q", c.ue, got, c.want)
+		}
+	}
+}
