@@ -58,8 +58,11 @@ type UnsentError struct {
 }
 
 func (e *UnsentError) Error() string {
-	return fmt.Sprintf("%d unsent message(s) and %d unsent change(s) of %s on %s would be lost",
-		e.Count, e.Changes, e.Old.Username, e.Old.ServerURL)
+	what := fmt.Sprintf("%d unsent message(s)", e.Count)
+	if e.Changes > 0 {
+		what += fmt.Sprintf(" and %d unsent change(s)", e.Changes)
+	}
+	return fmt.Sprintf("%s of %s on %s would be lost", what, e.Old.Username, e.Old.ServerURL)
 }
 
 // Unwrap makes errors.Is(err, ErrUnsent) hold.
