@@ -487,6 +487,9 @@ func (s *session) answeredLocked(id string) (place int64, latest bool) {
 func (s *session) refused(id string) {
 	if s.rewind(id) {
 		s.c.setThrottled(true)
+		// A refusal of a send the server had already stored under an earlier send
+		// (a resend that crossed its ack) leaves nothing queued: then nothing waits.
+		s.c.throttleOver()
 	}
 }
 
@@ -555,15 +558,18 @@ func (s *session) handle(frames []model.Frame) error {
 			ups = ups[:0]
 		}
 		if len(acks) > 0 {
+			// The outbox first, then the answers: an answer can end a rewind and
+			// wake the sender (answered), which must then no longer find the acked
+			// items in the outbox, or it sends them once more.
+			acked, err := c.store.ApplyAcks(acks)
+			if err != nil {
+				return fmt.Errorf("store %d acks: %w", len(acks), err)
+			}
 			for _, a := range acks {
 				if s.answered(a.ID) {
 					c.limiter.speedUp()
 				}
 				c.internalDone(a.ID)
-			}
-			acked, err := c.store.ApplyAcks(acks)
-			if err != nil {
-				return fmt.Errorf("store %d acks: %w", len(acks), err)
 			}
 			rooms := map[string]int64{}
 			for _, a := range acks {
