@@ -230,6 +230,7 @@ type rowGeom struct {
 	retryY     float32
 	quoteH     float32 // the quote of the message answered, at the bubble's top
 	extrasY    float32 // the line of chips and "edited" under the bubble, when shown
+	chipLines  int     // the lines the chips take there (they wrap past the row's width)
 	height     float32
 }
 
@@ -277,7 +278,8 @@ func geometry(v rowView, width float32, wrapped func(text string, w float32) flo
 	y += bh
 	if hasExtrasLine(v) {
 		g.extrasY = y
-		y += extrasHeight()
+		g.chipLines = max(1, len(flowChips(chipWidths(v), chipsWidth(v, width))))
+		y += float32(g.chipLines) * extrasHeight()
 	}
 	if v.lastRun {
 		g.metaY = y

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"hash/fnv"
+	"strconv"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -95,25 +96,44 @@ func (x *bubbleExtras) layout(g rowGeom, width float32) {
 	line := g.extrasY > 0
 	x.chips.Hidden, x.edited.Hidden = !line, !line || !v.Edited
 	if line {
-		var cw float32
-		h := extrasHeight() - 4
-		for _, o := range x.chips.Objects {
-			s := o.MinSize()
-			o.Resize(fyne.NewSize(s.Width, h))
-			o.Move(fyne.NewPos(cw, 0))
-			cw += s.Width + 4
+		h, lh := extrasHeight()-4, extrasHeight()
+		widths := make([]float32, len(x.chips.Objects))
+		for i, o := range x.chips.Objects {
+			widths[i] = o.MinSize().Width
+		}
+		lines := flowChips(widths, chipsWidth(v, width))
+		var cw float32 // the widest line
+		for _, l := range lines {
+			cw = fyne.Max(cw, lineWidth(widths[l[0]:l[1]]))
+		}
+		// Lines fill from the bubble's side: own messages' chips are right-aligned.
+		for li, l := range lines {
+			lx := float32(0)
+			if v.Own {
+				lx = cw - lineWidth(widths[l[0]:l[1]])
+			}
+			for i := l[0]; i < l[1]; i++ {
+				o := x.chips.Objects[i]
+				o.Resize(fyne.NewSize(widths[i], h))
+				o.Move(fyne.NewPos(lx, float32(li)*lh))
+				lx += widths[i] + chipSpacing
+			}
+		}
+		first := cw
+		if len(lines) > 0 {
+			first = lineWidth(widths[lines[0][0]:lines[0][1]])
 		}
 		es := x.edited.MinSize()
 		y := g.extrasY + 2
 		if v.Own {
 			right := width - sidePad
 			x.chips.Move(fyne.NewPos(right-cw, y))
-			x.edited.Move(fyne.NewPos(right-cw-es.Width-6, y+(h-es.Height)/2))
+			x.edited.Move(fyne.NewPos(right-first-es.Width-6, y+(h-es.Height)/2))
 		} else {
 			x.chips.Move(fyne.NewPos(g.bubblePos.X, y))
-			x.edited.Move(fyne.NewPos(g.bubblePos.X+cw+2, y+(h-es.Height)/2))
+			x.edited.Move(fyne.NewPos(g.bubblePos.X+first+2, y+(h-es.Height)/2))
 		}
-		x.chips.Resize(fyne.NewSize(cw, h))
+		x.chips.Resize(fyne.NewSize(cw, float32(max(1, len(lines)))*lh-4))
 		x.edited.Resize(es)
 	}
 	ms := fyne.NewSquareSize(theme.IconInlineSize() + 2*theme.InnerPadding()/2)
@@ -123,6 +143,62 @@ func (x *bubbleExtras) layout(g rowGeom, width float32) {
 		mx = g.bubblePos.X - ms.Width - 4
 	}
 	x.more.Move(fyne.NewPos(mx, g.bubblePos.Y+(g.bubbleSize.Height-ms.Height)/2))
+}
+
+// chipSpacing is the room between two chips.
+const chipSpacing = 4
+
+// chipsWidth is the width the chips of v may take at a row width: the row less its
+// margins, the avatar column and, on the first line, "edited".
+func chipsWidth(v rowView, width float32) float32 {
+	w := width - 2*sidePad - avatarColumn(v)
+	if v.Edited {
+		w -= fyne.MeasureText("edited", theme.CaptionTextSize(), fyne.TextStyle{Italic: true}).Width + 8
+	}
+	return fyne.Max(w, 60)
+}
+
+// chipWidths is the width of each chip of v, as chipRenderer.MinSize makes it.
+func chipWidths(v rowView) []float32 {
+	rs := decodeReactions(v.Reactions)
+	out := make([]float32, len(rs))
+	for i, r := range rs {
+		out[i] = chipSize(r.Emoji, strconv.Itoa(r.Count)).Width
+	}
+	return out
+}
+
+// flowChips breaks chips of the widths into lines of at most avail: each line is the
+// [start, end) of its chips; a chip wider than avail has a line of its own.
+func flowChips(widths []float32, avail float32) [][2]int {
+	var lines [][2]int
+	start, w := 0, float32(0)
+	for i, cw := range widths {
+		if i > start && w+chipSpacing+cw > avail {
+			lines = append(lines, [2]int{start, i})
+			start, w = i, 0
+		}
+		if i > start {
+			w += chipSpacing
+		}
+		w += cw
+	}
+	if len(widths) > start {
+		lines = append(lines, [2]int{start, len(widths)})
+	}
+	return lines
+}
+
+// lineWidth is the width of one line of chips.
+func lineWidth(widths []float32) float32 {
+	var w float32
+	for i, cw := range widths {
+		if i > 0 {
+			w += chipSpacing
+		}
+		w += cw
+	}
+	return w
 }
 
 // hasExtrasLine reports whether the row has a line of chips or "edited" under the bubble.
@@ -148,6 +224,8 @@ func shapeOf(v rowView) uint64 {
 		flags |= 2
 	}
 	h.Write([]byte{flags})
+	// The chips wrap: how many lines they take depends on each one's width.
+	h.Write([]byte(v.Reactions))
 	return h.Sum64()
 }
 

@@ -819,6 +819,24 @@ func TestRefusedChangeOffersRetryAndDiscard(t *testing.T) {
 		n, _ := f.alice.Store().OutboxLen()
 		return n == 0 && reactions() == model.MaxReactionsPerMsg
 	})
+	// Twenty chips wrap onto several lines, every one inside the row.
+	l := f.s.chat.list
+	f.pump("twenty chips", func() bool {
+		w := l.rowWidgetFor(mine)
+		return w != nil && len(w.x.chips.Objects) == model.MaxReactionsPerMsg
+	})
+	w := l.rowWidgetFor(mine)
+	lines := map[float32]bool{}
+	for _, o := range w.x.chips.Objects {
+		x := w.x.chips.Position().X + o.Position().X
+		if x < 0 || x+o.Size().Width > w.Size().Width {
+			t.Errorf("a chip at x %.0f–%.0f of a %.0f wide row", x, x+o.Size().Width, w.Size().Width)
+		}
+		lines[o.Position().Y] = true
+	}
+	if len(lines) < 2 {
+		t.Errorf("twenty chips on %d line(s) of a %.0f wide row", len(lines), w.Size().Width)
+	}
 	extra := string(emoji[model.MaxReactionsPerMsg])
 	if err := f.eng.React(room, mine, extra, true); err != nil {
 		t.Fatal(err)

@@ -71,8 +71,14 @@ func (r *chipRenderer) Layout(s fyne.Size) {
 	r.c.count.Resize(cs)
 }
 
-func (r *chipRenderer) MinSize() fyne.Size {
-	es, cs := r.c.emoji.MinSize(), r.c.count.MinSize()
+func (r *chipRenderer) MinSize() fyne.Size { return chipSize(r.c.emoji.Text, r.c.count.Text) }
+
+// chipSize is the size of a chip showing emoji and count (row geometry measures chips
+// with it before any widget exists).
+func chipSize(emoji, count string) fyne.Size {
+	size := theme.CaptionTextSize() + 1
+	es := fyne.MeasureText(emoji, size*emojiScale, fyne.TextStyle{})
+	cs := fyne.MeasureText(count, size, fyne.TextStyle{})
 	return fyne.NewSize(es.Width+chipGap+cs.Width+16, fyne.Max(es.Height, cs.Height)+4)
 }
 
