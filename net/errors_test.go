@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleychat/parley/model"
 	"github.com/parleychat/parley/server"
+	"github.com/parleychat/parley/server/servertest"
 )
 
 // TestRateLimitedIsRetried: messages the server refuses with rate_limited are sent
@@ -47,21 +48,8 @@ func TestRateLimitedIsRetried(t *testing.T) {
 // the outbox is empty. The server and the engine share a fake clock, driven to each
 // timer the engine arms, so the test takes no real seconds.
 func TestRateLimitedSendsKeepOrder(t *testing.T) {
-	clk := newFakeClock()
-	srv := startServer(t, server.Config{MsgRate: 1, MsgBurst: 1, Now: clk.Now})
-	a := startClient(t, srv.URL, "", func(c *Config) {
-		c.Clock = clk
-		c.SendRate, c.SendBurst = DefaultSendRate, DefaultSendBurst
-		c.Heartbeat, c.FrameInterval, c.MarkInterval = time.Hour, -1, -1
-	})
-	register(t, a, "alice")
+	clk, srv, a, stopClock := rateLimitedAlice(t)
 	room := a.generalRoom()
-	stop := make(chan struct{})
-	driven := make(chan struct{})
-	go func() {
-		defer close(driven)
-		driveClock(clk, 10*time.Second, stop)
-	}()
 	// Typed quickly: one every 250 ms.
 	ids := make([]string, 10)
 	for i := range ids {
@@ -73,8 +61,7 @@ func TestRateLimitedSendsKeepOrder(t *testing.T) {
 		<-clk.NewTimer(250 * time.Millisecond).C()
 	}
 	flush(t, a)
-	close(stop)
-	<-driven
+	stopClock()
 
 	var msgs []model.Message
 	err := a.authed(context.Background(), func(tok string) (err error) {
@@ -102,6 +89,31 @@ func TestRateLimitedSendsKeepOrder(t *testing.T) {
 	a.waitUntil("not throttled once the outbox is empty", func() bool { return !a.State().Throttled })
 	if st := a.State(); st.Throttled || st.State != StateOnline {
 		t.Fatalf("state after the flush: %+v", st)
+	}
+}
+
+// rateLimitedAlice starts a server that takes one message a second (burst 1) and alice's
+// engine on it, both on a fake clock that a goroutine drives to each timer the engine
+// arms (driveClock) until stopClock is called; stopClock returns once it has stopped.
+func rateLimitedAlice(t *testing.T) (clk *fakeClock, srv *servertest.Instance, a *tclient, stopClock func()) {
+	t.Helper()
+	clk = newFakeClock()
+	srv = startServer(t, server.Config{MsgRate: 1, MsgBurst: 1, Now: clk.Now})
+	a = startClient(t, srv.URL, "", func(c *Config) {
+		c.Clock = clk
+		c.SendRate, c.SendBurst = DefaultSendRate, DefaultSendBurst
+		c.Heartbeat, c.FrameInterval, c.MarkInterval = time.Hour, -1, -1
+	})
+	register(t, a, "alice")
+	stop := make(chan struct{})
+	driven := make(chan struct{})
+	go func() {
+		defer close(driven)
+		driveClock(clk, 10*time.Second, stop)
+	}()
+	return clk, srv, a, func() {
+		close(stop)
+		<-driven
 	}
 }
 

@@ -136,30 +136,14 @@ func (b *batcher) signal() {
 	}
 }
 
-func (b *batcher) addMessages(ms []storage.Message) {
-	if len(ms) == 0 {
-		return
-	}
-	b.mu.Lock()
-	for _, m := range ms {
-		k := msgKey{m.RoomID, m.ID}
-		if i, ok := b.msgIdx[k]; ok {
-			b.pending.Messages[i] = m
-			continue
-		}
-		if i, ok := b.chgIdx[k]; ok {
-			b.pending.Changed[i] = m // a status change of a changed message: one row, latest form
-			continue
-		}
-		b.msgIdx[k] = len(b.pending.Messages)
-		b.pending.Messages = append(b.pending.Messages, m)
-	}
-	b.mu.Unlock()
-	b.signal()
-}
+func (b *batcher) addMessages(ms []storage.Message) { b.add(ms, false) }
 
 // addChanged notes messages whose folded state changed.
-func (b *batcher) addChanged(ms []storage.Message) {
+func (b *batcher) addChanged(ms []storage.Message) { b.add(ms, true) }
+
+// add notes messages, new or (changed) whose folded state changed. A message already
+// pending, in either list, keeps its place there and takes its latest form: one row.
+func (b *batcher) add(ms []storage.Message, changed bool) {
 	if len(ms) == 0 {
 		return
 	}
@@ -174,8 +158,13 @@ func (b *batcher) addChanged(ms []storage.Message) {
 			b.pending.Changed[i] = m
 			continue
 		}
-		b.chgIdx[k] = len(b.pending.Changed)
-		b.pending.Changed = append(b.pending.Changed, m)
+		if changed {
+			b.chgIdx[k] = len(b.pending.Changed)
+			b.pending.Changed = append(b.pending.Changed, m)
+		} else {
+			b.msgIdx[k] = len(b.pending.Messages)
+			b.pending.Messages = append(b.pending.Messages, m)
+		}
 	}
 	b.mu.Unlock()
 	b.signal()

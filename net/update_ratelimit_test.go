@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/model"
-	"github.com/parleychat/parley/server"
 )
 
 // TestRateLimitedUpdatesKeepOrder: messages, edits and reactions typed quickly into a
@@ -15,21 +14,8 @@ import (
 // order they were typed: the room's stream (seqs) holds them in that order, each once,
 // none failed. Server and engine share a fake clock, as TestRateLimitedSendsKeepOrder.
 func TestRateLimitedUpdatesKeepOrder(t *testing.T) {
-	clk := newFakeClock()
-	srv := startServer(t, server.Config{MsgRate: 1, MsgBurst: 1, Now: clk.Now})
-	a := startClient(t, srv.URL, "", func(c *Config) {
-		c.Clock = clk
-		c.SendRate, c.SendBurst = DefaultSendRate, DefaultSendBurst
-		c.Heartbeat, c.FrameInterval, c.MarkInterval = time.Hour, -1, -1
-	})
-	register(t, a, "alice")
+	clk, srv, a, stopClock := rateLimitedAlice(t)
 	room := a.generalRoom()
-	stop := make(chan struct{})
-	driven := make(chan struct{})
-	go func() {
-		defer close(driven)
-		driveClock(clk, 10*time.Second, stop)
-	}()
 	first, err := a.Send(room, "message 0")
 	if err != nil {
 		t.Fatal(err)
@@ -61,8 +47,7 @@ func TestRateLimitedUpdatesKeepOrder(t *testing.T) {
 		ids = append(ids, id)
 	}
 	flush(t, a)
-	close(stop)
-	<-driven
+	stopClock()
 	if n := serverMetric(t, srv, "parley_rate_limited_total"); n == 0 {
 		t.Fatalf("the server refused nothing: the test did not reach the rate limit")
 	}

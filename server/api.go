@@ -564,11 +564,21 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, uid stri
 	writeJSON(w, http.StatusOK, model.MessagesResponse{Messages: msgs})
 }
 
-func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, _ string) {
-	query := r.URL.Query().Get("query")
-	if len(query) > 64 {
-		query = query[:64]
+// maxQueryLen bounds the name queries of the user and room directories: names are at
+// most 64 bytes.
+const maxQueryLen = 64
+
+// nameQuery is a request's `query` parameter, cut to maxQueryLen.
+func nameQuery(r *http.Request) string {
+	q := r.URL.Query().Get("query")
+	if len(q) > maxQueryLen {
+		q = q[:maxQueryLen]
 	}
+	return q
+}
+
+func (s *Server) handleUsers(w http.ResponseWriter, r *http.Request, _ string) {
+	query := nameQuery(r)
 	users, err := s.store.SearchUsers(r.Context(), query, searchLimit)
 	if err != nil {
 		s.internalError(w, r, err)

@@ -32,10 +32,7 @@ func (s *Server) handlePublicRooms(w http.ResponseWriter, r *http.Request, _ str
 	if !ok {
 		return
 	}
-	query := r.URL.Query().Get("query")
-	if len(query) > 64 {
-		query = query[:64]
-	}
+	query := nameQuery(r)
 	rooms, err := s.store.PublicRooms(r.Context(), query, limit)
 	if err != nil {
 		s.internalError(w, r, err)

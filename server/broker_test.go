@@ -213,18 +213,6 @@ func TestNATSBrokerResyncsAfterReconnect(t *testing.T) {
 	}
 }
 
-// waitUntil polls cond until it holds, failing the test after a deadline.
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not before the deadline", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestSortRoomMessages: within a pass each room's messages are put in seq order in
 // the places they hold; other events and other rooms stay where they are.
 func TestSortRoomMessages(t *testing.T) {

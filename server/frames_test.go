@@ -575,21 +575,7 @@ func TestFrameSizesAroundTheSmallBuffer(t *testing.T) {
 // free again, until the refused one is sent again: one connection's messages take
 // seqs in the order they were sent.
 func TestRateLimitKeepsConnectionOrder(t *testing.T) {
-	var mu sync.Mutex
-	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	advance := func(d time.Duration) {
-		mu.Lock()
-		now = now.Add(d)
-		mu.Unlock()
-	}
-	cfg := testConfig()
-	cfg.MsgRate, cfg.MsgBurst = 1, 1
-	cfg.Now = func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return now
-	}
-	in := servertest.Start(t, cfg)
+	in, advance := oneASecond(t)
 	alice := connect(t, in, "alice")
 	one := alice.send(t, "general", "1")
 	if f := alice.ackOf(t, one); f.Type != model.TypeAck || f.Seq != 1 {
@@ -616,18 +602,12 @@ func TestRateLimitKeepsConnectionOrder(t *testing.T) {
 	}
 }
 
-// TestRateLimitHoldsUpdatesAndMessages: messages and updates share the hold of
-// TestRateLimitKeepsConnectionOrder. Behind an edit refused for the rate limit a
-// later message waits, and behind a refused message a later reaction, until the
-// refused one is sent again: the connection's frames take seqs in the order sent.
-func TestRateLimitHoldsUpdatesAndMessages(t *testing.T) {
+// oneASecond starts a server that takes one message or update a second (burst 1) on
+// a fake clock that only advance moves.
+func oneASecond(t *testing.T) (in *servertest.Instance, advance func(time.Duration)) {
+	t.Helper()
 	var mu sync.Mutex
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	advance := func() {
-		mu.Lock()
-		now = now.Add(time.Second) // a token is free again
-		mu.Unlock()
-	}
 	cfg := testConfig()
 	cfg.MsgRate, cfg.MsgBurst = 1, 1
 	cfg.Now = func() time.Time {
@@ -635,7 +615,20 @@ func TestRateLimitHoldsUpdatesAndMessages(t *testing.T) {
 		defer mu.Unlock()
 		return now
 	}
-	in := servertest.Start(t, cfg)
+	return servertest.Start(t, cfg), func(d time.Duration) {
+		mu.Lock()
+		now = now.Add(d)
+		mu.Unlock()
+	}
+}
+
+// TestRateLimitHoldsUpdatesAndMessages: messages and updates share the hold of
+// TestRateLimitKeepsConnectionOrder. Behind an edit refused for the rate limit a
+// later message waits, and behind a refused message a later reaction, until the
+// refused one is sent again: the connection's frames take seqs in the order sent.
+func TestRateLimitHoldsUpdatesAndMessages(t *testing.T) {
+	in, advanceBy := oneASecond(t)
+	advance := func() { advanceBy(time.Second) } // a token is free again
 	alice := connect(t, in, "alice")
 	m1 := alice.send(t, "general", "1")
 	if f := alice.wantAck(t, m1); f.Seq != 1 {

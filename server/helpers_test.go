@@ -64,3 +64,16 @@ func (u *user) ackOf(t testing.TB, id string) model.Frame {
 		return (f.Type == model.TypeAck || f.Type == model.TypeError) && f.ID == id
 	})
 }
+
+// waitUntil polls cond, for state that announces no event (a store, a folder, the
+// hub), until it holds; the test fails after servertest.DefaultWait.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(servertest.DefaultWait)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -251,8 +251,9 @@ func (h *hub) room(ctx context.Context, roomID string) (*roomState, error) {
 	return h.cacheRoomLocked(r), nil
 }
 
-// maxRoomIDLen bounds the room ids worth looking up: the server makes them short.
-const maxRoomIDLen = 64
+// maxIDLen bounds the ids worth looking up or echoing: the server makes room and user
+// ids short, and message and update ids are UUIDs.
+const maxIDLen = 64
 
 // roomInfo is a copy of a room's state, safe to use outside the lock.
 type roomInfo struct {
@@ -265,7 +266,7 @@ type roomInfo struct {
 // access answers whether userID is a member of roomID, with the room's seq and epoch.
 // A room that does not exist answers not a member.
 func (h *hub) access(ctx context.Context, roomID, userID string) (roomInfo, error) {
-	if roomID == "" || len(roomID) > maxRoomIDLen {
+	if roomID == "" || len(roomID) > maxIDLen {
 		return roomInfo{id: roomID}, nil
 	}
 	rs, err := h.room(ctx, roomID)

@@ -70,7 +70,7 @@ func (h *hub) restorePresence(ctx context.Context, dir string) (int, error) {
 	}
 	n := 0
 	for _, e := range snap.Users {
-		if e.ID == "" || len(e.ID) > maxRoomIDLen {
+		if e.ID == "" || len(e.ID) > maxIDLen {
 			continue
 		}
 		if err := h.loadUser(ctx, e.ID, e.Name); err != nil {

@@ -671,8 +671,8 @@ func (s *session) keepalive() {
 // sendError answers a refused frame; id names the client message it refers to.
 func (s *session) sendError(code, msg, id string) {
 	s.srv.metrics.rejected.WithLabelValues(code).Inc()
-	if len(id) > 64 {
-		id = id[:64]
+	if len(id) > maxIDLen {
+		id = id[:maxIDLen]
 	}
 	s.reply(model.TypeError, model.ErrorFrame{Type: model.TypeError, Code: code, Message: msg, ID: id})
 }
@@ -771,7 +771,7 @@ func (s *session) onMessage(f *model.Frame) {
 	}
 	// The target is looked for in the group commit, which sees a target sent just
 	// before in the same batch; an id longer than any message's needs no look.
-	if len(f.ReplyTo) > 64 {
+	if len(f.ReplyTo) > maxIDLen {
 		s.sendError(model.CodeNotFound, noReplyTarget, f.ID)
 		return
 	}
@@ -826,7 +826,7 @@ func (s *session) onUpdate(f *model.Frame) {
 		s.sendError(model.CodeInvalid, "update id must be a UUID", f.ID)
 		return
 	}
-	if f.TargetID == "" || len(f.TargetID) > 64 {
+	if f.TargetID == "" || len(f.TargetID) > maxIDLen {
 		s.sendError(model.CodeNotFound, "targetId names no message of this room", f.ID)
 		return
 	}

@@ -65,7 +65,7 @@ func testDeleteMessageDeletesUpload(t *testing.T, in *servertest.Instance, files
 
 	last := ann.sendUpdate(t, model.Frame{Type: model.TypeDelete, RoomID: server.GeneralRoomID, TargetID: msgs[1]})
 	ann.wantAck(t, last)
-	waitFor(t, "the blobs deleted", func() bool { return !present(id) && !present(id+".thumb") })
+	waitUntil(t, "the blobs deleted", func() bool { return !present(id) && !present(id+".thumb") })
 	for _, who := range []*user{ann, bob} {
 		for _, p := range []string{up.URL, up.ThumbURL} {
 			if resp, _ := get(t, in, p, who.auth.AccessToken, ""); resp.StatusCode != http.StatusNotFound {
@@ -76,7 +76,7 @@ func testDeleteMessageDeletesUpload(t *testing.T, in *servertest.Instance, files
 	if f := files(); len(f) != 0 {
 		t.Fatalf("files left: %v", f)
 	}
-	waitFor(t, "the record deleted", func() bool {
+	waitUntil(t, "the record deleted", func() bool {
 		_, err := server.UploadOf(in.Server, id)
 		return errors.Is(err, server.ErrNotFound)
 	})
@@ -113,7 +113,7 @@ func TestDeleteMessageUploadLeftToSweep(t *testing.T) {
 	ann.c.Send(t, model.SendFrame{Type: model.TypeMessage, ID: m, RoomID: server.GeneralRoomID, Attachment: &model.Attachment{URL: up.URL}})
 	ann.wantAck(t, m)
 	ann.wantAck(t, ann.sendUpdate(t, model.Frame{Type: model.TypeDelete, RoomID: server.GeneralRoomID, TargetID: m}))
-	waitFor(t, "the upload gone", func() bool {
+	waitUntil(t, "the upload gone", func() bool {
 		resp, _ := get(t, in, up.URL, ann.auth.AccessToken, "")
 		return resp.StatusCode == http.StatusNotFound
 	})
@@ -121,5 +121,5 @@ func TestDeleteMessageUploadLeftToSweep(t *testing.T) {
 		t.Fatalf("files while deletes fail: %v, want the file and its thumbnail", f)
 	}
 	blob.fail.Store(false)
-	waitFor(t, "the sweep to delete the files", func() bool { return len(blobFiles(t, in)) == 0 })
+	waitUntil(t, "the sweep to delete the files", func() bool { return len(blobFiles(t, in)) == 0 })
 }

@@ -223,18 +223,6 @@ func blobFiles(t testing.TB, in *servertest.Instance) []string {
 	return names
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestUploadImageServedToMembersOnly: a PNG gets its size and a thumbnail; only its
 // uploader and, once sent in a room, that room's members read it (others get 404);
 // Range is honoured; the headers say nosniff, inline, cache for good.
@@ -554,7 +542,7 @@ func TestUploadSlowAndCut(t *testing.T) {
 		if resp.StatusCode != http.StatusRequestTimeout {
 			t.Fatalf("status %d, want 408", resp.StatusCode)
 		}
-		waitFor(t, "no file left", func() bool { return len(blobFiles(t, in)) == 0 })
+		waitUntil(t, "no file left", func() bool { return len(blobFiles(t, in)) == 0 })
 	})
 	t.Run("client gone", func(t *testing.T) {
 		conn, err := net.Dial("tcp", in.Addr())
@@ -562,9 +550,9 @@ func TestUploadSlowAndCut(t *testing.T) {
 			t.Fatal(err)
 		}
 		head(conn, 1<<20)
-		waitFor(t, "the upload to start", func() bool { return len(blobFiles(t, in)) > 0 })
+		waitUntil(t, "the upload to start", func() bool { return len(blobFiles(t, in)) > 0 })
 		conn.Close()
-		waitFor(t, "the partial file to go", func() bool { return len(blobFiles(t, in)) == 0 })
+		waitUntil(t, "the partial file to go", func() bool { return len(blobFiles(t, in)) == 0 })
 	})
 }
 
@@ -619,7 +607,7 @@ func TestUploadQuotaAndSweep(t *testing.T) {
 		t.Fatalf("send: %+v", f)
 	}
 	now.Add(int64(25 * time.Hour))
-	waitFor(t, "the unsent upload to be swept", func() bool {
+	waitUntil(t, "the unsent upload to be swept", func() bool {
 		resp, _ := get(t, in, unsent.URL, tok, "")
 		return resp.StatusCode == http.StatusNotFound
 	})
@@ -637,12 +625,12 @@ func TestUploadQuotaAndSweep(t *testing.T) {
 	}
 	fmt.Fprintf(conn, "POST /api/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 2900\r\n\r\n--B\r\n"+
 		"Content-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\n%s", tok, strings.Repeat("f", 600))
-	waitFor(t, "the first upload to start", func() bool { return len(blobFiles(t, in)) > 1 })
+	waitUntil(t, "the first upload to start", func() bool { return len(blobFiles(t, in)) > 1 })
 	if st, _, e := upload(t, in, tok, "e.txt", bytes.Repeat([]byte("e"), 300)); st != http.StatusRequestEntityTooLarge || !strings.Contains(e.Err.Message, "quota") {
 		t.Fatalf("parallel upload over the quota: %d %+v", st, e)
 	}
 	conn.Close()
-	waitFor(t, "the cut upload to go", func() bool { return len(blobFiles(t, in)) == 1 })
+	waitUntil(t, "the cut upload to go", func() bool { return len(blobFiles(t, in)) == 1 })
 	// A day later the quota is free again.
 	if st, _, e := upload(t, in, tok, "d.txt", bytes.Repeat([]byte("d"), 2000)); st != http.StatusCreated {
 		t.Fatalf("next day: %d %+v", st, e)

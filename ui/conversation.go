@@ -136,7 +136,7 @@ func (e *clientEngine) conversationUpdate(u *Update, b pnet.Batch) {
 		rows := rowsOf(b.Changed)
 		u.Changed = e.decorate(rows, b.Changed)
 	}
-	u.Failed = append(u.Failed, failedChangesOf(b)...)
+	u.Failed = append(u.Failed, failedChangesOf(b.Failed)...)
 	u.Left = append(u.Left, b.Left...)
 }
 

@@ -8,7 +8,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/parleychat/parley/model"
-	pnet "github.com/parleychat/parley/net"
+	"github.com/parleychat/parley/storage"
 )
 
 // FailedChange is an own edit, delete or reaction the server refused for good: its
@@ -35,10 +35,6 @@ func (f FailedChange) describe() string {
 	return fmt.Sprintf("Your %s was not saved: %s", what, f.Reason)
 }
 
-func failedChangeOf(u model.Update, reason string) FailedChange {
-	return FailedChange{RoomID: u.RoomID, UpdateID: u.ID, Op: u.Op, Emoji: u.Emoji, Reason: reason}
-}
-
 func (e *clientEngine) RetryUpdate(roomID, updateID string) error {
 	_, err := e.c.RetryUpdate(roomID, updateID)
 	return userErr(err)
@@ -53,18 +49,15 @@ func (e *clientEngine) FailedChanges(roomID string) ([]FailedChange, error) {
 	if err != nil {
 		return nil, userErr(err)
 	}
-	out := make([]FailedChange, len(fs))
-	for i, f := range fs {
-		out[i] = failedChangeOf(f.Update, f.Reason)
-	}
-	return out, nil
+	return failedChangesOf(fs), nil
 }
 
-// failedChangesOf turns a batch's refusals into the screens' form.
-func failedChangesOf(b pnet.Batch) []FailedChange {
-	out := make([]FailedChange, 0, len(b.Failed))
-	for _, f := range b.Failed {
-		out = append(out, failedChangeOf(f.Update, f.Reason))
+// failedChangesOf turns the engine's refusals (a batch's, or the store's after a
+// restart) into the screens' form.
+func failedChangesOf(fs []storage.UpdateFailure) []FailedChange {
+	out := make([]FailedChange, len(fs))
+	for i, f := range fs {
+		out[i] = FailedChange{RoomID: f.Update.RoomID, UpdateID: f.Update.ID, Op: f.Update.Op, Emoji: f.Update.Emoji, Reason: f.Reason}
 	}
 	return out
 }
